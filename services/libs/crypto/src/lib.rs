@@ -1,0 +1,403 @@
+//! Keys, signatures and PEM for Sigstead, without I/O.
+//!
+//! * [`pem`]: Go-`pem.Encode`-compatible encoding (clients rebuild log bodies
+//!   byte for byte from it) and a tolerant decoder (CRLF, surrounding text).
+//! * [`PublicKey`]: verification keys parsed from SubjectPublicKeyInfo DER,
+//!   from an X.509 certificate, or from PEM of either.
+//! * [`Signer`]: the one trait every log / CA key sits behind. The file-backed
+//!   [`EcdsaP256Signer`] is the first backend; HSM and KMS backends implement
+//!   the same trait.
+//!
+//! Built on RustCrypto's `p256`/`p384`/`ed25519-dalek` (pure Rust, and the
+//! only maintained Rust stack that exposes *prehashed* ECDSA verification,
+//! which `hashedrekord` entries need: the log only ever sees the digest).
+
+pub mod pem;
+
+use der::{Decode, Encode};
+use p256::ecdsa::signature::hazmat::PrehashVerifier;
+use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use std::fmt;
+
+pub use pem::{pem_decode_all, pem_decode_first, pem_encode};
+
+/// Errors from key parsing and signature checks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    #[error("not a PEM-encoded certificate or public key")]
+    NotPem,
+    #[error("invalid certificate: {0}")]
+    BadCertificate(String),
+    #[error("invalid public key: {0}")]
+    BadPublicKey(String),
+    #[error("unsupported public key algorithm {0}")]
+    UnsupportedKey(String),
+    #[error("signature is malformed")]
+    MalformedSignature,
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("digest length {got} does not match algorithm {alg}")]
+    DigestLength { alg: &'static str, got: usize },
+    #[error("{0} cannot verify a prehashed message")]
+    PrehashUnsupported(&'static str),
+    #[error("private key: {0}")]
+    PrivateKey(String),
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+/// Hash algorithms a client may have used for a prehashed signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlgorithm {
+    pub fn digest_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+}
+
+/// A signature verification key.
+#[derive(Clone)]
+pub enum PublicKey {
+    EcdsaP256(p256::ecdsa::VerifyingKey),
+    EcdsaP384(p384::ecdsa::VerifyingKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::EcdsaP256(_) => "PublicKey(ECDSA P-256)",
+            Self::EcdsaP384(_) => "PublicKey(ECDSA P-384)",
+            Self::Ed25519(_) => "PublicKey(Ed25519)",
+        })
+    }
+}
+
+const OID_EC_PUBLIC_KEY: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_ED25519: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.3.101.112");
+const OID_RSA: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+impl PublicKey {
+    /// Parses a DER SubjectPublicKeyInfo.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| CryptoError::BadPublicKey(e.to_string()))?;
+        let alg = spki.algorithm.oid;
+        let key = spki.subject_public_key.as_bytes().ok_or_else(|| CryptoError::BadPublicKey("unaligned bit string".into()))?;
+        if alg == OID_EC_PUBLIC_KEY {
+            let curve: der::asn1::ObjectIdentifier = spki
+                .algorithm
+                .parameters
+                .ok_or_else(|| CryptoError::BadPublicKey("EC key without curve".into()))?
+                .decode_as()
+                .map_err(|e| CryptoError::BadPublicKey(e.to_string()))?;
+            if curve == OID_P256 {
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(key)
+                    .map(Self::EcdsaP256)
+                    .map_err(|_| CryptoError::BadPublicKey("invalid P-256 point".into()))
+            } else if curve == OID_P384 {
+                p384::ecdsa::VerifyingKey::from_sec1_bytes(key)
+                    .map(Self::EcdsaP384)
+                    .map_err(|_| CryptoError::BadPublicKey("invalid P-384 point".into()))
+            } else {
+                Err(CryptoError::UnsupportedKey(format!("EC curve {curve}")))
+            }
+        } else if alg == OID_ED25519 {
+            let raw: [u8; 32] = key.try_into().map_err(|_| CryptoError::BadPublicKey("Ed25519 key is not 32 bytes".into()))?;
+            ed25519_dalek::VerifyingKey::from_bytes(&raw)
+                .map(Self::Ed25519)
+                .map_err(|_| CryptoError::BadPublicKey("invalid Ed25519 point".into()))
+        } else if alg == OID_RSA {
+            Err(CryptoError::UnsupportedKey("RSA".into()))
+        } else {
+            Err(CryptoError::UnsupportedKey(alg.to_string()))
+        }
+    }
+
+    /// Human-readable algorithm name, for error messages and metrics.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Self::EcdsaP256(_) => "ecdsa-p256",
+            Self::EcdsaP384(_) => "ecdsa-p384",
+            Self::Ed25519(_) => "ed25519",
+        }
+    }
+
+    /// Verifies `sig` over `message` with the key's default scheme: ECDSA
+    /// P-256/SHA-256, ECDSA P-384/SHA-384 (ASN.1 DER signatures), pure Ed25519.
+    pub fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+        match self {
+            Self::EcdsaP256(k) => {
+                let s = p256::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::MalformedSignature)?;
+                k.verify(message, &s).map_err(|_| CryptoError::BadSignature)
+            }
+            Self::EcdsaP384(k) => {
+                let s = p384::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::MalformedSignature)?;
+                k.verify(message, &s).map_err(|_| CryptoError::BadSignature)
+            }
+            Self::Ed25519(k) => {
+                let s = ed25519_dalek::Signature::from_slice(sig).map_err(|_| CryptoError::MalformedSignature)?;
+                k.verify(message, &s).map_err(|_| CryptoError::BadSignature)
+            }
+        }
+    }
+
+    /// Verifies an ECDSA signature over an already computed digest.
+    pub fn verify_prehash(&self, alg: HashAlgorithm, digest: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+        if digest.len() != alg.digest_len() {
+            return Err(CryptoError::DigestLength { alg: alg.name(), got: digest.len() });
+        }
+        match self {
+            Self::EcdsaP256(k) => {
+                let s = p256::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::MalformedSignature)?;
+                let s: p256::ecdsa::Signature = s.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+                k.verify_prehash(digest, &s).map_err(|_| CryptoError::BadSignature)
+            }
+            Self::EcdsaP384(k) => {
+                let s = p384::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::MalformedSignature)?;
+                let s: p384::ecdsa::Signature = s.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+                k.verify_prehash(digest, &s).map_err(|_| CryptoError::BadSignature)
+            }
+            Self::Ed25519(_) => Err(CryptoError::PrehashUnsupported("Ed25519")),
+        }
+    }
+}
+
+/// Digest `data` with `alg`.
+pub fn digest(alg: HashAlgorithm, data: &[u8]) -> Vec<u8> {
+    match alg {
+        HashAlgorithm::Sha256 => Sha256::digest(data).to_vec(),
+        HashAlgorithm::Sha384 => Sha384::digest(data).to_vec(),
+        HashAlgorithm::Sha512 => Sha512::digest(data).to_vec(),
+    }
+}
+
+/// What a log entry names as its verifier: an X.509 certificate or a bare public key.
+#[derive(Debug, Clone)]
+pub struct VerifierMaterial {
+    /// DER of the certificate, when the verifier is a certificate.
+    pub certificate_der: Option<Vec<u8>>,
+    /// DER SubjectPublicKeyInfo of the verification key.
+    pub spki_der: Vec<u8>,
+    pub key: PublicKey,
+}
+
+impl VerifierMaterial {
+    /// Parses PEM text holding one `CERTIFICATE` or `PUBLIC KEY` block
+    /// (LF or CRLF line ends), or raw DER of either.
+    pub fn parse(input: &[u8]) -> Result<Self, CryptoError> {
+        let (label, der) = match pem_decode_first(input) {
+            Some(block) => block,
+            None => {
+                // Raw DER: try certificate first, then SPKI.
+                if x509_cert::Certificate::from_der(input).is_ok() {
+                    ("CERTIFICATE".to_string(), input.to_vec())
+                } else if spki::SubjectPublicKeyInfoRef::from_der(input).is_ok() {
+                    ("PUBLIC KEY".to_string(), input.to_vec())
+                } else {
+                    return Err(CryptoError::NotPem);
+                }
+            }
+        };
+        match label.as_str() {
+            "CERTIFICATE" => Self::from_certificate_der(&der),
+            "PUBLIC KEY" => Ok(Self { key: PublicKey::from_spki_der(&der)?, spki_der: der, certificate_der: None }),
+            other => Err(CryptoError::UnsupportedKey(format!("PEM block {other}"))),
+        }
+    }
+
+    pub fn from_certificate_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let cert = x509_cert::Certificate::from_der(der).map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+        let spki_der = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+        Ok(Self { key: PublicKey::from_spki_der(&spki_der)?, spki_der, certificate_der: Some(der.to_vec()) })
+    }
+
+    /// The canonical PEM upstream Rekor stores: Go `pem.Encode` layout, LF line ends.
+    pub fn canonical_pem(&self) -> String {
+        match &self.certificate_der {
+            Some(der) => pem_encode("CERTIFICATE", der),
+            None => pem_encode("PUBLIC KEY", &self.spki_der),
+        }
+    }
+
+    /// Email addresses and URIs in the certificate's SubjectAltName (empty for bare keys).
+    pub fn identities(&self) -> Vec<String> {
+        let Some(der) = &self.certificate_der else { return Vec::new() };
+        certificate_identities(der)
+    }
+}
+
+/// rfc822Name and URI entries of a certificate's SubjectAltName extension.
+pub fn certificate_identities(cert_der: &[u8]) -> Vec<String> {
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::SubjectAltName;
+    let Ok(cert) = x509_cert::Certificate::from_der(cert_der) else { return Vec::new() };
+    let mut out = Vec::new();
+    for ext in cert.tbs_certificate.extensions.iter().flatten() {
+        if ext.extn_id != const_oid_san() {
+            continue;
+        }
+        if let Ok(san) = SubjectAltName::from_der(ext.extn_value.as_bytes()) {
+            for name in san.0 {
+                match name {
+                    GeneralName::Rfc822Name(s) => out.push(s.to_string()),
+                    GeneralName::UniformResourceIdentifier(s) => out.push(s.to_string()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+fn const_oid_san() -> der::asn1::ObjectIdentifier {
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.17")
+}
+
+/// SHA-256 of a DER SubjectPublicKeyInfo: a Rekor v1 / CT log ID.
+pub fn log_id(spki_der: &[u8]) -> [u8; 32] {
+    Sha256::digest(spki_der).into()
+}
+
+/// A signing key. Every log and CA key is used through this trait so that
+/// file, PKCS#11 and KMS backends are interchangeable.
+pub trait Signer: Send + Sync + fmt::Debug {
+    /// DER SubjectPublicKeyInfo of the matching public key.
+    fn public_key_der(&self) -> &[u8];
+    /// Signs `message` with the key's standard scheme (ECDSA P-256: SHA-256, ASN.1 DER signature).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+}
+
+/// An in-memory ECDSA P-256 key, loaded from (encrypted) PKCS#8.
+pub struct EcdsaP256Signer {
+    key: p256::ecdsa::SigningKey,
+    spki_der: Vec<u8>,
+}
+
+impl fmt::Debug for EcdsaP256Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EcdsaP256Signer(log id {})", hex_prefix(&log_id(&self.spki_der)))
+    }
+}
+
+fn hex_prefix(b: &[u8]) -> String {
+    b.iter().take(4).map(|x| format!("{x:02x}")).collect()
+}
+
+impl EcdsaP256Signer {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        Self::from_key(p256::ecdsa::SigningKey::random(&mut rand_core::OsRng))
+    }
+
+    fn from_key(key: p256::ecdsa::SigningKey) -> Self {
+        use p256::pkcs8::EncodePublicKey;
+        let spki_der = key.verifying_key().to_public_key_der().expect("P-256 SPKI encodes").as_bytes().to_vec();
+        Self { key, spki_der }
+    }
+
+    /// Loads an `ENCRYPTED PRIVATE KEY` (PKCS#8, PBES2) PEM.
+    pub fn from_encrypted_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Self, CryptoError> {
+        use p256::pkcs8::DecodePrivateKey;
+        let key = p256::ecdsa::SigningKey::from_pkcs8_encrypted_pem(pem, password)
+            .map_err(|e| CryptoError::PrivateKey(format!("cannot decrypt or parse the key: {e}")))?;
+        Ok(Self::from_key(key))
+    }
+
+    /// Writes the key as an `ENCRYPTED PRIVATE KEY` PEM (scrypt + AES-256-CBC).
+    pub fn to_encrypted_pkcs8_pem(&self, password: &[u8]) -> Result<String, CryptoError> {
+        use p256::pkcs8::EncodePrivateKey;
+        let doc = self
+            .key
+            .to_pkcs8_encrypted_pem(rand_core::OsRng, password, p256::pkcs8::LineEnding::LF)
+            .map_err(|e| CryptoError::PrivateKey(e.to_string()))?;
+        Ok(doc.to_string())
+    }
+
+    /// The public key as Go-style PEM.
+    pub fn public_key_pem(&self) -> String {
+        pem_encode("PUBLIC KEY", &self.spki_der)
+    }
+}
+
+impl Signer for EcdsaP256Signer {
+    fn public_key_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let sig: p256::ecdsa::Signature = self.key.try_sign(message).map_err(|e| CryptoError::Signing(e.to_string()))?;
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_roundtrip_and_tamper() {
+        let s = EcdsaP256Signer::generate();
+        let sig = s.sign(b"hello").unwrap();
+        let pk = PublicKey::from_spki_der(s.public_key_der()).unwrap();
+        pk.verify(b"hello", &sig).unwrap();
+        assert_eq!(pk.verify(b"hellp", &sig), Err(CryptoError::BadSignature));
+        let d = digest(HashAlgorithm::Sha256, b"hello");
+        pk.verify_prehash(HashAlgorithm::Sha256, &d, &sig).unwrap();
+        assert!(matches!(pk.verify_prehash(HashAlgorithm::Sha384, &d, &sig), Err(CryptoError::DigestLength { .. })));
+    }
+
+    #[test]
+    fn encrypted_pkcs8_roundtrip_and_wrong_password() {
+        let s = EcdsaP256Signer::generate();
+        let pem = s.to_encrypted_pkcs8_pem(b"pw").unwrap();
+        assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        let back = EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, b"pw").unwrap();
+        assert_eq!(back.public_key_der(), s.public_key_der());
+        assert!(EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, b"wrong").is_err());
+    }
+
+    #[test]
+    fn verifier_material_accepts_crlf_pem_and_reencodes_lf() {
+        let s = EcdsaP256Signer::generate();
+        let lf = s.public_key_pem();
+        let crlf = lf.replace('\n', "\r\n");
+        let m = VerifierMaterial::parse(crlf.as_bytes()).unwrap();
+        assert_eq!(m.canonical_pem(), lf);
+        assert!(!m.canonical_pem().contains('\r'));
+    }
+
+    #[test]
+    fn real_fulcio_certificate_parses_with_identity() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../../shared/vectors/upstream-issued/fulcio-ca-p256-client-p256/leaf.pem");
+        let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let m = VerifierMaterial::parse(&pem).unwrap();
+        assert!(m.certificate_der.is_some());
+        assert!(matches!(m.key, PublicKey::EcdsaP256(_)));
+        assert!(!m.identities().is_empty(), "the upstream leaf carries a SAN");
+        // Re-encoding a Go-encoded PEM gives the same bytes back.
+        assert_eq!(m.canonical_pem().trim_end(), String::from_utf8(pem).unwrap().trim_end());
+    }
+}

@@ -1,0 +1,458 @@
+//! Persistent state of the log engine. All SQL of the workspace's log lives here.
+//!
+//! Two backends with the same schema (`migrations/postgres`, `migrations/sqlite`):
+//! Postgres for production, an embedded SQLite file as the zero-setup default.
+
+use crate::{Error, LeafIndex, TreeSize};
+use sigstead_merkle::{Hash, NodeId};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Row, SqlitePool};
+use std::collections::HashMap;
+use std::str::FromStr;
+
+static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// A log's row in the `logs` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRow {
+    pub log_id: i16,
+    pub tree_id: std::num::NonZeroI64,
+    /// Leaves durably integrated (may exceed the newest checkpoint after a crash).
+    pub tree_size: TreeSize,
+}
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub tree_size: TreeSize,
+    pub root_hash: Hash,
+    /// The signed tree head in the log's wire format (a signed note for Rekor).
+    pub signed: String,
+}
+
+/// One stored leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub leaf_index: LeafIndex,
+    pub leaf_hash: Hash,
+    pub body: Vec<u8>,
+    pub integrated_time: i64,
+}
+
+/// A leaf about to be integrated.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub leaf_index: LeafIndex,
+    pub leaf_hash: Hash,
+    pub body: Vec<u8>,
+    pub integrated_time: i64,
+    pub index_keys: Vec<String>,
+}
+
+/// Everything one sequencing step writes, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub entries: Vec<NewEntry>,
+    pub nodes: Vec<(NodeId, Hash)>,
+}
+
+/// Connection to the log database.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+fn i64_of(v: u64) -> Result<i64, Error> {
+    i64::try_from(v).map_err(|_| Error::Corrupt(format!("{v} does not fit the database's BIGINT")))
+}
+
+fn u64_of(v: i64) -> Result<u64, Error> {
+    u64::try_from(v).map_err(|_| Error::Corrupt(format!("negative value {v} in the database")))
+}
+
+fn hash_of(v: Vec<u8>) -> Result<Hash, Error> {
+    v.try_into().map_err(|_| Error::Corrupt("stored hash is not 32 bytes".into()))
+}
+
+fn level_of(v: i64) -> Result<u8, Error> {
+    u8::try_from(v).map_err(|_| Error::Corrupt(format!("node level {v} out of range")))
+}
+
+impl Store {
+    /// Connects. `postgres://…` selects Postgres; `sqlite://PATH` (or a bare
+    /// path) selects SQLite in WAL mode with `synchronous=FULL`, created if missing.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
+            let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
+            Ok(Self::Postgres(pool))
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            let opts = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(std::time::Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+            Ok(Self::Sqlite(pool))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        match self {
+            Self::Postgres(p) => PG_MIGRATOR.run(p).await?,
+            Self::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Refuses a schema this binary was not built for (missing or unknown migrations).
+    pub async fn check_schema(&self) -> Result<(), Error> {
+        let (migrator, applied): (&sqlx::migrate::Migrator, Result<Vec<i64>, sqlx::Error>) = match self {
+            Self::Postgres(p) => (
+                &PG_MIGRATOR,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(p).await,
+            ),
+            Self::Sqlite(p) => (
+                &SQLITE_MIGRATOR,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(p).await,
+            ),
+        };
+        let applied = applied.map_err(|_| Error::Schema("the database has no Sigstead schema; run `sigstead migrate`".into()))?;
+        let expected: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+        if applied != expected {
+            return Err(Error::Schema(format!(
+                "database schema versions {applied:?} do not match this binary's {expected:?}; run the matching `sigstead migrate`"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn load_log(&self, name: &str) -> Result<Option<LogRow>, Error> {
+        let sql = "SELECT log_id, tree_id, tree_size FROM logs WHERE name = $1";
+        let row = match self {
+            Self::Postgres(p) => sqlx::query(sql).bind(name).fetch_optional(p).await?.map(|r| {
+                (i64::from(r.get::<i16, _>(0)), r.get::<i64, _>(1), r.get::<i64, _>(2))
+            }),
+            Self::Sqlite(p) => sqlx::query(sql)
+                .bind(name)
+                .fetch_optional(p)
+                .await?
+                .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<i64, _>(2))),
+        };
+        row.map(|(id, tree_id, size)| {
+            Ok(LogRow {
+                log_id: i16::try_from(id).map_err(|_| Error::Corrupt("log_id out of range".into()))?,
+                tree_id: std::num::NonZeroI64::new(tree_id).ok_or_else(|| Error::Corrupt("tree_id is zero".into()))?,
+                tree_size: TreeSize(u64_of(size)?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Creates the log row. Fails if a log of that name exists.
+    pub async fn create_log(&self, name: &str, tree_id: std::num::NonZeroI64, now: i64) -> Result<LogRow, Error> {
+        let sql = "INSERT INTO logs (name, tree_id, tree_size, created_at) VALUES ($1, $2, 0, $3)";
+        match self {
+            Self::Postgres(p) => {
+                sqlx::query(sql).bind(name).bind(tree_id.get()).bind(now).execute(p).await?;
+            }
+            Self::Sqlite(p) => {
+                sqlx::query(sql).bind(name).bind(tree_id.get()).bind(now).execute(p).await?;
+            }
+        }
+        self.load_log(name).await?.ok_or_else(|| Error::Corrupt("log row vanished after insert".into()))
+    }
+
+    pub async fn latest_checkpoint(&self, log_id: i16) -> Result<Option<StoredCheckpoint>, Error> {
+        let sql = "SELECT tree_size, root_hash, signed FROM checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1";
+        let row: Option<(i64, Vec<u8>, String)> = match self {
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).fetch_optional(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).fetch_optional(p).await?,
+        };
+        row.map(|(s, r, signed)| Ok(StoredCheckpoint { tree_size: TreeSize(u64_of(s)?), root_hash: hash_of(r)?, signed }))
+            .transpose()
+    }
+
+    /// Records a signed checkpoint. The sequencer only calls this for a tree
+    /// that it has proved consistent with the previous checkpoint.
+    pub async fn store_checkpoint(&self, log_id: i16, cp: &StoredCheckpoint, now: i64) -> Result<(), Error> {
+        let size = i64_of(cp.tree_size.0)?;
+        let sql = "INSERT INTO checkpoints (log_id, tree_size, root_hash, signed, signed_at) VALUES ($1, $2, $3, $4, $5) \
+                   ON CONFLICT (log_id, tree_size) DO UPDATE SET signed = excluded.signed, signed_at = excluded.signed_at \
+                   WHERE checkpoints.root_hash = excluded.root_hash";
+        let done = match self {
+            Self::Postgres(p) => {
+                sqlx::query(sql).bind(log_id).bind(size).bind(&cp.root_hash[..]).bind(&cp.signed).bind(now).execute(p).await?
+                    .rows_affected()
+            }
+            Self::Sqlite(p) => {
+                sqlx::query(sql).bind(log_id).bind(size).bind(&cp.root_hash[..]).bind(&cp.signed).bind(now).execute(p).await?
+                    .rows_affected()
+            }
+        };
+        if done != 1 {
+            return Err(Error::Corrupt(format!("a different root is already recorded for tree size {}", cp.tree_size.0)));
+        }
+        Ok(())
+    }
+
+    /// Fetches stored nodes; missing ones are simply absent from the map.
+    pub async fn nodes(&self, log_id: i16, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, Error> {
+        let mut out = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let levels: Vec<i16> = ids.iter().map(|n| i16::from(n.level)).collect();
+        let indexes: Vec<i64> = ids.iter().map(|n| i64_of(n.index)).collect::<Result<_, _>>()?;
+        let rows: Vec<(i64, i64, Vec<u8>)> = match self {
+            Self::Postgres(p) => sqlx::query_as::<_, (i16, i64, Vec<u8>)>(
+                "SELECT n.level, n.node_index, n.hash FROM nodes n \
+                 JOIN UNNEST($2::smallint[], $3::bigint[]) AS q(level, node_index) \
+                 ON n.level = q.level AND n.node_index = q.node_index WHERE n.log_id = $1",
+            )
+            .bind(log_id)
+            .bind(&levels)
+            .bind(&indexes)
+            .fetch_all(p)
+            .await?
+            .into_iter()
+            .map(|(l, i, h)| (i64::from(l), i, h))
+            .collect(),
+            Self::Sqlite(p) => {
+                // A proof needs at most a few hundred nodes; chunk to stay under SQLite's variable limit.
+                let mut rows = Vec::with_capacity(ids.len());
+                for (lv, ix) in levels.chunks(400).zip(indexes.chunks(400)) {
+                    let placeholders = (0..lv.len()).map(|_| "(?, ?)").collect::<Vec<_>>().join(", ");
+                    let sql = format!(
+                        "WITH q(level, node_index) AS (VALUES {placeholders}) \
+                         SELECT n.level, n.node_index, n.hash FROM nodes n JOIN q \
+                         ON n.level = q.level AND n.node_index = q.node_index WHERE n.log_id = ?"
+                    );
+                    let mut q = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(&sql);
+                    for (l, i) in lv.iter().zip(ix) {
+                        q = q.bind(*l).bind(*i);
+                    }
+                    rows.extend(q.bind(log_id).fetch_all(p).await?);
+                }
+                rows
+            }
+        };
+        for (l, i, h) in rows {
+            out.insert(NodeId::new(level_of(l)?, u64_of(i)?), hash_of(h)?);
+        }
+        Ok(out)
+    }
+
+    /// Which of `hashes` are already leaves of the log, and where.
+    pub async fn find_leaves(&self, log_id: i16, hashes: &[Hash]) -> Result<HashMap<Hash, LeafIndex>, Error> {
+        let mut out = HashMap::new();
+        if hashes.is_empty() {
+            return Ok(out);
+        }
+        let rows: Vec<(Vec<u8>, i64)> = match self {
+            Self::Postgres(p) => {
+                let hs: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+                sqlx::query_as("SELECT leaf_hash, leaf_index FROM entries WHERE log_id = $1 AND leaf_hash = ANY($2)")
+                    .bind(log_id)
+                    .bind(&hs)
+                    .fetch_all(p)
+                    .await?
+            }
+            Self::Sqlite(p) => {
+                let mut rows = Vec::new();
+                for chunk in hashes.chunks(500) {
+                    let placeholders = vec!["?"; chunk.len()].join(", ");
+                    let sql = format!("SELECT leaf_hash, leaf_index FROM entries WHERE log_id = ? AND leaf_hash IN ({placeholders})");
+                    let mut q = sqlx::query_as::<_, (Vec<u8>, i64)>(&sql).bind(log_id);
+                    for h in chunk {
+                        q = q.bind(&h[..]);
+                    }
+                    rows.extend(q.fetch_all(p).await?);
+                }
+                rows
+            }
+        };
+        for (h, i) in rows {
+            out.insert(hash_of(h)?, LeafIndex(u64_of(i)?));
+        }
+        Ok(out)
+    }
+
+    /// Integrates a batch in one transaction: leaves, nodes, search keys, and
+    /// the new tree size. `expected_size` is the size the sequencer built on;
+    /// if another writer moved the log, nothing is written.
+    pub async fn integrate(&self, log_id: i16, expected_size: TreeSize, batch: &Batch) -> Result<(), Error> {
+        let old = i64_of(expected_size.0)?;
+        let new = i64_of(expected_size.0 + u64::try_from(batch.entries.len()).map_err(|_| Error::Corrupt("batch too large".into()))?)?;
+        match self {
+            Self::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let moved = sqlx::query("UPDATE logs SET tree_size = $1 WHERE log_id = $2 AND tree_size = $3")
+                    .bind(new)
+                    .bind(log_id)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if moved != 1 {
+                    return Err(Error::Conflict);
+                }
+                let mut idx = Vec::with_capacity(batch.entries.len());
+                let mut lh = Vec::with_capacity(batch.entries.len());
+                let mut body = Vec::with_capacity(batch.entries.len());
+                let mut it = Vec::with_capacity(batch.entries.len());
+                let (mut k_key, mut k_idx) = (Vec::new(), Vec::new());
+                for e in &batch.entries {
+                    let i = i64_of(e.leaf_index.0)?;
+                    idx.push(i);
+                    lh.push(&e.leaf_hash[..]);
+                    body.push(&e.body[..]);
+                    it.push(e.integrated_time);
+                    for k in &e.index_keys {
+                        k_key.push(k.as_str());
+                        k_idx.push(i);
+                    }
+                }
+                sqlx::query(
+                    "INSERT INTO entries (log_id, leaf_index, leaf_hash, body, integrated_time) \
+                     SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])",
+                )
+                .bind(log_id)
+                .bind(&idx)
+                .bind(&lh)
+                .bind(&body)
+                .bind(&it)
+                .execute(&mut *tx)
+                .await?;
+                let levels: Vec<i16> = batch.nodes.iter().map(|(n, _)| i16::from(n.level)).collect();
+                let nidx: Vec<i64> = batch.nodes.iter().map(|(n, _)| i64_of(n.index)).collect::<Result<_, _>>()?;
+                let hashes: Vec<&[u8]> = batch.nodes.iter().map(|(_, h)| &h[..]).collect();
+                sqlx::query(
+                    "INSERT INTO nodes (log_id, level, node_index, hash) \
+                     SELECT $1, * FROM UNNEST($2::smallint[], $3::bigint[], $4::bytea[])",
+                )
+                .bind(log_id)
+                .bind(&levels)
+                .bind(&nidx)
+                .bind(&hashes)
+                .execute(&mut *tx)
+                .await?;
+                if !k_key.is_empty() {
+                    sqlx::query(
+                        "INSERT INTO index_keys (log_id, key, leaf_index) SELECT $1, * FROM UNNEST($2::text[], $3::bigint[]) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(log_id)
+                    .bind(&k_key)
+                    .bind(&k_idx)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+            Self::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                let moved = sqlx::query("UPDATE logs SET tree_size = ? WHERE log_id = ? AND tree_size = ?")
+                    .bind(new)
+                    .bind(log_id)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if moved != 1 {
+                    return Err(Error::Conflict);
+                }
+                for e in &batch.entries {
+                    let i = i64_of(e.leaf_index.0)?;
+                    sqlx::query("INSERT INTO entries (log_id, leaf_index, leaf_hash, body, integrated_time) VALUES (?, ?, ?, ?, ?)")
+                        .bind(log_id)
+                        .bind(i)
+                        .bind(&e.leaf_hash[..])
+                        .bind(&e.body[..])
+                        .bind(e.integrated_time)
+                        .execute(&mut *tx)
+                        .await?;
+                    for k in &e.index_keys {
+                        sqlx::query("INSERT OR IGNORE INTO index_keys (log_id, key, leaf_index) VALUES (?, ?, ?)")
+                            .bind(log_id)
+                            .bind(k)
+                            .bind(i)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                for (n, h) in &batch.nodes {
+                    sqlx::query("INSERT INTO nodes (log_id, level, node_index, hash) VALUES (?, ?, ?, ?)")
+                        .bind(log_id)
+                        .bind(i64::from(n.level))
+                        .bind(i64_of(n.index)?)
+                        .bind(&h[..])
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn entry_from(row: (i64, Vec<u8>, Vec<u8>, i64)) -> Result<StoredEntry, Error> {
+        Ok(StoredEntry { leaf_index: LeafIndex(u64_of(row.0)?), leaf_hash: hash_of(row.1)?, body: row.2, integrated_time: row.3 })
+    }
+
+    pub async fn entry_by_index(&self, log_id: i16, index: LeafIndex) -> Result<Option<StoredEntry>, Error> {
+        let sql = "SELECT leaf_index, leaf_hash, body, integrated_time FROM entries WHERE log_id = $1 AND leaf_index = $2";
+        let i = i64_of(index.0)?;
+        let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = match self {
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(i).fetch_optional(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(i).fetch_optional(p).await?,
+        };
+        row.map(Self::entry_from).transpose()
+    }
+
+    pub async fn entry_by_leaf_hash(&self, log_id: i16, leaf_hash: &Hash) -> Result<Option<StoredEntry>, Error> {
+        let sql = "SELECT leaf_index, leaf_hash, body, integrated_time FROM entries WHERE log_id = $1 AND leaf_hash = $2";
+        let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = match self {
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(&leaf_hash[..]).fetch_optional(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(&leaf_hash[..]).fetch_optional(p).await?,
+        };
+        row.map(Self::entry_from).transpose()
+    }
+
+    /// Leaf indexes stored under a search key, ascending, at most `limit`.
+    pub async fn search(&self, log_id: i16, key: &str, limit: u32) -> Result<Vec<LeafIndex>, Error> {
+        let sql = "SELECT leaf_index FROM index_keys WHERE log_id = $1 AND key = $2 ORDER BY leaf_index LIMIT $3";
+        let rows: Vec<i64> = match self {
+            Self::Postgres(p) => sqlx::query_scalar(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?,
+            Self::Sqlite(p) => sqlx::query_scalar(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?,
+        };
+        rows.into_iter().map(|i| Ok(LeafIndex(u64_of(i)?))).collect()
+    }
+
+    /// Liveness probe for `/readyz`.
+    pub async fn ping(&self) -> Result<(), Error> {
+        match self {
+            Self::Postgres(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+            Self::Sqlite(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+        }
+        Ok(())
+    }
+}
