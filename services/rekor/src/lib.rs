@@ -1,1 +1,153 @@
-//! placeholder
+//! Sigstead's Rekor v1-compatible transparency log service.
+//!
+//! [`router`] builds the HTTP API over a [`RekorLog`]; [`run`] opens the
+//! database and key from a [`RekorConfig`] and serves until shutdown.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod service;
+
+pub use config::RekorConfig;
+pub use error::RekorError;
+pub use service::{RekorCheckpointSigner, RekorLog};
+
+use axum::routing::{get, post};
+use axum::Router;
+use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_note::Origin;
+use sigstead_tlog::{Faults, Log, LogConfig, Store};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The Rekor v1 API routes (without the operational endpoints).
+pub fn router(rekor: RekorLog) -> Router {
+    Router::new()
+        .route("/api/v1/log", get(api::log_info))
+        .route("/api/v1/log/publicKey", get(api::public_key))
+        .route("/api/v1/log/proof", get(api::consistency_proof))
+        .route(
+            "/api/v1/log/entries",
+            post(api::create_entry).get(api::entry_by_index),
+        )
+        .route("/api/v1/log/entries/retrieve", post(api::retrieve))
+        .route("/api/v1/log/entries/retrieve/", post(api::retrieve))
+        .route("/api/v1/log/entries/{uuid}", get(api::entry_by_uuid))
+        .route("/api/v1/index/retrieve", post(api::search_index))
+        .with_state(rekor)
+}
+
+/// The body of the genesis leaf at index 0 of a new log.
+pub fn genesis_body(origin: &Origin, tree_id: std::num::NonZeroI64) -> Vec<u8> {
+    let v = serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "sigstead-genesis",
+        "spec": {"origin": origin.as_str(), "treeID": tree_id.to_string()},
+    });
+    sigstead_rekor_types::jcs(&v)
+}
+
+/// Loads the signing key named by the configuration.
+pub fn load_signer(config: &RekorConfig) -> anyhow::Result<Arc<dyn Signer>> {
+    let pem = std::fs::read_to_string(&config.signing_key.path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", config.signing_key.path.display()))?;
+    let signer = EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, &config.key_password()?)?;
+    Ok(Arc::new(signer))
+}
+
+/// Connects the database. SQLite is migrated on the spot (it is embedded and
+/// private to this process); Postgres must already carry the matching schema.
+pub async fn open_store(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url).await?;
+    if store.backend() == "sqlite" {
+        store.migrate().await?;
+    }
+    store.check_schema().await?;
+    Ok(store)
+}
+
+/// Opens (creating on first use) the log described by `config`.
+pub async fn open(config: &RekorConfig, faults: Faults) -> anyhow::Result<RekorLog> {
+    let signer = load_signer(config)?;
+    let store = open_store(config.database_url.as_deref().unwrap_or_default()).await?;
+    open_with(config, store, signer, faults).await
+}
+
+/// As [`open`], with an already connected store and signer.
+pub async fn open_with(
+    config: &RekorConfig,
+    store: Store,
+    signer: Arc<dyn Signer>,
+    faults: Faults,
+) -> anyhow::Result<RekorLog> {
+    let host = config.origin_host()?;
+    let mut log_config = LogConfig::new(config.log_name.clone());
+    log_config.batch_max_entries = config.batch.max_entries;
+    log_config.batch_max_delay = Duration::from_millis(config.batch.max_delay_ms);
+    // The origin needs the tree ID, which exists only once the log row does:
+    // read it first, or let the engine create it and build the signer from it.
+    let tree_id = match store.load_log(&config.log_name).await? {
+        Some(row) => row.tree_id,
+        None => {
+            let row = store
+                .create_log(
+                    &config.log_name,
+                    sigstead_tlog::random_tree_id(),
+                    unix_now(),
+                )
+                .await?;
+            row.tree_id
+        }
+    };
+    let origin = Origin::rekor_v1(&host, tree_id)?;
+    let cp_signer = Arc::new(RekorCheckpointSigner {
+        origin: origin.clone(),
+        name: host,
+        signer: signer.clone(),
+    });
+    let log = Log::open(
+        store,
+        log_config,
+        cp_signer,
+        |tree_id| genesis_body(&origin, tree_id),
+        faults,
+    )
+    .await?;
+    Ok(RekorLog::new(log, signer))
+}
+
+fn unix_now() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Serves the Rekor API on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: RekorConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let rekor = open(&config, Faults::none()).await?;
+    let store = rekor.engine().store().clone();
+    let ready: sigstead_server::ReadyCheck = Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
+    });
+    let app = sigstead_server::with_common_routes(router(rekor.clone()), &config.http, ready);
+    let tls = config.http.tls()?;
+    tracing::info!(
+        listen = %config.listen,
+        public_url = %config.public_url,
+        tree_id = rekor.tree_id(),
+        tree_size = rekor.engine().checkpoint().tree_size.0,
+        backend = rekor.engine().store().backend(),
+        tls = tls.is_some(),
+        "rekor serving"
+    );
+    sigstead_server::serve(app, listener, tls, shutdown).await?;
+    Ok(())
+}

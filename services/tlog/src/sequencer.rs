@@ -4,7 +4,8 @@
 use crate::store::{Batch, LogRow, NewEntry, StoredCheckpoint, StoredEntry};
 use crate::{now, CheckpointSigner, Error, LeafIndex, Store, TreeSize};
 use sigstead_merkle::{
-    consistency_proof_shape, empty_root, inclusion_proof_shape, leaf_hash, verify_consistency, CompactRange, Hash, NodeId,
+    consistency_proof_shape, empty_root, inclusion_proof_shape, leaf_hash, verify_consistency,
+    CompactRange, Hash, NodeId,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -27,7 +28,12 @@ pub struct LogConfig {
 
 impl LogConfig {
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), batch_max_entries: 2048, batch_max_delay: Duration::from_millis(2), queue_depth: 65536 }
+        Self {
+            name: name.into(),
+            batch_max_entries: 2048,
+            batch_max_delay: Duration::from_millis(2),
+            queue_depth: 65536,
+        }
     }
 }
 
@@ -65,7 +71,11 @@ impl Faults {
 
 impl fmt::Debug for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "Faults(active)" } else { "Faults(none)" })
+        f.write_str(if self.0.is_some() {
+            "Faults(active)"
+        } else {
+            "Faults(none)"
+        })
     }
 }
 
@@ -117,7 +127,9 @@ pub struct Log {
 
 impl fmt::Debug for Log {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Log").field("row", &self.shared.row).finish()
+        f.debug_struct("Log")
+            .field("row", &self.shared.row)
+            .finish()
     }
 }
 
@@ -161,33 +173,73 @@ impl Log {
             root_hash: empty_root(),
             signed: String::new(),
         }));
-        let mut seq = Sequencer { store: store.clone(), row, config: config.clone(), signer, faults, publish };
+        let mut seq = Sequencer {
+            store: store.clone(),
+            row,
+            config: config.clone(),
+            signer,
+            faults,
+            publish,
+        };
         let mut state = seq.recover().await?;
         if state.range.size() == 0 {
             // A new log: index 0 is the genesis record, so no client entry ever lands there.
             let leaf = genesis(row.tree_id);
             let (tx, rx) = oneshot::channel();
-            let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys: Vec::new(), reply: tx };
+            let sub = Submission {
+                leaf_hash: leaf_hash(&leaf),
+                leaf,
+                index_keys: Vec::new(),
+                reply: tx,
+            };
             seq.run_batch(&mut state, vec![sub]).await?;
             let _ = rx.await;
         }
         let (tx, rx) = mpsc::channel(config.queue_depth.max(1));
         tokio::spawn(seq.run(state, rx));
-        let row = LogRow { tree_size: TreeSize(0), ..row };
-        Ok(Self { shared: Arc::new(Shared { store, row, tx, published }) })
+        let row = LogRow {
+            tree_size: TreeSize(0),
+            ..row
+        };
+        Ok(Self {
+            shared: Arc::new(Shared {
+                store,
+                row,
+                tx,
+                published,
+            }),
+        })
     }
 
     /// Submits a leaf and waits until it is durable and covered by a signed checkpoint.
-    pub async fn append(&self, leaf: Vec<u8>, index_keys: Vec<String>) -> Result<AppendOutcome, Arc<Error>> {
+    pub async fn append(
+        &self,
+        leaf: Vec<u8>,
+        index_keys: Vec<String>,
+    ) -> Result<AppendOutcome, Arc<Error>> {
         let (reply, rx) = oneshot::channel();
-        let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys, reply };
-        self.shared.tx.send(sub).await.map_err(|_| Arc::new(Error::Unavailable))?;
+        let sub = Submission {
+            leaf_hash: leaf_hash(&leaf),
+            leaf,
+            index_keys,
+            reply,
+        };
+        self.shared
+            .tx
+            .send(sub)
+            .await
+            .map_err(|_| Arc::new(Error::Unavailable))?;
         rx.await.map_err(|_| Arc::new(Error::Unavailable))?
     }
 
     /// The log's tree ID.
     pub fn tree_id(&self) -> std::num::NonZeroI64 {
         self.shared.row.tree_id
+    }
+
+    /// UNIX seconds when the log was created (the start of its key's validity).
+    pub fn created_at(&self) -> i64 {
+        self.shared.row.created_at
     }
 
     /// The newest signed checkpoint.
@@ -204,56 +256,101 @@ impl Log {
         if index.0 >= self.checkpoint().tree_size.0 {
             return Ok(None);
         }
-        self.shared.store.entry_by_index(self.shared.row.log_id, index).await
+        self.shared
+            .store
+            .entry_by_index(self.shared.row.log_id, index)
+            .await
     }
 
     /// A leaf by its RFC 6962 leaf hash, if covered by the newest checkpoint.
     pub async fn entry_by_leaf_hash(&self, hash: &Hash) -> Result<Option<StoredEntry>, Error> {
         let size = self.checkpoint().tree_size;
-        Ok(self.shared.store.entry_by_leaf_hash(self.shared.row.log_id, hash).await?.filter(|e| e.leaf_index.0 < size.0))
+        Ok(self
+            .shared
+            .store
+            .entry_by_leaf_hash(self.shared.row.log_id, hash)
+            .await?
+            .filter(|e| e.leaf_index.0 < size.0))
     }
 
     /// Leaf indexes under a search key (covered by the newest checkpoint).
     pub async fn search(&self, key: &str, limit: u32) -> Result<Vec<LeafIndex>, Error> {
         let size = self.checkpoint().tree_size;
-        Ok(self.shared.store.search(self.shared.row.log_id, key, limit).await?.into_iter().filter(|i| i.0 < size.0).collect())
+        Ok(self
+            .shared
+            .store
+            .search(self.shared.row.log_id, key, limit)
+            .await?
+            .into_iter()
+            .filter(|i| i.0 < size.0)
+            .collect())
     }
 
     /// Inclusion proof of `index` in the tree of `size` leaves (`size` ≤ the newest checkpoint).
-    pub async fn inclusion_proof(&self, index: LeafIndex, size: TreeSize) -> Result<Vec<Hash>, Error> {
+    pub async fn inclusion_proof(
+        &self,
+        index: LeafIndex,
+        size: TreeSize,
+    ) -> Result<Vec<Hash>, Error> {
         self.check_size(size)?;
-        let shape = inclusion_proof_shape(index.0, size.0).map_err(|e| Error::OutOfRange(e.to_string()))?;
-        let nodes = self.shared.store.nodes(self.shared.row.log_id, &shape.required_nodes()).await?;
-        shape.assemble_from(&nodes).map_err(|e| Error::Corrupt(e.to_string()))
+        let shape =
+            inclusion_proof_shape(index.0, size.0).map_err(|e| Error::OutOfRange(e.to_string()))?;
+        let nodes = self
+            .shared
+            .store
+            .nodes(self.shared.row.log_id, &shape.required_nodes())
+            .await?;
+        shape
+            .assemble_from(&nodes)
+            .map_err(|e| Error::Corrupt(e.to_string()))
     }
 
     /// Consistency proof between two tree sizes (`second` ≤ the newest checkpoint).
-    pub async fn consistency_proof(&self, first: TreeSize, second: TreeSize) -> Result<Vec<Hash>, Error> {
+    pub async fn consistency_proof(
+        &self,
+        first: TreeSize,
+        second: TreeSize,
+    ) -> Result<Vec<Hash>, Error> {
         self.check_size(second)?;
-        let shape = consistency_proof_shape(first.0, second.0).map_err(|e| Error::OutOfRange(e.to_string()))?;
-        let nodes = self.shared.store.nodes(self.shared.row.log_id, &shape.required_nodes()).await?;
-        shape.assemble_from(&nodes).map_err(|e| Error::Corrupt(e.to_string()))
+        let shape = consistency_proof_shape(first.0, second.0)
+            .map_err(|e| Error::OutOfRange(e.to_string()))?;
+        let nodes = self
+            .shared
+            .store
+            .nodes(self.shared.row.log_id, &shape.required_nodes())
+            .await?;
+        shape
+            .assemble_from(&nodes)
+            .map_err(|e| Error::Corrupt(e.to_string()))
     }
 
     /// Root hash of an older tree size, recomputed from stored nodes.
     pub async fn root_at(&self, size: TreeSize) -> Result<Hash, Error> {
         self.check_size(size)?;
         let ids = CompactRange::required_nodes(size.0);
-        let nodes = self.shared.store.nodes(self.shared.row.log_id, &ids).await?;
-        let range = CompactRange::from_nodes(size.0, &|id| nodes.get(&id).copied()).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let nodes = self
+            .shared
+            .store
+            .nodes(self.shared.row.log_id, &ids)
+            .await?;
+        let range = CompactRange::from_nodes(size.0, &|id| nodes.get(&id).copied())
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
         Ok(range.root())
     }
 
     fn check_size(&self, size: TreeSize) -> Result<(), Error> {
         let published = self.checkpoint().tree_size;
         if size > published {
-            return Err(Error::OutOfRange(format!("tree size {size} is beyond the current tree size {published}")));
+            return Err(Error::OutOfRange(format!(
+                "tree size {size} is beyond the current tree size {published}"
+            )));
         }
         Ok(())
     }
 }
 
-fn random_tree_id() -> std::num::NonZeroI64 {
+/// A random positive tree ID for a new log.
+pub fn random_tree_id() -> std::num::NonZeroI64 {
     let mut bytes = [0u8; 8];
     // Collision odds are irrelevant: the ID only distinguishes this log's
     // entries from another log's. Fall back to the clock if the OS RNG fails.
@@ -272,9 +369,15 @@ fn getrandom_fill(buf: &mut [u8]) -> std::io::Result<()> {
 impl Sequencer {
     /// Rebuilds the state from the database (start-up, and after any failure).
     async fn recover(&mut self) -> Result<State, Error> {
-        let row = self.store.load_log(&self.config.name).await?.ok_or_else(|| Error::Corrupt("log row missing".into()))?;
+        let row = self
+            .store
+            .load_log(&self.config.name)
+            .await?
+            .ok_or_else(|| Error::Corrupt("log row missing".into()))?;
         if row.tree_id != self.row.tree_id || row.log_id != self.row.log_id {
-            return Err(Error::Corrupt("log identity changed under the sequencer".into()));
+            return Err(Error::Corrupt(
+                "log identity changed under the sequencer".into(),
+            ));
         }
         self.row = row;
         let log_id = row.log_id;
@@ -284,16 +387,26 @@ impl Sequencer {
             None => (TreeSize(0), empty_root()),
         };
         if cp_size > row.tree_size {
-            return Err(Error::Corrupt(format!("checkpoint for {cp_size} leaves but only {} integrated", row.tree_size)));
+            return Err(Error::Corrupt(format!(
+                "checkpoint for {cp_size} leaves but only {} integrated",
+                row.tree_size
+            )));
         }
         // The stored nodes must reproduce the last signed root.
         let ids = CompactRange::required_nodes(cp_size.0);
         let nodes = self.store.nodes(log_id, &ids).await?;
-        let at_cp = CompactRange::from_nodes(cp_size.0, &|id| nodes.get(&id).copied()).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let at_cp = CompactRange::from_nodes(cp_size.0, &|id| nodes.get(&id).copied())
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
         if at_cp.root() != cp_root {
-            return Err(Error::Corrupt(format!("stored nodes do not reproduce the signed root at size {cp_size}")));
+            return Err(Error::Corrupt(format!(
+                "stored nodes do not reproduce the signed root at size {cp_size}"
+            )));
         }
-        let published = stored.map(|cp| PublishedCheckpoint { tree_size: cp.tree_size, root_hash: cp.root_hash, signed: cp.signed });
+        let published = stored.map(|cp| PublishedCheckpoint {
+            tree_size: cp.tree_size,
+            root_hash: cp.root_hash,
+            signed: cp.signed,
+        });
         let mut state = State {
             range: at_cp,
             published: Arc::new(published.unwrap_or(PublishedCheckpoint {
@@ -308,12 +421,19 @@ impl Sequencer {
             let nodes = self.store.nodes(log_id, &ids).await?;
             let range = CompactRange::from_nodes(row.tree_size.0, &|id| nodes.get(&id).copied())
                 .map_err(|e| Error::Corrupt(e.to_string()))?;
-            tracing::warn!(from = cp_size.0, to = row.tree_size.0, "signing leaves integrated before an interruption");
-            let published = self.prove_sign_record(&state, &range, &HashMap::new()).await?;
+            tracing::warn!(
+                from = cp_size.0,
+                to = row.tree_size.0,
+                "signing leaves integrated before an interruption"
+            );
+            let published = self
+                .prove_sign_record(&state, &range, &HashMap::new())
+                .await?;
             state = State { range, published };
         }
         self.publish.send_replace(state.published.clone());
-        metrics::gauge!("tlog_tree_size", "log" => self.config.name.clone()).set(u64_as_f64(state.published.tree_size.0));
+        metrics::gauge!("tlog_tree_size", "log" => self.config.name.clone())
+            .set(u64_as_f64(state.published.tree_size.0));
         Ok(state)
     }
 
@@ -327,10 +447,12 @@ impl Sequencer {
                 match rx.try_recv() {
                     Ok(s) => batch.push(s),
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(s)) => batch.push(s),
-                        Ok(None) | Err(_) => break,
-                    },
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(s)) => batch.push(s),
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
                 }
             }
             if let Err(e) = self.run_batch(&mut state, batch).await {
@@ -365,7 +487,8 @@ impl Sequencer {
                 for (sub, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = sub.reply.send(Ok(outcome));
                 }
-                metrics::histogram!("tlog_batch_seconds", "log" => self.config.name.clone()).record(started.elapsed().as_secs_f64());
+                metrics::histogram!("tlog_batch_seconds", "log" => self.config.name.clone())
+                    .record(started.elapsed().as_secs_f64());
                 Ok(())
             }
             Err(e) => {
@@ -378,7 +501,11 @@ impl Sequencer {
         }
     }
 
-    async fn integrate_batch(&mut self, state: &mut State, batch: &[Submission]) -> Result<Vec<AppendOutcome>, Error> {
+    async fn integrate_batch(
+        &mut self,
+        state: &mut State,
+        batch: &[Submission],
+    ) -> Result<Vec<AppendOutcome>, Error> {
         let log_id = self.row.log_id;
         // Step 2: deduplicate.
         let hashes: Vec<Hash> = batch.iter().map(|s| s.leaf_hash).collect();
@@ -391,7 +518,10 @@ impl Sequencer {
         let mut in_batch: HashMap<Hash, LeafIndex> = HashMap::new();
         let mut placement = Vec::with_capacity(batch.len());
         for sub in batch {
-            if let Some(i) = existing.get(&sub.leaf_hash).or_else(|| in_batch.get(&sub.leaf_hash)) {
+            if let Some(i) = existing
+                .get(&sub.leaf_hash)
+                .or_else(|| in_batch.get(&sub.leaf_hash))
+            {
                 placement.push(Err(*i));
                 continue;
             }
@@ -420,8 +550,10 @@ impl Sequencer {
             self.faults.check(Step::AfterRecord)?;
             *state = State { range, published };
             self.publish.send_replace(state.published.clone());
-            metrics::counter!("tlog_appended_total", "log" => self.config.name.clone()).increment(u64::try_from(staged.entries.len()).unwrap_or(0));
-            metrics::gauge!("tlog_tree_size", "log" => self.config.name.clone()).set(u64_as_f64(state.published.tree_size.0));
+            metrics::counter!("tlog_appended_total", "log" => self.config.name.clone())
+                .increment(u64::try_from(staged.entries.len()).unwrap_or(0));
+            metrics::gauge!("tlog_tree_size", "log" => self.config.name.clone())
+                .set(u64_as_f64(state.published.tree_size.0));
         }
         // Step 6: inclusion proofs against the new checkpoint. Every node they
         // need is a peak of the previous tree or was created by this batch.
@@ -430,8 +562,14 @@ impl Sequencer {
         let mut missing = Vec::new();
         for p in &placement {
             if let Ok(i) = p {
-                let shape = inclusion_proof_shape(i.0, cp.tree_size.0).map_err(|e| Error::Corrupt(e.to_string()))?;
-                missing.extend(shape.required_nodes().into_iter().filter(|id| !new_nodes.contains_key(id)));
+                let shape = inclusion_proof_shape(i.0, cp.tree_size.0)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
+                missing.extend(
+                    shape
+                        .required_nodes()
+                        .into_iter()
+                        .filter(|id| !new_nodes.contains_key(id)),
+                );
             }
         }
         if !missing.is_empty() {
@@ -443,9 +581,17 @@ impl Sequencer {
             outcomes.push(match p {
                 Err(existing) => AppendOutcome::Duplicate(existing),
                 Ok(index) => {
-                    let shape = inclusion_proof_shape(index.0, cp.tree_size.0).map_err(|e| Error::Corrupt(e.to_string()))?;
-                    let proof = shape.assemble_from(&new_nodes).map_err(|e| Error::Corrupt(e.to_string()))?;
-                    AppendOutcome::Appended(Receipt { leaf_index: index, integrated_time, checkpoint: cp.clone(), inclusion_proof: proof })
+                    let shape = inclusion_proof_shape(index.0, cp.tree_size.0)
+                        .map_err(|e| Error::Corrupt(e.to_string()))?;
+                    let proof = shape
+                        .assemble_from(&new_nodes)
+                        .map_err(|e| Error::Corrupt(e.to_string()))?;
+                    AppendOutcome::Appended(Receipt {
+                        leaf_index: index,
+                        integrated_time,
+                        checkpoint: cp.clone(),
+                        inclusion_proof: proof,
+                    })
                 }
             });
         }
@@ -464,10 +610,14 @@ impl Sequencer {
         let new_size = TreeSize(range.size());
         let new_root = range.root();
         if new_size < old.tree_size {
-            return Err(Error::Inconsistent(format!("tree would shrink from {} to {new_size}", old.tree_size)));
+            return Err(Error::Inconsistent(format!(
+                "tree would shrink from {} to {new_size}",
+                old.tree_size
+            )));
         }
         if old.tree_size.0 > 0 {
-            let shape = consistency_proof_shape(old.tree_size.0, new_size.0).map_err(|e| Error::Inconsistent(e.to_string()))?;
+            let shape = consistency_proof_shape(old.tree_size.0, new_size.0)
+                .map_err(|e| Error::Inconsistent(e.to_string()))?;
             let mut nodes: HashMap<NodeId, Hash> = HashMap::new();
             let mut missing = Vec::new();
             for id in shape.required_nodes() {
@@ -481,22 +631,45 @@ impl Sequencer {
             if !missing.is_empty() {
                 nodes.extend(self.store.nodes(self.row.log_id, &missing).await?);
             }
-            let proof = shape.assemble_from(&nodes).map_err(|e| Error::Inconsistent(e.to_string()))?;
-            verify_consistency(old.tree_size.0, new_size.0, &proof, &old.root_hash, &new_root)
-                .map_err(|e| Error::Inconsistent(format!("new tree does not extend the signed one: {e}")))?;
+            let proof = shape
+                .assemble_from(&nodes)
+                .map_err(|e| Error::Inconsistent(e.to_string()))?;
+            verify_consistency(
+                old.tree_size.0,
+                new_size.0,
+                &proof,
+                &old.root_hash,
+                &new_root,
+            )
+            .map_err(|e| {
+                Error::Inconsistent(format!("new tree does not extend the signed one: {e}"))
+            })?;
         }
         let (now_s, now_ms) = now();
         let signed = self.signer.sign(new_size, &new_root, now_ms)?;
         self.faults.check(Step::AfterSign)?;
-        let cp = StoredCheckpoint { tree_size: new_size, root_hash: new_root, signed: signed.clone() };
-        self.store.store_checkpoint(self.row.log_id, &cp, now_s).await?;
-        Ok(Arc::new(PublishedCheckpoint { tree_size: new_size, root_hash: new_root, signed }))
+        let cp = StoredCheckpoint {
+            tree_size: new_size,
+            root_hash: new_root,
+            signed: signed.clone(),
+        };
+        self.store
+            .store_checkpoint(self.row.log_id, &cp, now_s)
+            .await?;
+        Ok(Arc::new(PublishedCheckpoint {
+            tree_size: new_size,
+            root_hash: new_root,
+            signed,
+        }))
     }
 }
 
 /// Metrics take f64; tree sizes stay far below 2^53 in practice, and the
 /// value is only informational.
-#[allow(clippy::cast_precision_loss, reason = "gauge value, precision loss above 2^53 is harmless")]
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "gauge value, precision loss above 2^53 is harmless"
+)]
 fn u64_as_f64(v: u64) -> f64 {
     v as f64
 }

@@ -90,18 +90,27 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-const OID_EC_PUBLIC_KEY: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const OID_ED25519: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.3.101.112");
-const OID_RSA: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_EC_PUBLIC_KEY: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_ED25519: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.101.112");
+const OID_RSA: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 impl PublicKey {
     /// Parses a DER SubjectPublicKeyInfo.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| CryptoError::BadPublicKey(e.to_string()))?;
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|e| CryptoError::BadPublicKey(e.to_string()))?;
         let alg = spki.algorithm.oid;
-        let key = spki.subject_public_key.as_bytes().ok_or_else(|| CryptoError::BadPublicKey("unaligned bit string".into()))?;
+        let key = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| CryptoError::BadPublicKey("unaligned bit string".into()))?;
         if alg == OID_EC_PUBLIC_KEY {
             let curve: der::asn1::ObjectIdentifier = spki
                 .algorithm
@@ -121,7 +130,9 @@ impl PublicKey {
                 Err(CryptoError::UnsupportedKey(format!("EC curve {curve}")))
             }
         } else if alg == OID_ED25519 {
-            let raw: [u8; 32] = key.try_into().map_err(|_| CryptoError::BadPublicKey("Ed25519 key is not 32 bytes".into()))?;
+            let raw: [u8; 32] = key
+                .try_into()
+                .map_err(|_| CryptoError::BadPublicKey("Ed25519 key is not 32 bytes".into()))?;
             ed25519_dalek::VerifyingKey::from_bytes(&raw)
                 .map(Self::Ed25519)
                 .map_err(|_| CryptoError::BadPublicKey("invalid Ed25519 point".into()))
@@ -146,35 +157,52 @@ impl PublicKey {
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
         match self {
             Self::EcdsaP256(k) => {
-                let s = p256::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::MalformedSignature)?;
+                let s = p256::ecdsa::DerSignature::from_bytes(sig)
+                    .map_err(|_| CryptoError::MalformedSignature)?;
                 k.verify(message, &s).map_err(|_| CryptoError::BadSignature)
             }
             Self::EcdsaP384(k) => {
-                let s = p384::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::MalformedSignature)?;
+                let s = p384::ecdsa::DerSignature::from_bytes(sig)
+                    .map_err(|_| CryptoError::MalformedSignature)?;
                 k.verify(message, &s).map_err(|_| CryptoError::BadSignature)
             }
             Self::Ed25519(k) => {
-                let s = ed25519_dalek::Signature::from_slice(sig).map_err(|_| CryptoError::MalformedSignature)?;
+                let s = ed25519_dalek::Signature::from_slice(sig)
+                    .map_err(|_| CryptoError::MalformedSignature)?;
                 k.verify(message, &s).map_err(|_| CryptoError::BadSignature)
             }
         }
     }
 
     /// Verifies an ECDSA signature over an already computed digest.
-    pub fn verify_prehash(&self, alg: HashAlgorithm, digest: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+    pub fn verify_prehash(
+        &self,
+        alg: HashAlgorithm,
+        digest: &[u8],
+        sig: &[u8],
+    ) -> Result<(), CryptoError> {
         if digest.len() != alg.digest_len() {
-            return Err(CryptoError::DigestLength { alg: alg.name(), got: digest.len() });
+            return Err(CryptoError::DigestLength {
+                alg: alg.name(),
+                got: digest.len(),
+            });
         }
         match self {
             Self::EcdsaP256(k) => {
-                let s = p256::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::MalformedSignature)?;
-                let s: p256::ecdsa::Signature = s.try_into().map_err(|_| CryptoError::MalformedSignature)?;
-                k.verify_prehash(digest, &s).map_err(|_| CryptoError::BadSignature)
+                let s = p256::ecdsa::DerSignature::from_bytes(sig)
+                    .map_err(|_| CryptoError::MalformedSignature)?;
+                let s: p256::ecdsa::Signature =
+                    s.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+                k.verify_prehash(digest, &s)
+                    .map_err(|_| CryptoError::BadSignature)
             }
             Self::EcdsaP384(k) => {
-                let s = p384::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::MalformedSignature)?;
-                let s: p384::ecdsa::Signature = s.try_into().map_err(|_| CryptoError::MalformedSignature)?;
-                k.verify_prehash(digest, &s).map_err(|_| CryptoError::BadSignature)
+                let s = p384::ecdsa::DerSignature::from_bytes(sig)
+                    .map_err(|_| CryptoError::MalformedSignature)?;
+                let s: p384::ecdsa::Signature =
+                    s.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+                k.verify_prehash(digest, &s)
+                    .map_err(|_| CryptoError::BadSignature)
             }
             Self::Ed25519(_) => Err(CryptoError::PrehashUnsupported("Ed25519")),
         }
@@ -219,19 +247,28 @@ impl VerifierMaterial {
         };
         match label.as_str() {
             "CERTIFICATE" => Self::from_certificate_der(&der),
-            "PUBLIC KEY" => Ok(Self { key: PublicKey::from_spki_der(&der)?, spki_der: der, certificate_der: None }),
+            "PUBLIC KEY" => Ok(Self {
+                key: PublicKey::from_spki_der(&der)?,
+                spki_der: der,
+                certificate_der: None,
+            }),
             other => Err(CryptoError::UnsupportedKey(format!("PEM block {other}"))),
         }
     }
 
     pub fn from_certificate_der(der: &[u8]) -> Result<Self, CryptoError> {
-        let cert = x509_cert::Certificate::from_der(der).map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+        let cert = x509_cert::Certificate::from_der(der)
+            .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
         let spki_der = cert
             .tbs_certificate
             .subject_public_key_info
             .to_der()
             .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
-        Ok(Self { key: PublicKey::from_spki_der(&spki_der)?, spki_der, certificate_der: Some(der.to_vec()) })
+        Ok(Self {
+            key: PublicKey::from_spki_der(&spki_der)?,
+            spki_der,
+            certificate_der: Some(der.to_vec()),
+        })
     }
 
     /// The canonical PEM upstream Rekor stores: Go `pem.Encode` layout, LF line ends.
@@ -244,7 +281,9 @@ impl VerifierMaterial {
 
     /// Email addresses and URIs in the certificate's SubjectAltName (empty for bare keys).
     pub fn identities(&self) -> Vec<String> {
-        let Some(der) = &self.certificate_der else { return Vec::new() };
+        let Some(der) = &self.certificate_der else {
+            return Vec::new();
+        };
         certificate_identities(der)
     }
 }
@@ -253,7 +292,9 @@ impl VerifierMaterial {
 pub fn certificate_identities(cert_der: &[u8]) -> Vec<String> {
     use x509_cert::ext::pkix::name::GeneralName;
     use x509_cert::ext::pkix::SubjectAltName;
-    let Ok(cert) = x509_cert::Certificate::from_der(cert_der) else { return Vec::new() };
+    let Ok(cert) = x509_cert::Certificate::from_der(cert_der) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for ext in cert.tbs_certificate.extensions.iter().flatten() {
         if ext.extn_id != const_oid_san() {
@@ -298,7 +339,11 @@ pub struct EcdsaP256Signer {
 
 impl fmt::Debug for EcdsaP256Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EcdsaP256Signer(log id {})", hex_prefix(&log_id(&self.spki_der)))
+        write!(
+            f,
+            "EcdsaP256Signer(log id {})",
+            hex_prefix(&log_id(&self.spki_der))
+        )
     }
 }
 
@@ -314,15 +359,22 @@ impl EcdsaP256Signer {
 
     fn from_key(key: p256::ecdsa::SigningKey) -> Self {
         use p256::pkcs8::EncodePublicKey;
-        let spki_der = key.verifying_key().to_public_key_der().expect("P-256 SPKI encodes").as_bytes().to_vec();
+        let spki_der = key
+            .verifying_key()
+            .to_public_key_der()
+            .expect("P-256 SPKI encodes")
+            .as_bytes()
+            .to_vec();
         Self { key, spki_der }
     }
 
     /// Loads an `ENCRYPTED PRIVATE KEY` (PKCS#8, PBES2) PEM.
     pub fn from_encrypted_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Self, CryptoError> {
         use p256::pkcs8::DecodePrivateKey;
-        let key = p256::ecdsa::SigningKey::from_pkcs8_encrypted_pem(pem, password)
-            .map_err(|e| CryptoError::PrivateKey(format!("cannot decrypt or parse the key: {e}")))?;
+        let key =
+            p256::ecdsa::SigningKey::from_pkcs8_encrypted_pem(pem, password).map_err(|e| {
+                CryptoError::PrivateKey(format!("cannot decrypt or parse the key: {e}"))
+            })?;
         Ok(Self::from_key(key))
     }
 
@@ -347,7 +399,10 @@ impl Signer for EcdsaP256Signer {
         &self.spki_der
     }
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let sig: p256::ecdsa::Signature = self.key.try_sign(message).map_err(|e| CryptoError::Signing(e.to_string()))?;
+        let sig: p256::ecdsa::Signature = self
+            .key
+            .try_sign(message)
+            .map_err(|e| CryptoError::Signing(e.to_string()))?;
         Ok(sig.to_der().as_bytes().to_vec())
     }
 }
@@ -365,7 +420,10 @@ mod tests {
         assert_eq!(pk.verify(b"hellp", &sig), Err(CryptoError::BadSignature));
         let d = digest(HashAlgorithm::Sha256, b"hello");
         pk.verify_prehash(HashAlgorithm::Sha256, &d, &sig).unwrap();
-        assert!(matches!(pk.verify_prehash(HashAlgorithm::Sha384, &d, &sig), Err(CryptoError::DigestLength { .. })));
+        assert!(matches!(
+            pk.verify_prehash(HashAlgorithm::Sha384, &d, &sig),
+            Err(CryptoError::DigestLength { .. })
+        ));
     }
 
     #[test]
@@ -396,8 +454,14 @@ mod tests {
         let m = VerifierMaterial::parse(&pem).unwrap();
         assert!(m.certificate_der.is_some());
         assert!(matches!(m.key, PublicKey::EcdsaP256(_)));
-        assert!(!m.identities().is_empty(), "the upstream leaf carries a SAN");
+        assert!(
+            !m.identities().is_empty(),
+            "the upstream leaf carries a SAN"
+        );
         // Re-encoding a Go-encoded PEM gives the same bytes back.
-        assert_eq!(m.canonical_pem().trim_end(), String::from_utf8(pem).unwrap().trim_end());
+        assert_eq!(
+            m.canonical_pem().trim_end(),
+            String::from_utf8(pem).unwrap().trim_end()
+        );
     }
 }

@@ -25,17 +25,26 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
 /// Decodes every PEM block in `input`, in order, as `(label, der)`.
 /// Blocks whose base64 is invalid are skipped. Headers are not supported.
 pub fn pem_decode_all(input: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let Ok(text) = std::str::from_utf8(input) else { return Vec::new() };
+    let Ok(text) = std::str::from_utf8(input) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = &rest[start + "-----BEGIN ".len()..];
-        let Some(label_end) = after.find("-----") else { break };
+        let Some(label_end) = after.find("-----") else {
+            break;
+        };
         let label = &after[..label_end];
         let body_start = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
-        let Some(end) = body_start.find(&end_marker) else { break };
-        let body: String = body_start[..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let Some(end) = body_start.find(&end_marker) else {
+            break;
+        };
+        let body: String = body_start[..end]
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
         if let Ok(der) = STANDARD.decode(body.as_bytes()) {
             out.push((label.to_string(), der));
         }
@@ -62,7 +71,10 @@ mod tests {
         assert_eq!(lines[1].len(), 64);
         assert_eq!(lines[3], "-----END PUBLIC KEY-----");
         assert_eq!(lines[4], "", "trailing newline");
-        assert_eq!(pem_decode_first(pem.as_bytes()), Some(("PUBLIC KEY".into(), der)));
+        assert_eq!(
+            pem_decode_first(pem.as_bytes()),
+            Some(("PUBLIC KEY".into(), der))
+        );
     }
 
     #[test]
@@ -77,6 +89,9 @@ mod tests {
     #[test]
     fn garbage_is_not_pem() {
         assert_eq!(pem_decode_first(b"hello"), None);
-        assert_eq!(pem_decode_first(b"-----BEGIN X-----\n!!!\n-----END X-----\n"), None);
+        assert_eq!(
+            pem_decode_first(b"-----BEGIN X-----\n!!!\n-----END X-----\n"),
+            None
+        );
     }
 }

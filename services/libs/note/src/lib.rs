@@ -82,7 +82,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text that is signed.
     pub fn body(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin.as_str(), self.size, STANDARD.encode(self.root_hash));
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin.as_str(),
+            self.size,
+            STANDARD.encode(self.root_hash)
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -97,7 +102,10 @@ impl Checkpoint {
         let origin = Origin::new(lines.next().ok_or(NoteError::TooFewLines)?)?;
         let size_line = lines.next().ok_or(NoteError::TooFewLines)?;
         let root_line = lines.next().ok_or(NoteError::TooFewLines)?;
-        if size_line.is_empty() || !size_line.bytes().all(|b| b.is_ascii_digit()) || (size_line.len() > 1 && size_line.starts_with('0')) {
+        if size_line.is_empty()
+            || !size_line.bytes().all(|b| b.is_ascii_digit())
+            || (size_line.len() > 1 && size_line.starts_with('0'))
+        {
             return Err(NoteError::BadTreeSize);
         }
         let size = size_line.parse().map_err(|_| NoteError::BadTreeSize)?;
@@ -106,7 +114,12 @@ impl Checkpoint {
             .ok()
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or(NoteError::BadRootHash)?;
-        Ok(Self { origin, size, root_hash, extensions: lines.map(str::to_string).collect() })
+        Ok(Self {
+            origin,
+            size,
+            root_hash,
+            extensions: lines.map(str::to_string).collect(),
+        })
     }
 }
 
@@ -135,17 +148,25 @@ impl SignedNote {
         let sigs = sigs.strip_suffix('\n').ok_or(NoteError::NoFinalNewline)?;
         let mut signatures = Vec::new();
         for line in sigs.split('\n') {
-            let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::BadSignatureLine)?;
+            let rest = line
+                .strip_prefix(SIG_PREFIX)
+                .ok_or(NoteError::BadSignatureLine)?;
             let (name, b64) = rest.rsplit_once(' ').ok_or(NoteError::BadSignatureLine)?;
             if name.is_empty() || name.contains(' ') {
                 return Err(NoteError::BadSignatureLine);
             }
-            let raw = STANDARD.decode(b64).map_err(|_| NoteError::BadSignatureLine)?;
+            let raw = STANDARD
+                .decode(b64)
+                .map_err(|_| NoteError::BadSignatureLine)?;
             if raw.len() <= 4 {
                 return Err(NoteError::BadSignatureLine);
             }
             let key_hint = [raw[0], raw[1], raw[2], raw[3]];
-            signatures.push(NoteSignature { name: name.to_string(), key_hint, signature: raw[4..].to_vec() });
+            signatures.push(NoteSignature {
+                name: name.to_string(),
+                key_hint,
+                signature: raw[4..].to_vec(),
+            });
         }
         Ok(Self { text, signatures })
     }
@@ -174,12 +195,20 @@ pub fn rekor_v1_key_hint(spki_der: &[u8]) -> [u8; 4] {
 }
 
 /// Signs a checkpoint the way Rekor v1 does; returns the full note text.
-pub fn sign_checkpoint_v1(cp: &Checkpoint, name: &str, signer: &dyn Signer) -> Result<String, NoteError> {
+pub fn sign_checkpoint_v1(
+    cp: &Checkpoint,
+    name: &str,
+    signer: &dyn Signer,
+) -> Result<String, NoteError> {
     let text = cp.body();
     let signature = signer.sign(text.as_bytes())?;
     let note = SignedNote {
         text,
-        signatures: vec![NoteSignature { name: name.to_string(), key_hint: rekor_v1_key_hint(signer.public_key_der()), signature }],
+        signatures: vec![NoteSignature {
+            name: name.to_string(),
+            key_hint: rekor_v1_key_hint(signer.public_key_der()),
+            signature,
+        }],
     };
     Ok(note.render())
 }
@@ -187,7 +216,11 @@ pub fn sign_checkpoint_v1(cp: &Checkpoint, name: &str, signer: &dyn Signer) -> R
 /// Verifies a Rekor v1 checkpoint note with the log key: the signature whose
 /// key hint is the log ID prefix (and, if given, whose name is `name`) must
 /// verify. Returns the checkpoint it vouches for.
-pub fn verify_checkpoint_v1(note: &str, name: Option<&str>, spki_der: &[u8]) -> Result<Checkpoint, NoteError> {
+pub fn verify_checkpoint_v1(
+    note: &str,
+    name: Option<&str>,
+    spki_der: &[u8],
+) -> Result<Checkpoint, NoteError> {
     let parsed = SignedNote::parse(note)?;
     let key = PublicKey::from_spki_der(spki_der).map_err(NoteError::Signing)?;
     let hint = rekor_v1_key_hint(spki_der);
@@ -196,7 +229,8 @@ pub fn verify_checkpoint_v1(note: &str, name: Option<&str>, spki_der: &[u8]) -> 
         .iter()
         .find(|s| s.key_hint == hint && name.is_none_or(|n| n == s.name))
         .ok_or_else(|| NoteError::NoMatchingSignature(name.unwrap_or("the log key").to_string()))?;
-    key.verify(parsed.text.as_bytes(), &sig.signature).map_err(|_| NoteError::BadSignature)?;
+    key.verify(parsed.text.as_bytes(), &sig.signature)
+        .map_err(|_| NoteError::BadSignature)?;
     Checkpoint::parse_body(&parsed.text)
 }
 
@@ -206,7 +240,12 @@ mod tests {
     use sigstead_crypto::EcdsaP256Signer;
 
     fn cp() -> Checkpoint {
-        Checkpoint { origin: Origin::new("log.example - 42").unwrap(), size: 7, root_hash: [9u8; 32], extensions: vec![] }
+        Checkpoint {
+            origin: Origin::new("log.example - 42").unwrap(),
+            size: 7,
+            root_hash: [9u8; 32],
+            extensions: vec![],
+        }
     }
 
     #[test]
@@ -218,9 +257,15 @@ mod tests {
         let got = verify_checkpoint_v1(&note, Some("log.example"), s.public_key_der()).unwrap();
         assert_eq!(got, cp());
         let tampered = note.replacen("\n7\n", "\n8\n", 1);
-        assert_eq!(verify_checkpoint_v1(&tampered, None, s.public_key_der()), Err(NoteError::BadSignature));
+        assert_eq!(
+            verify_checkpoint_v1(&tampered, None, s.public_key_der()),
+            Err(NoteError::BadSignature)
+        );
         let other = EcdsaP256Signer::generate();
-        assert!(matches!(verify_checkpoint_v1(&note, None, other.public_key_der()), Err(NoteError::NoMatchingSignature(_))));
+        assert!(matches!(
+            verify_checkpoint_v1(&note, None, other.public_key_der()),
+            Err(NoteError::NoMatchingSignature(_))
+        ));
     }
 
     #[test]

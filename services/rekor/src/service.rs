@@ -1,0 +1,282 @@
+//! The Rekor engine: turns validated entries into log entries with SETs and
+//! proofs. Handlers call this; it calls the log engine and the signer.
+
+use crate::error::RekorError;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde::Serialize;
+use sigstead_crypto::{log_id, Signer};
+use sigstead_merkle::Hash;
+use sigstead_note::{sign_checkpoint_v1, Checkpoint, Origin};
+use sigstead_rekor_types::{canonicalize, set_payload, EntryId};
+use sigstead_tlog::{
+    AppendOutcome, CheckpointSigner, LeafIndex, Log, PublishedCheckpoint, StoredEntry, TreeSize,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Signs Rekor v1 checkpoints: origin `"<host> - <tree id>"`, signer name `<host>`.
+#[derive(Debug)]
+pub struct RekorCheckpointSigner {
+    pub origin: Origin,
+    pub name: String,
+    pub signer: Arc<dyn Signer>,
+}
+
+impl CheckpointSigner for RekorCheckpointSigner {
+    fn sign(
+        &self,
+        size: TreeSize,
+        root: &Hash,
+        _timestamp_ms: u64,
+    ) -> Result<String, sigstead_tlog::Error> {
+        let cp = Checkpoint {
+            origin: self.origin.clone(),
+            size: size.0,
+            root_hash: *root,
+            extensions: Vec::new(),
+        };
+        sign_checkpoint_v1(&cp, &self.name, self.signer.as_ref())
+            .map_err(|e| sigstead_tlog::Error::Signing(e.to_string()))
+    }
+}
+
+/// `verification.inclusionProof` of a LogEntry.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InclusionProof {
+    pub checkpoint: String,
+    pub hashes: Vec<String>,
+    pub log_index: u64,
+    pub root_hash: String,
+    pub tree_size: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub inclusion_proof: InclusionProof,
+    pub signed_entry_timestamp: String,
+}
+
+/// One LogEntry value (the map key is its entry ID).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEntry {
+    pub body: String,
+    pub integrated_time: i64,
+    #[serde(rename = "logID")]
+    pub log_id: String,
+    pub log_index: u64,
+    pub verification: Verification,
+}
+
+/// `{entryID: LogEntry}` as every entry endpoint returns it.
+pub type LogEntryMap = BTreeMap<String, LogEntry>;
+
+/// `GET /api/v1/log`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogInfo {
+    pub root_hash: String,
+    pub signed_tree_head: String,
+    #[serde(rename = "treeID")]
+    pub tree_id: String,
+    pub tree_size: u64,
+    pub inactive_shards: Vec<serde_json::Value>,
+}
+
+/// `GET /api/v1/log/proof`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsistencyProof {
+    pub root_hash: String,
+    pub hashes: Vec<String>,
+}
+
+/// The Rekor log: engine + key.
+#[derive(Debug, Clone)]
+pub struct RekorLog {
+    log: Log,
+    signer: Arc<dyn Signer>,
+    log_id: [u8; 32],
+    public_key_pem: String,
+}
+
+/// Most search results returned for one query key.
+const SEARCH_LIMIT: u32 = 1000;
+
+impl RekorLog {
+    pub fn new(log: Log, signer: Arc<dyn Signer>) -> Self {
+        let spki = signer.public_key_der().to_vec();
+        Self {
+            log,
+            log_id: log_id(&spki),
+            public_key_pem: sigstead_crypto::pem_encode("PUBLIC KEY", &spki),
+            signer,
+        }
+    }
+
+    pub fn engine(&self) -> &Log {
+        &self.log
+    }
+
+    pub fn tree_id(&self) -> u64 {
+        // The engine guarantees a positive tree ID.
+        u64::try_from(self.log.tree_id().get()).unwrap_or_default()
+    }
+
+    pub fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    pub fn entry_id(&self, leaf_hash: &Hash) -> String {
+        EntryId::render(self.tree_id(), leaf_hash)
+    }
+
+    /// Validates, canonicalises and appends a proposed entry; answers once it is
+    /// durable and covered by a signed checkpoint.
+    pub async fn submit(&self, request: &[u8]) -> Result<(String, LogEntry), RekorError> {
+        let entry = canonicalize(request)?;
+        let leaf_hash = entry.leaf_hash();
+        metrics::counter!("rekor_submissions_total", "kind" => entry.kind.to_string()).increment(1);
+        match self.log.append(entry.body.clone(), entry.index_keys).await {
+            Ok(AppendOutcome::Appended(r)) => {
+                let e = self.render(
+                    &entry.body,
+                    r.leaf_index,
+                    r.integrated_time,
+                    &r.checkpoint,
+                    &r.inclusion_proof,
+                )?;
+                Ok((self.entry_id(&leaf_hash), e))
+            }
+            Ok(AppendOutcome::Duplicate(_)) => {
+                Err(RekorError::Duplicate(self.entry_id(&leaf_hash)))
+            }
+            Err(e) => Err(RekorError::Unavailable(e.to_string())),
+        }
+    }
+
+    fn render(
+        &self,
+        body: &[u8],
+        index: LeafIndex,
+        integrated_time: i64,
+        cp: &PublishedCheckpoint,
+        proof: &[Hash],
+    ) -> Result<LogEntry, RekorError> {
+        let set = self
+            .signer
+            .sign(&set_payload(body, integrated_time, &self.log_id, index.0))
+            .map_err(|e| RekorError::Internal(format!("signing SET: {e}")))?;
+        Ok(LogEntry {
+            body: STANDARD.encode(body),
+            integrated_time,
+            log_id: hex::encode(self.log_id),
+            log_index: index.0,
+            verification: Verification {
+                inclusion_proof: InclusionProof {
+                    checkpoint: cp.signed.clone(),
+                    hashes: proof.iter().map(hex::encode).collect(),
+                    log_index: index.0,
+                    root_hash: hex::encode(cp.root_hash),
+                    tree_size: cp.tree_size.0,
+                },
+                signed_entry_timestamp: STANDARD.encode(set),
+            },
+        })
+    }
+
+    async fn render_stored(&self, e: StoredEntry) -> Result<(String, LogEntry), RekorError> {
+        let cp = self.log.checkpoint();
+        let proof = self.log.inclusion_proof(e.leaf_index, cp.tree_size).await?;
+        let rendered = self.render(&e.body, e.leaf_index, e.integrated_time, &cp, &proof)?;
+        Ok((self.entry_id(&e.leaf_hash), rendered))
+    }
+
+    pub async fn by_index(
+        &self,
+        index: LeafIndex,
+    ) -> Result<Option<(String, LogEntry)>, RekorError> {
+        match self.log.entry(index).await? {
+            Some(e) => Ok(Some(self.render_stored(e).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn by_leaf_hash(
+        &self,
+        hash: &Hash,
+    ) -> Result<Option<(String, LogEntry)>, RekorError> {
+        match self.log.entry_by_leaf_hash(hash).await? {
+            Some(e) => Ok(Some(self.render_stored(e).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Looks an entry up by its 64- or 80-hex ID; a tree ID other than ours finds nothing.
+    pub async fn by_entry_id(
+        &self,
+        id: &EntryId,
+    ) -> Result<Option<(String, LogEntry)>, RekorError> {
+        if id.tree_id.is_some_and(|t| t != self.tree_id()) {
+            return Ok(None);
+        }
+        self.by_leaf_hash(&id.uuid).await
+    }
+
+    /// Canonicalises a proposed entry only to find it (no signature is trusted from it).
+    pub async fn by_proposed_entry(
+        &self,
+        v: &serde_json::Value,
+    ) -> Result<Option<(String, LogEntry)>, RekorError> {
+        let entry = sigstead_rekor_types::canonicalize_value(v)?;
+        self.by_leaf_hash(&entry.leaf_hash()).await
+    }
+
+    /// Entry IDs under a search key.
+    pub async fn search(&self, key: &str) -> Result<Vec<String>, RekorError> {
+        let mut out = Vec::new();
+        for index in self.log.search(key, SEARCH_LIMIT).await? {
+            if let Some(e) = self.log.entry(index).await? {
+                out.push(self.entry_id(&e.leaf_hash));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn info(&self) -> LogInfo {
+        let cp = self.log.checkpoint();
+        LogInfo {
+            root_hash: hex::encode(cp.root_hash),
+            signed_tree_head: cp.signed.clone(),
+            tree_id: self.tree_id().to_string(),
+            tree_size: cp.tree_size.0,
+            inactive_shards: Vec::new(),
+        }
+    }
+
+    pub async fn consistency(
+        &self,
+        first: TreeSize,
+        last: TreeSize,
+    ) -> Result<ConsistencyProof, RekorError> {
+        let current = self.log.checkpoint().tree_size;
+        if first > last {
+            return Err(RekorError::BadRequest(format!(
+                "firstSize({first}) must be less than lastSize({last})"
+            )));
+        }
+        if last > current {
+            return Err(RekorError::BadRequest(format!(
+                "the tree size requested({last}) was greater than what is currently observable({current})"
+            )));
+        }
+        let hashes = self.log.consistency_proof(first, last).await?;
+        let root = self.log.root_at(last).await?;
+        Ok(ConsistencyProof {
+            root_hash: hex::encode(root),
+            hashes: hashes.iter().map(hex::encode).collect(),
+        })
+    }
+}

@@ -1,0 +1,328 @@
+//! `sigstead bench rekor`: a load generator for the Rekor API.
+//!
+//! Requests are signed before the clock starts (so the generator does not
+//! compete with the server for the CPU while measuring) and every request is
+//! a distinct, valid `hashedrekord` entry. Two modes:
+//!
+//! * closed loop (default): `--concurrency` clients submit back to back; this
+//!   measures sustained throughput;
+//! * open loop (`--rate R`): requests are issued on a fixed schedule and
+//!   latency is measured from the *scheduled* time, so a stalled server is
+//!   not hidden by clients that stop sending (no coordinated omission).
+//!
+//! The same run also measures this machine's single-core P-256 verification
+//! rate, the floor cost of every append.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use clap::{Args, Subcommand};
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Submit hashedrekord entries to a running Rekor log.
+    Rekor(RekorBench),
+}
+
+#[derive(Debug, Args)]
+pub struct RekorBench {
+    /// Base URL of the log.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    url: String,
+    /// Seconds of measured load.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// Concurrent clients (closed loop), or the cap on requests in flight (open loop).
+    #[arg(long, default_value_t = 256)]
+    concurrency: usize,
+    /// Open loop: requests per second on a fixed schedule.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Closed loop: requests to pre-sign (the run stops early if they run out).
+    #[arg(long, default_value_t = 200_000)]
+    max_requests: usize,
+}
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Rekor(b) => rekor(b).await,
+    }
+}
+
+/// Verifications per second on one core, measured for about a second.
+fn p256_verify_rate() -> f64 {
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let digest: [u8; 32] = Sha256::digest(b"bench").into();
+    let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).expect("sign");
+    let vk = *key.verifying_key();
+    let start = Instant::now();
+    let mut n = 0u32;
+    while start.elapsed() < Duration::from_secs(1) {
+        for _ in 0..100 {
+            vk.verify_prehash(&digest, &sig).expect("verify");
+        }
+        n += 100;
+    }
+    f64::from(n) / start.elapsed().as_secs_f64()
+}
+
+fn make_requests(count: usize) -> Vec<bytes_body::Body> {
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let pem = {
+        use p256::pkcs8::EncodePublicKey;
+        key.verifying_key()
+            .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+            .expect("pem")
+    };
+    let pem_b64 = STANDARD.encode(pem.as_bytes());
+    let nonce: [u8; 16] = rand_core::RngCore::next_u64(&mut rand_core::OsRng)
+        .to_be_bytes()
+        .repeat(2)
+        .try_into()
+        .expect("16");
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let chunk = count.div_ceil(threads).max(1);
+    let mut handles = Vec::new();
+    for t in 0..threads {
+        let key = key.clone();
+        let pem_b64 = pem_b64.clone();
+        handles.push(std::thread::spawn(move || {
+            let mut out = Vec::with_capacity(chunk);
+            for i in (t * chunk)..((t + 1) * chunk).min(count) {
+                let mut h = Sha256::new();
+                h.update(nonce);
+                h.update(i.to_be_bytes());
+                let digest: [u8; 32] = h.finalize().into();
+                let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).expect("sign");
+                let body = serde_json::json!({
+                    "apiVersion": "0.0.1",
+                    "kind": "hashedrekord",
+                    "spec": {
+                        "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+                        "signature": {"content": STANDARD.encode(sig.to_der().as_bytes()), "publicKey": {"content": pem_b64}},
+                    },
+                });
+                out.push(bytes_body::Body(serde_json::to_vec(&body).expect("json")));
+            }
+            out
+        }));
+    }
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("signer thread"))
+        .collect()
+}
+
+mod bytes_body {
+    /// One pre-built request body.
+    #[derive(Debug, Clone)]
+    pub struct Body(pub Vec<u8>);
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    latencies: Vec<Duration>,
+    ok: usize,
+    errors: std::collections::BTreeMap<String, usize>,
+}
+
+async fn send(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("transport: {}", e.without_url()))?;
+    let status = resp.status();
+    let _ = resp.bytes().await;
+    if status.as_u16() == 201 {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", status.as_u16()))
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round();
+    // rank is in 0..len by construction.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "rank is a small non-negative index"
+    )]
+    let idx = rank as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn rekor(b: RekorBench) -> anyhow::Result<()> {
+    let url = format!("{}/api/v1/log/entries", b.url.trim_end_matches('/'));
+    let verify_rate = tokio::task::spawn_blocking(p256_verify_rate).await?;
+    let count = match b.rate {
+        Some(r) => usize::try_from(r.saturating_mul(b.duration))?,
+        None => b.max_requests,
+    };
+    eprintln!("pre-signing {count} hashedrekord requests…");
+    let requests = Arc::new(tokio::task::spawn_blocking(move || make_requests(count)).await?);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(b.concurrency)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let info_url = format!("{}/api/v1/log", b.url.trim_end_matches('/'));
+    let size_before = tree_size(&client, &info_url).await?;
+    let duration = Duration::from_secs(b.duration);
+    let start = Instant::now();
+    let outcome = match b.rate {
+        None => closed_loop(&client, &url, requests, b.concurrency, duration).await,
+        Some(rate) => open_loop(&client, &url, requests, rate, b.concurrency).await,
+    };
+    let elapsed = start.elapsed();
+    let size_after = tree_size(&client, &info_url).await?;
+    let mut lat = outcome.latencies.clone();
+    lat.sort_unstable();
+    let secs = elapsed.as_secs_f64();
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "request counts are far below 2^52"
+    )]
+    let appends_per_sec = outcome.ok as f64 / secs;
+    let mode = match b.rate {
+        Some(r) => format!("open loop at {r}/s"),
+        None => format!("closed loop, {} clients", b.concurrency),
+    };
+    let report = serde_json::json!({
+        "mode": mode,
+        "seconds": secs,
+        "appended": outcome.ok,
+        "errors": outcome.errors,
+        "appends_per_sec": appends_per_sec,
+        "p50_ms": percentile(&lat, 50.0).as_secs_f64() * 1e3,
+        "p99_ms": percentile(&lat, 99.0).as_secs_f64() * 1e3,
+        "max_ms": lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        "tree_size_before": size_before,
+        "tree_size_after": size_after,
+        "p256_verify_per_sec_one_core": verify_rate,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if size_after < size_before + u64::try_from(outcome.ok)? {
+        anyhow::bail!(
+            "the tree grew by {} but {} appends were acknowledged",
+            size_after - size_before,
+            outcome.ok
+        );
+    }
+    Ok(())
+}
+
+async fn tree_size(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
+    let v: serde_json::Value = client
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    v["treeSize"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("no treeSize in {v}"))
+}
+
+async fn closed_loop(
+    client: &reqwest::Client,
+    url: &str,
+    requests: Arc<Vec<bytes_body::Body>>,
+    concurrency: usize,
+    duration: Duration,
+) -> Outcome {
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, requests, next) = (
+            client.clone(),
+            url.to_string(),
+            requests.clone(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut out = Outcome::default();
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = requests.get(i) else { break };
+                let t = Instant::now();
+                match send(&client, &url, body.0.clone()).await {
+                    Ok(()) => {
+                        out.ok += 1;
+                        out.latencies.push(t.elapsed());
+                    }
+                    Err(e) => *out.errors.entry(e).or_default() += 1,
+                }
+            }
+            out
+        }));
+    }
+    merge(tasks).await
+}
+
+async fn open_loop(
+    client: &reqwest::Client,
+    url: &str,
+    requests: Arc<Vec<bytes_body::Body>>,
+    rate: u64,
+    cap: usize,
+) -> Outcome {
+    let start = tokio::time::Instant::now();
+    let permits = Arc::new(tokio::sync::Semaphore::new(cap));
+    let mut tasks = Vec::with_capacity(requests.len());
+    for (i, body) in requests.iter().enumerate() {
+        let offset = Duration::from_secs_f64(
+            u32::try_from(i).map(f64::from).unwrap_or(f64::MAX)
+                / f64::from(u32::try_from(rate).unwrap_or(u32::MAX)),
+        );
+        let scheduled = start + offset;
+        tokio::time::sleep_until(scheduled).await;
+        let (client, url, body, permits) = (
+            client.clone(),
+            url.to_string(),
+            body.0.clone(),
+            permits.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut out = Outcome::default();
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return out;
+            };
+            match send(&client, &url, body).await {
+                Ok(()) => {
+                    out.ok = 1;
+                    out.latencies.push(scheduled.elapsed());
+                }
+                Err(e) => *out.errors.entry(e).or_default() += 1,
+            }
+            out
+        }));
+    }
+    merge(tasks).await
+}
+
+async fn merge(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Outcome {
+    let mut all = Outcome::default();
+    for t in tasks {
+        if let Ok(o) = t.await {
+            all.ok += o.ok;
+            all.latencies.extend(o.latencies);
+            for (k, v) in o.errors {
+                *all.errors.entry(k).or_default() += v;
+            }
+        }
+    }
+    all
+}
