@@ -18,10 +18,7 @@ use std::collections::HashMap;
 const MAX_RETRIEVE: usize = 10;
 
 fn require_json(headers: &HeaderMap) -> Result<(), RekorError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream");
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
     let essence = ct.split(';').next().unwrap_or_default().trim();
     if essence.eq_ignore_ascii_case("application/json") {
         Ok(())
@@ -44,9 +41,7 @@ pub async fn create_entry(
 ) -> Result<Response, RekorError> {
     require_json(&headers)?;
     if body.is_empty() {
-        return Err(RekorError::Unprocessable(
-            "proposedEntry in body is required".into(),
-        ));
+        return Err(RekorError::Unprocessable("proposedEntry in body is required".into()));
     }
     let (id, entry) = rekor.submit(&body).await?;
     let location = format!("/api/v1/log/entries/{id}");
@@ -59,21 +54,15 @@ pub async fn create_entry(
     Ok(resp)
 }
 
-fn parse_u64_param(
-    q: &HashMap<String, String>,
-    name: &str,
-    min: u64,
-) -> Result<Option<u64>, RekorError> {
+fn parse_u64_param(q: &HashMap<String, String>, name: &str, min: u64) -> Result<Option<u64>, RekorError> {
     let Some(raw) = q.get(name) else {
         return Ok(None);
     };
-    let v: i64 = raw.parse().map_err(|_| {
-        RekorError::Unprocessable(format!("{name} in query must be of type int64: {raw:?}"))
-    })?;
+    let v: i64 = raw
+        .parse()
+        .map_err(|_| RekorError::Unprocessable(format!("{name} in query must be of type int64: {raw:?}")))?;
     let v = u64::try_from(v).ok().filter(|v| *v >= min).ok_or_else(|| {
-        RekorError::Unprocessable(format!(
-            "{name} in query should be greater than or equal to {min}"
-        ))
+        RekorError::Unprocessable(format!("{name} in query should be greater than or equal to {min}"))
     })?;
     Ok(Some(v))
 }
@@ -85,18 +74,12 @@ pub async fn entry_by_index(
 ) -> Result<Response, RekorError> {
     let index = parse_u64_param(&q, "logIndex", 0)?
         .ok_or_else(|| RekorError::Unprocessable("logIndex in query is required".into()))?;
-    let (id, entry) = rekor
-        .by_index(LeafIndex(index))
-        .await?
-        .ok_or(RekorError::NotFound)?;
+    let (id, entry) = rekor.by_index(LeafIndex(index)).await?.ok_or(RekorError::NotFound)?;
     Ok(Json(one(id, entry)).into_response())
 }
 
 /// `GET /api/v1/log/entries/{entryUUID}`
-pub async fn entry_by_uuid(
-    State(rekor): State<RekorLog>,
-    Path(uuid): Path<String>,
-) -> Result<Response, RekorError> {
+pub async fn entry_by_uuid(State(rekor): State<RekorLog>, Path(uuid): Path<String>) -> Result<Response, RekorError> {
     let id = EntryId::parse(&uuid).map_err(|e| RekorError::BadRequest(e.to_string()))?;
     let (id, entry) = rekor.by_entry_id(&id).await?.ok_or(RekorError::NotFound)?;
     Ok(Json(one(id, entry)).into_response())
@@ -114,35 +97,32 @@ pub struct RetrieveRequest {
 }
 
 /// `POST /api/v1/log/entries/retrieve`
-pub async fn retrieve(
-    State(rekor): State<RekorLog>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, RekorError> {
+pub async fn retrieve(State(rekor): State<RekorLog>, headers: HeaderMap, body: Bytes) -> Result<Response, RekorError> {
     require_json(&headers)?;
     let req: RetrieveRequest = serde_json::from_slice(&body)
         .map_err(|e| RekorError::BadRequest(format!("parsing entry body failed, because {e}")))?;
     if req.entry_uuids.len() + req.log_indexes.len() + req.entries.len() > MAX_RETRIEVE {
-        return Err(RekorError::Unprocessable(format!(
-            "more than max allowed {MAX_RETRIEVE} entries in request"
-        )));
+        return Err(RekorError::Unprocessable(format!("more than max allowed {MAX_RETRIEVE} entries in request")));
     }
     let mut out: Vec<LogEntryMap> = Vec::new();
     for u in &req.entry_uuids {
-        let id = EntryId::parse(u)
-            .map_err(|_| RekorError::BadRequest(format!("invalid entryID {u}")))?;
+        let id = EntryId::parse(u).map_err(|_| RekorError::BadRequest(format!("invalid entryID {u}")))?;
         if let Some((id, e)) = rekor.by_entry_id(&id).await? {
             out.push(one(id, e));
         }
     }
     for v in &req.entries {
-        if let Some((id, e)) = rekor.by_proposed_entry(v).await? {
+        // An entry that cannot be canonicalised is a bad lookup here (400), whatever its kind.
+        let found = rekor.by_proposed_entry(v).await.map_err(|e| match e {
+            RekorError::BadEntry(x) => RekorError::BadRequest(x.to_string()),
+            other => other,
+        })?;
+        if let Some((id, e)) = found {
             out.push(one(id, e));
         }
     }
     for i in &req.log_indexes {
-        let i = u64::try_from(*i)
-            .map_err(|_| RekorError::Unprocessable("logIndexes must be non-negative".into()))?;
+        let i = u64::try_from(*i).map_err(|_| RekorError::Unprocessable("logIndexes must be non-negative".into()))?;
         if let Some((id, e)) = rekor.by_index(LeafIndex(i)).await? {
             out.push(one(id, e));
         }
@@ -161,11 +141,7 @@ pub async fn public_key(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, RekorError> {
     check_tree_id(&rekor, &q)?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/x-pem-file")],
-        rekor.public_key_pem().to_string(),
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], rekor.public_key_pem().to_string()).into_response())
 }
 
 fn check_tree_id(rekor: &RekorLog, q: &HashMap<String, String>) -> Result<(), RekorError> {
@@ -225,9 +201,7 @@ fn hash_key(h: &str) -> Result<Option<String>, RekorError> {
         Some("sha1") if ok_hex(40) => Ok(None),
         Some("sha512") if ok_hex(128) => Ok(None),
         None if ok_hex(40) || ok_hex(128) => Ok(None),
-        _ => Err(RekorError::Unprocessable(format!(
-            "hash {h:?} is not a sha256, sha1 or sha512 hex digest"
-        ))),
+        _ => Err(RekorError::Unprocessable(format!("hash {h:?} is not a sha256, sha1 or sha512 hex digest"))),
     }
 }
 
@@ -238,8 +212,8 @@ pub async fn search_index(
     body: Bytes,
 ) -> Result<Response, RekorError> {
     require_json(&headers)?;
-    let q: SearchIndex = serde_json::from_slice(&body)
-        .map_err(|e| RekorError::BadRequest(format!("invalid search query: {e}")))?;
+    let q: SearchIndex =
+        serde_json::from_slice(&body).map_err(|e| RekorError::BadRequest(format!("invalid search query: {e}")))?;
     // Each criterion becomes one lookup key; None means "matches nothing".
     let mut criteria: Vec<Option<String>> = Vec::new();
     if let Some(h) = &q.hash {
@@ -247,23 +221,15 @@ pub async fn search_index(
     }
     if let Some(pk) = &q.public_key {
         if pk.format != "x509" {
-            return Err(RekorError::BadRequest(
-                "the PKI format requested is not supported by this server".into(),
-            ));
+            return Err(RekorError::BadRequest("the PKI format requested is not supported by this server".into()));
         }
-        let content = pk
-            .content
-            .as_deref()
-            .ok_or_else(|| RekorError::BadRequest("publicKey.content is required".into()))?;
-        let pem = STANDARD
-            .decode(content)
-            .map_err(|_| RekorError::BadRequest("publicKey.content is not base64".into()))?;
-        let v = sigstead_crypto::VerifierMaterial::parse(&pem).map_err(|_| {
-            RekorError::BadRequest("public key provided could not be parsed".into())
-        })?;
-        criteria.push(Some(
-            IndexKey::PublicKey(sigstead_crypto::log_id(&v.spki_der)).to_key_string(),
-        ));
+        let content =
+            pk.content.as_deref().ok_or_else(|| RekorError::BadRequest("publicKey.content is required".into()))?;
+        let pem =
+            STANDARD.decode(content).map_err(|_| RekorError::BadRequest("publicKey.content is not base64".into()))?;
+        let v = sigstead_crypto::VerifierMaterial::parse(&pem)
+            .map_err(|_| RekorError::BadRequest("public key provided could not be parsed".into()))?;
+        criteria.push(Some(IndexKey::PublicKey(sigstead_crypto::log_id(&v.spki_der)).to_key_string()));
     }
     for id in [&q.email, &q.subject].into_iter().flatten() {
         criteria.push(Some(IndexKey::Identity(id.clone()).to_key_string()));
@@ -272,9 +238,7 @@ pub async fn search_index(
         None | Some("or") => false,
         Some("and") => true,
         Some(other) => {
-            return Err(RekorError::Unprocessable(format!(
-                "operator must be \"and\" or \"or\", not {other:?}"
-            )))
+            return Err(RekorError::Unprocessable(format!("operator must be \"and\" or \"or\", not {other:?}")))
         }
     };
     let mut result: Option<Vec<String>> = None;
@@ -287,7 +251,7 @@ pub async fn search_index(
             None => found,
             Some(prev) if and => prev.into_iter().filter(|x| found.contains(x)).collect(),
             Some(mut prev) => {
-                prev.extend(found.into_iter());
+                prev.extend(found);
                 prev
             }
         });

@@ -73,20 +73,15 @@ fn default_max_delay_ms() -> u64 {
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        Self {
-            max_entries: default_max_entries(),
-            max_delay_ms: default_max_delay_ms(),
-        }
+        Self { max_entries: default_max_entries(), max_delay_ms: default_max_delay_ms() }
     }
 }
 
 impl RekorConfig {
     /// Reads, resolves relative paths, and rejects invalid combinations.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        let mut cfg: Self =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        let mut cfg: Self = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.resolve(base)?;
         Ok(cfg)
@@ -101,10 +96,7 @@ impl RekorConfig {
                 *p = base.join(&*p);
             }
         }
-        match (
-            &self.signing_key.password_file,
-            &self.signing_key.password_env,
-        ) {
+        match (&self.signing_key.password_file, &self.signing_key.password_env) {
             (Some(_), Some(_)) => {
                 anyhow::bail!("signing_key: set password_file or password_env, not both")
             }
@@ -147,8 +139,7 @@ impl RekorConfig {
     /// The key password, from its file or environment variable.
     pub fn key_password(&self) -> anyhow::Result<Vec<u8>> {
         if let Some(f) = &self.signing_key.password_file {
-            let s = std::fs::read_to_string(f)
-                .map_err(|e| anyhow::anyhow!("reading {}: {e}", f.display()))?;
+            let s = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("reading {}: {e}", f.display()))?;
             return Ok(s.trim_end_matches(['\n', '\r']).as_bytes().to_vec());
         }
         if let Some(var) = &self.signing_key.password_env {
@@ -183,10 +174,7 @@ password_file = "k.pass"
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.origin_host().unwrap(), "rekor.example:3000");
         assert_eq!(c.signing_key.path, Path::new("/etc/sigstead/k.pem"));
-        assert_eq!(
-            c.database_url.as_deref(),
-            Some("sqlite:///etc/sigstead/rekor.db")
-        );
+        assert_eq!(c.database_url.as_deref(), Some("sqlite:///etc/sigstead/rekor.db"));
         assert_eq!(c.batch.max_entries, 2048);
     }
 
@@ -194,11 +182,8 @@ password_file = "k.pass"
     fn unknown_fields_and_bad_combinations_are_refused() {
         assert!(parse(&format!("{MINIMAL}\nsurprise = 1\n")).is_err());
         assert!(parse(&MINIMAL.replace("password_file = \"k.pass\"", "")).is_err());
-        assert!(parse(&MINIMAL.replace(
-            "password_file = \"k.pass\"",
-            "password_file = \"a\"\npassword_env = \"B\""
-        ))
-        .is_err());
+        assert!(parse(&MINIMAL.replace("password_file = \"k.pass\"", "password_file = \"a\"\npassword_env = \"B\""))
+            .is_err());
         assert!(parse(&MINIMAL.replace("http://rekor.example:3000", "rekor.example")).is_err());
         assert!(parse(&format!("{MINIMAL}\n[http]\ntls_cert_file = \"c.pem\"\n")).is_err());
     }

@@ -45,6 +45,8 @@ impl From<sigstead_tlog::Error> for RekorError {
 impl RekorError {
     pub fn status(&self) -> StatusCode {
         match self {
+            // Upstream's schema validation answers an unknown kind with 422.
+            Self::BadEntry(EntryError::UnknownKind(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadEntry(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -65,9 +67,7 @@ impl IntoResponse for RekorError {
         let message = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             match self {
-                Self::Unavailable(_) => {
-                    "the log is temporarily unavailable; retry later".to_string()
-                }
+                Self::Unavailable(_) => "the log is temporarily unavailable; retry later".to_string(),
                 _ => "internal server error".to_string(),
             }
         } else {

@@ -28,10 +28,7 @@ pub fn router(rekor: RekorLog) -> Router {
         .route("/api/v1/log", get(api::log_info))
         .route("/api/v1/log/publicKey", get(api::public_key))
         .route("/api/v1/log/proof", get(api::consistency_proof))
-        .route(
-            "/api/v1/log/entries",
-            post(api::create_entry).get(api::entry_by_index),
-        )
+        .route("/api/v1/log/entries", post(api::create_entry).get(api::entry_by_index))
         .route("/api/v1/log/entries/retrieve", post(api::retrieve))
         .route("/api/v1/log/entries/retrieve/", post(api::retrieve))
         .route("/api/v1/log/entries/{uuid}", get(api::entry_by_uuid))
@@ -91,37 +88,18 @@ pub async fn open_with(
     let tree_id = match store.load_log(&config.log_name).await? {
         Some(row) => row.tree_id,
         None => {
-            let row = store
-                .create_log(
-                    &config.log_name,
-                    sigstead_tlog::random_tree_id(),
-                    unix_now(),
-                )
-                .await?;
+            let row = store.create_log(&config.log_name, sigstead_tlog::random_tree_id(), unix_now()).await?;
             row.tree_id
         }
     };
     let origin = Origin::rekor_v1(&host, tree_id)?;
-    let cp_signer = Arc::new(RekorCheckpointSigner {
-        origin: origin.clone(),
-        name: host,
-        signer: signer.clone(),
-    });
-    let log = Log::open(
-        store,
-        log_config,
-        cp_signer,
-        |tree_id| genesis_body(&origin, tree_id),
-        faults,
-    )
-    .await?;
+    let cp_signer = Arc::new(RekorCheckpointSigner { origin: origin.clone(), name: host, signer: signer.clone() });
+    let log = Log::open(store, log_config, cp_signer, |tree_id| genesis_body(&origin, tree_id), faults).await?;
     Ok(RekorLog::new(log, signer))
 }
 
 fn unix_now() -> i64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 

@@ -8,9 +8,7 @@ use sigstead_crypto::{log_id, Signer};
 use sigstead_merkle::Hash;
 use sigstead_note::{sign_checkpoint_v1, Checkpoint, Origin};
 use sigstead_rekor_types::{canonicalize, set_payload, EntryId};
-use sigstead_tlog::{
-    AppendOutcome, CheckpointSigner, LeafIndex, Log, PublishedCheckpoint, StoredEntry, TreeSize,
-};
+use sigstead_tlog::{AppendOutcome, CheckpointSigner, LeafIndex, Log, PublishedCheckpoint, StoredEntry, TreeSize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -23,18 +21,8 @@ pub struct RekorCheckpointSigner {
 }
 
 impl CheckpointSigner for RekorCheckpointSigner {
-    fn sign(
-        &self,
-        size: TreeSize,
-        root: &Hash,
-        _timestamp_ms: u64,
-    ) -> Result<String, sigstead_tlog::Error> {
-        let cp = Checkpoint {
-            origin: self.origin.clone(),
-            size: size.0,
-            root_hash: *root,
-            extensions: Vec::new(),
-        };
+    fn sign(&self, size: TreeSize, root: &Hash, _timestamp_ms: u64) -> Result<String, sigstead_tlog::Error> {
+        let cp = Checkpoint { origin: self.origin.clone(), size: size.0, root_hash: *root, extensions: Vec::new() };
         sign_checkpoint_v1(&cp, &self.name, self.signer.as_ref())
             .map_err(|e| sigstead_tlog::Error::Signing(e.to_string()))
     }
@@ -108,12 +96,7 @@ const SEARCH_LIMIT: u32 = 1000;
 impl RekorLog {
     pub fn new(log: Log, signer: Arc<dyn Signer>) -> Self {
         let spki = signer.public_key_der().to_vec();
-        Self {
-            log,
-            log_id: log_id(&spki),
-            public_key_pem: sigstead_crypto::pem_encode("PUBLIC KEY", &spki),
-            signer,
-        }
+        Self { log, log_id: log_id(&spki), public_key_pem: sigstead_crypto::pem_encode("PUBLIC KEY", &spki), signer }
     }
 
     pub fn engine(&self) -> &Log {
@@ -141,18 +124,10 @@ impl RekorLog {
         metrics::counter!("rekor_submissions_total", "kind" => entry.kind.to_string()).increment(1);
         match self.log.append(entry.body.clone(), entry.index_keys).await {
             Ok(AppendOutcome::Appended(r)) => {
-                let e = self.render(
-                    &entry.body,
-                    r.leaf_index,
-                    r.integrated_time,
-                    &r.checkpoint,
-                    &r.inclusion_proof,
-                )?;
+                let e = self.render(&entry.body, r.leaf_index, r.integrated_time, &r.checkpoint, &r.inclusion_proof)?;
                 Ok((self.entry_id(&leaf_hash), e))
             }
-            Ok(AppendOutcome::Duplicate(_)) => {
-                Err(RekorError::Duplicate(self.entry_id(&leaf_hash)))
-            }
+            Ok(AppendOutcome::Duplicate(_)) => Err(RekorError::Duplicate(self.entry_id(&leaf_hash))),
             Err(e) => Err(RekorError::Unavailable(e.to_string())),
         }
     }
@@ -194,20 +169,14 @@ impl RekorLog {
         Ok((self.entry_id(&e.leaf_hash), rendered))
     }
 
-    pub async fn by_index(
-        &self,
-        index: LeafIndex,
-    ) -> Result<Option<(String, LogEntry)>, RekorError> {
+    pub async fn by_index(&self, index: LeafIndex) -> Result<Option<(String, LogEntry)>, RekorError> {
         match self.log.entry(index).await? {
             Some(e) => Ok(Some(self.render_stored(e).await?)),
             None => Ok(None),
         }
     }
 
-    pub async fn by_leaf_hash(
-        &self,
-        hash: &Hash,
-    ) -> Result<Option<(String, LogEntry)>, RekorError> {
+    pub async fn by_leaf_hash(&self, hash: &Hash) -> Result<Option<(String, LogEntry)>, RekorError> {
         match self.log.entry_by_leaf_hash(hash).await? {
             Some(e) => Ok(Some(self.render_stored(e).await?)),
             None => Ok(None),
@@ -215,10 +184,7 @@ impl RekorLog {
     }
 
     /// Looks an entry up by its 64- or 80-hex ID; a tree ID other than ours finds nothing.
-    pub async fn by_entry_id(
-        &self,
-        id: &EntryId,
-    ) -> Result<Option<(String, LogEntry)>, RekorError> {
+    pub async fn by_entry_id(&self, id: &EntryId) -> Result<Option<(String, LogEntry)>, RekorError> {
         if id.tree_id.is_some_and(|t| t != self.tree_id()) {
             return Ok(None);
         }
@@ -226,10 +192,7 @@ impl RekorLog {
     }
 
     /// Canonicalises a proposed entry only to find it (no signature is trusted from it).
-    pub async fn by_proposed_entry(
-        &self,
-        v: &serde_json::Value,
-    ) -> Result<Option<(String, LogEntry)>, RekorError> {
+    pub async fn by_proposed_entry(&self, v: &serde_json::Value) -> Result<Option<(String, LogEntry)>, RekorError> {
         let entry = sigstead_rekor_types::canonicalize_value(v)?;
         self.by_leaf_hash(&entry.leaf_hash()).await
     }
@@ -256,16 +219,10 @@ impl RekorLog {
         }
     }
 
-    pub async fn consistency(
-        &self,
-        first: TreeSize,
-        last: TreeSize,
-    ) -> Result<ConsistencyProof, RekorError> {
+    pub async fn consistency(&self, first: TreeSize, last: TreeSize) -> Result<ConsistencyProof, RekorError> {
         let current = self.log.checkpoint().tree_size;
         if first > last {
-            return Err(RekorError::BadRequest(format!(
-                "firstSize({first}) must be less than lastSize({last})"
-            )));
+            return Err(RekorError::BadRequest(format!("firstSize({first}) must be less than lastSize({last})")));
         }
         if last > current {
             return Err(RekorError::BadRequest(format!(
@@ -274,9 +231,6 @@ impl RekorLog {
         }
         let hashes = self.log.consistency_proof(first, last).await?;
         let root = self.log.root_at(last).await?;
-        Ok(ConsistencyProof {
-            root_hash: hex::encode(root),
-            hashes: hashes.iter().map(hex::encode).collect(),
-        })
+        Ok(ConsistencyProof { root_hash: hex::encode(root), hashes: hashes.iter().map(hex::encode).collect() })
     }
 }

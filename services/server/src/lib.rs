@@ -63,10 +63,7 @@ impl HttpConfig {
             }
             _ => {}
         }
-        for p in [&mut self.tls_cert_file, &mut self.tls_key_file]
-            .into_iter()
-            .flatten()
-        {
+        for p in [&mut self.tls_cert_file, &mut self.tls_key_file].into_iter().flatten() {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -84,10 +81,9 @@ impl HttpConfig {
         };
         let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert)?))
             .collect::<Result<Vec<_>, _>>()?;
-        let key =
-            rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key)?))?
-                .ok_or_else(|| anyhow::anyhow!("no private key in {}", key.display()))?;
-        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key)?))?
+            .ok_or_else(|| anyhow::anyhow!("no private key in {}", key.display()))?;
+        let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
         let mut cfg = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
@@ -102,14 +98,8 @@ pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("SIGSTEAD_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 
 /// The process-wide Prometheus recorder.
@@ -127,35 +117,51 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 /// A readiness check: resolves to `Ok(())` when the service can do its job.
-pub type ReadyCheck =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
 /// Adds `/healthz`, `/readyz`, `/metrics`, request metrics, the body limit
 /// and the request timeout to a service router.
 pub fn with_common_routes(router: Router, http: &HttpConfig, ready: ReadyCheck) -> Router {
     let handle = metrics_handle();
     let ops = Router::new()
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "SERVING"})) }),
-        )
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "SERVING"})) }))
         .route("/readyz", get(readyz))
         .with_state(ready)
         .route("/metrics", get(move || std::future::ready(handle.render())));
+    let max = http.max_body_bytes;
     router
         .merge(ops)
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(http.max_body_bytes))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            http.max_body_bytes,
-        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(http.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(http.request_timeout_secs),
         ))
+        // Outside the limit and timeout layers, so it sees their plain-text answers.
+        .layer(axum::middleware::map_response(move |resp: Response| json_limit_errors(resp, max)))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))
+}
+
+/// The body limit and the timeout answer in plain text; every Sigstead API
+/// (like upstream's) answers errors as `{"code": N, "message": "..."}`.
+async fn json_limit_errors(resp: Response, max_body: usize) -> Response {
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let message = match resp.status() {
+        StatusCode::PAYLOAD_TOO_LARGE if !is_json => format!("request body exceeds the limit of {max_body} bytes"),
+        StatusCode::SERVICE_UNAVAILABLE if !is_json && resp.headers().get(header::CONTENT_TYPE).is_none() => {
+            "request timed out".to_string()
+        }
+        _ => return resp,
+    };
+    let status = resp.status();
+    (status, axum::Json(serde_json::json!({"code": status.as_u16(), "message": message}))).into_response()
 }
 
 async fn readyz(State(ready): State<ReadyCheck>) -> Response {
@@ -163,22 +169,14 @@ async fn readyz(State(ready): State<ReadyCheck>) -> Response {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(why) => {
             tracing::warn!(%why, "not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::CONTENT_TYPE, "text/plain")],
-                "not ready",
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], "not ready").into_response()
         }
     }
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let started = Instant::now();
     let resp = next.run(req).await;
@@ -198,11 +196,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     match tls {
-        None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
+        None => axum::serve(listener, router).with_graceful_shutdown(shutdown).await,
         Some(cfg) => serve_tls(router, listener, cfg, shutdown).await,
     }
 }
@@ -230,15 +224,13 @@ async fn serve_tls(
         let svc = hyper_util::service::TowerToHyperService::new(router.clone());
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls =
-                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                    Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
-                };
-            let conn = Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(tls), svc)
-                .into_owned();
+            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            };
+            let conn =
+                Builder::new(TokioExecutor::new()).serve_connection_with_upgrades(TokioIo::new(tls), svc).into_owned();
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(%peer, error = %e, "connection error");
             }

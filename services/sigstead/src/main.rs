@@ -7,11 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "sigstead",
-    version,
-    about = "A private, self-hosted Sigstore stack"
-)]
+#[command(name = "sigstead", version, about = "A private, self-hosted Sigstore stack")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,19 +61,13 @@ enum ServeCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     sigstead_server::init_tracing();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Up {
-                data_dir,
-                database_url,
-                rekor_port,
-            } => rekor_cmd::up(&data_dir, database_url, rekor_port).await,
-            Command::Serve {
-                service: ServeCommand::Rekor { config },
-            } => {
+            Command::Up { data_dir, database_url, rekor_port } => {
+                rekor_cmd::up(&data_dir, database_url, rekor_port).await
+            }
+            Command::Serve { service: ServeCommand::Rekor { config } } => {
                 let cfg = sigstead_rekor::RekorConfig::load(&config)?;
                 let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
                 sigstead_rekor::run(cfg, listener, sigstead_server::shutdown_signal()).await

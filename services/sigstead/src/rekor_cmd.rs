@@ -36,12 +36,7 @@ pub enum RekorCommand {
 
 pub async fn run(cmd: RekorCommand) -> anyhow::Result<()> {
     match cmd {
-        RekorCommand::Init {
-            data_dir,
-            listen,
-            public_url,
-            database_url,
-        } => {
+        RekorCommand::Init { data_dir, listen, public_url, database_url } => {
             let cfg = init(&data_dir, &listen, public_url, database_url)?;
             let rekor = sigstead_rekor::open(&cfg, sigstead_tlog::Faults::none()).await?;
             eprintln!(
@@ -73,20 +68,12 @@ pub fn init(
         let password = random_password()?;
         let signer = EcdsaP256Signer::generate();
         write_private(&dir.join("rekor-key.password"), password.as_bytes())?;
-        write_private(
-            &dir.join("rekor-key.pem"),
-            signer
-                .to_encrypted_pkcs8_pem(password.as_bytes())?
-                .as_bytes(),
-        )?;
+        write_private(&dir.join("rekor-key.pem"), signer.to_encrypted_pkcs8_pem(password.as_bytes())?.as_bytes())?;
         std::fs::write(dir.join("rekor-key.pub"), signer.public_key_pem())?;
         let public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
         let db = match &database_url {
             Some(u) => format!("database_url = {u:?}\n"),
-            None => {
-                "# database_url = \"postgres://…\"  (default: sqlite://rekor.db beside this file)\n"
-                    .to_string()
-            }
+            None => "# database_url = \"postgres://…\"  (default: sqlite://rekor.db beside this file)\n".to_string(),
         };
         let text = format!(
             "# Sigstead Rekor log, created by `sigstead rekor init`.\n\
@@ -120,16 +107,13 @@ fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
     f.write_all(data)?;
     Ok(())
 }
 
 fn rfc3339(unix: i64) -> anyhow::Result<String> {
-    Ok(time::OffsetDateTime::from_unix_timestamp(unix)?
-        .format(&time::format_description::well_known::Rfc3339)?)
+    Ok(time::OffsetDateTime::from_unix_timestamp(unix)?.format(&time::format_description::well_known::Rfc3339)?)
 }
 
 /// Rekor-only trust material: a trusted root listing this log's key, and a
@@ -137,35 +121,19 @@ fn rfc3339(unix: i64) -> anyhow::Result<String> {
 pub async fn write_trust_material(cfg: &RekorConfig, out: &Path) -> anyhow::Result<()> {
     let signer = sigstead_rekor::load_signer(cfg)?;
     let store = sigstead_rekor::open_store(cfg.database_url.as_deref().unwrap_or_default()).await?;
-    let row = store
-        .load_log(&cfg.log_name)
-        .await?
-        .context("the log does not exist yet; run `sigstead rekor init`")?;
+    let row = store.load_log(&cfg.log_name).await?.context("the log does not exist yet; run `sigstead rekor init`")?;
     // Back-date a minute so a clock step cannot put the first entries before it.
     let start = rfc3339(row.created_at - 60)?;
     let spki = signer.public_key_der();
     let (trusted_root, signing_config) = trust_documents(&cfg.public_url, spki, &start);
     std::fs::create_dir_all(out)?;
-    std::fs::write(
-        out.join("trusted_root.json"),
-        serde_json::to_vec_pretty(&trusted_root)?,
-    )?;
-    std::fs::write(
-        out.join("signing_config.v0.2.json"),
-        serde_json::to_vec_pretty(&signing_config)?,
-    )?;
-    eprintln!(
-        "wrote {}/trusted_root.json and signing_config.v0.2.json",
-        out.display()
-    );
+    std::fs::write(out.join("trusted_root.json"), serde_json::to_vec_pretty(&trusted_root)?)?;
+    std::fs::write(out.join("signing_config.v0.2.json"), serde_json::to_vec_pretty(&signing_config)?)?;
+    eprintln!("wrote {}/trusted_root.json and signing_config.v0.2.json", out.display());
     Ok(())
 }
 
-pub fn trust_documents(
-    url: &str,
-    spki: &[u8],
-    start: &str,
-) -> (serde_json::Value, serde_json::Value) {
+pub fn trust_documents(url: &str, spki: &[u8], start: &str) -> (serde_json::Value, serde_json::Value) {
     let trusted_root = json!({
         "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
         "tlogs": [{
@@ -191,38 +159,23 @@ pub fn trust_documents(
 
 /// `sigstead up`: today the stack is the Rekor log; the CA, CT log, TUF and
 /// TSA join it as they land.
-pub async fn up(
-    data_dir: &Path,
-    database_url: Option<String>,
-    rekor_port: u16,
-) -> anyhow::Result<()> {
+pub async fn up(data_dir: &Path, database_url: Option<String>, rekor_port: u16) -> anyhow::Result<()> {
     let rekor_dir = data_dir.join("rekor");
     let listen = format!("127.0.0.1:{rekor_port}");
     let cfg = init(&rekor_dir, &listen, None, database_url)?;
-    if let Some(url) = cfg
-        .database_url
-        .as_deref()
-        .filter(|u| u.starts_with("postgres"))
-    {
+    if let Some(url) = cfg.database_url.as_deref().filter(|u| u.starts_with("postgres")) {
         let store = sigstead_tlog::Store::connect(url).await?;
         store.migrate().await?;
     }
     let rekor = sigstead_rekor::open(&cfg, sigstead_tlog::Faults::none()).await?;
     drop(rekor);
     write_trust_material(&cfg, data_dir).await?;
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("binding {}", cfg.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
     println!("Sigstead is up (data in {}):", data_dir.display());
     println!("  Rekor v1 log:     {}", cfg.public_url);
-    println!(
-        "  trusted root:     {}",
-        data_dir.join("trusted_root.json").display()
-    );
-    println!(
-        "  signing config:   {}",
-        data_dir.join("signing_config.v0.2.json").display()
-    );
+    println!("  trusted root:     {}", data_dir.join("trusted_root.json").display());
+    println!("  signing config:   {}", data_dir.join("signing_config.v0.2.json").display());
     println!();
     println!("Sign and verify a file with a long-lived key (cosign 3):");
     println!("  cosign generate-key-pair");

@@ -39,9 +39,7 @@
 mod sequencer;
 pub mod store;
 
-pub use sequencer::{
-    random_tree_id, AppendOutcome, Faults, Log, LogConfig, PublishedCheckpoint, Receipt, Step,
-};
+pub use sequencer::{random_tree_id, AppendOutcome, Faults, Log, LogConfig, PublishedCheckpoint, Receipt, Step};
 pub use store::{Store, StoredEntry};
 
 use sigstead_merkle::Hash;
@@ -109,11 +107,6 @@ impl Error {
 
 /// Current UNIX time in seconds and milliseconds.
 pub(crate) fn now() -> (i64, u64) {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (
-        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
-    )
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (i64::try_from(d.as_secs()).unwrap_or(i64::MAX), u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

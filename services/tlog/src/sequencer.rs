@@ -4,8 +4,8 @@
 use crate::store::{Batch, LogRow, NewEntry, StoredCheckpoint, StoredEntry};
 use crate::{now, CheckpointSigner, Error, LeafIndex, Store, TreeSize};
 use sigstead_merkle::{
-    consistency_proof_shape, empty_root, inclusion_proof_shape, leaf_hash, verify_consistency,
-    CompactRange, Hash, NodeId,
+    consistency_proof_shape, empty_root, inclusion_proof_shape, leaf_hash, verify_consistency, CompactRange, Hash,
+    NodeId,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -71,11 +71,7 @@ impl Faults {
 
 impl fmt::Debug for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Faults(active)"
-        } else {
-            "Faults(none)"
-        })
+        f.write_str(if self.0.is_some() { "Faults(active)" } else { "Faults(none)" })
     }
 }
 
@@ -127,9 +123,7 @@ pub struct Log {
 
 impl fmt::Debug for Log {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Log")
-            .field("row", &self.shared.row)
-            .finish()
+        f.debug_struct("Log").field("row", &self.shared.row).finish()
     }
 }
 
@@ -173,62 +167,27 @@ impl Log {
             root_hash: empty_root(),
             signed: String::new(),
         }));
-        let mut seq = Sequencer {
-            store: store.clone(),
-            row,
-            config: config.clone(),
-            signer,
-            faults,
-            publish,
-        };
+        let mut seq = Sequencer { store: store.clone(), row, config: config.clone(), signer, faults, publish };
         let mut state = seq.recover().await?;
         if state.range.size() == 0 {
             // A new log: index 0 is the genesis record, so no client entry ever lands there.
             let leaf = genesis(row.tree_id);
             let (tx, rx) = oneshot::channel();
-            let sub = Submission {
-                leaf_hash: leaf_hash(&leaf),
-                leaf,
-                index_keys: Vec::new(),
-                reply: tx,
-            };
+            let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys: Vec::new(), reply: tx };
             seq.run_batch(&mut state, vec![sub]).await?;
             let _ = rx.await;
         }
         let (tx, rx) = mpsc::channel(config.queue_depth.max(1));
         tokio::spawn(seq.run(state, rx));
-        let row = LogRow {
-            tree_size: TreeSize(0),
-            ..row
-        };
-        Ok(Self {
-            shared: Arc::new(Shared {
-                store,
-                row,
-                tx,
-                published,
-            }),
-        })
+        let row = LogRow { tree_size: TreeSize(0), ..row };
+        Ok(Self { shared: Arc::new(Shared { store, row, tx, published }) })
     }
 
     /// Submits a leaf and waits until it is durable and covered by a signed checkpoint.
-    pub async fn append(
-        &self,
-        leaf: Vec<u8>,
-        index_keys: Vec<String>,
-    ) -> Result<AppendOutcome, Arc<Error>> {
+    pub async fn append(&self, leaf: Vec<u8>, index_keys: Vec<String>) -> Result<AppendOutcome, Arc<Error>> {
         let (reply, rx) = oneshot::channel();
-        let sub = Submission {
-            leaf_hash: leaf_hash(&leaf),
-            leaf,
-            index_keys,
-            reply,
-        };
-        self.shared
-            .tx
-            .send(sub)
-            .await
-            .map_err(|_| Arc::new(Error::Unavailable))?;
+        let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys, reply };
+        self.shared.tx.send(sub).await.map_err(|_| Arc::new(Error::Unavailable))?;
         rx.await.map_err(|_| Arc::new(Error::Unavailable))?
     }
 
@@ -256,10 +215,7 @@ impl Log {
         if index.0 >= self.checkpoint().tree_size.0 {
             return Ok(None);
         }
-        self.shared
-            .store
-            .entry_by_index(self.shared.row.log_id, index)
-            .await
+        self.shared.store.entry_by_index(self.shared.row.log_id, index).await
     }
 
     /// A leaf by its RFC 6962 leaf hash, if covered by the newest checkpoint.
@@ -287,52 +243,26 @@ impl Log {
     }
 
     /// Inclusion proof of `index` in the tree of `size` leaves (`size` ≤ the newest checkpoint).
-    pub async fn inclusion_proof(
-        &self,
-        index: LeafIndex,
-        size: TreeSize,
-    ) -> Result<Vec<Hash>, Error> {
+    pub async fn inclusion_proof(&self, index: LeafIndex, size: TreeSize) -> Result<Vec<Hash>, Error> {
         self.check_size(size)?;
-        let shape =
-            inclusion_proof_shape(index.0, size.0).map_err(|e| Error::OutOfRange(e.to_string()))?;
-        let nodes = self
-            .shared
-            .store
-            .nodes(self.shared.row.log_id, &shape.required_nodes())
-            .await?;
-        shape
-            .assemble_from(&nodes)
-            .map_err(|e| Error::Corrupt(e.to_string()))
+        let shape = inclusion_proof_shape(index.0, size.0).map_err(|e| Error::OutOfRange(e.to_string()))?;
+        let nodes = self.shared.store.nodes(self.shared.row.log_id, &shape.required_nodes()).await?;
+        shape.assemble_from(&nodes).map_err(|e| Error::Corrupt(e.to_string()))
     }
 
     /// Consistency proof between two tree sizes (`second` ≤ the newest checkpoint).
-    pub async fn consistency_proof(
-        &self,
-        first: TreeSize,
-        second: TreeSize,
-    ) -> Result<Vec<Hash>, Error> {
+    pub async fn consistency_proof(&self, first: TreeSize, second: TreeSize) -> Result<Vec<Hash>, Error> {
         self.check_size(second)?;
-        let shape = consistency_proof_shape(first.0, second.0)
-            .map_err(|e| Error::OutOfRange(e.to_string()))?;
-        let nodes = self
-            .shared
-            .store
-            .nodes(self.shared.row.log_id, &shape.required_nodes())
-            .await?;
-        shape
-            .assemble_from(&nodes)
-            .map_err(|e| Error::Corrupt(e.to_string()))
+        let shape = consistency_proof_shape(first.0, second.0).map_err(|e| Error::OutOfRange(e.to_string()))?;
+        let nodes = self.shared.store.nodes(self.shared.row.log_id, &shape.required_nodes()).await?;
+        shape.assemble_from(&nodes).map_err(|e| Error::Corrupt(e.to_string()))
     }
 
     /// Root hash of an older tree size, recomputed from stored nodes.
     pub async fn root_at(&self, size: TreeSize) -> Result<Hash, Error> {
         self.check_size(size)?;
         let ids = CompactRange::required_nodes(size.0);
-        let nodes = self
-            .shared
-            .store
-            .nodes(self.shared.row.log_id, &ids)
-            .await?;
+        let nodes = self.shared.store.nodes(self.shared.row.log_id, &ids).await?;
         let range = CompactRange::from_nodes(size.0, &|id| nodes.get(&id).copied())
             .map_err(|e| Error::Corrupt(e.to_string()))?;
         Ok(range.root())
@@ -341,9 +271,7 @@ impl Log {
     fn check_size(&self, size: TreeSize) -> Result<(), Error> {
         let published = self.checkpoint().tree_size;
         if size > published {
-            return Err(Error::OutOfRange(format!(
-                "tree size {size} is beyond the current tree size {published}"
-            )));
+            return Err(Error::OutOfRange(format!("tree size {size} is beyond the current tree size {published}")));
         }
         Ok(())
     }
@@ -369,15 +297,10 @@ fn getrandom_fill(buf: &mut [u8]) -> std::io::Result<()> {
 impl Sequencer {
     /// Rebuilds the state from the database (start-up, and after any failure).
     async fn recover(&mut self) -> Result<State, Error> {
-        let row = self
-            .store
-            .load_log(&self.config.name)
-            .await?
-            .ok_or_else(|| Error::Corrupt("log row missing".into()))?;
+        let row =
+            self.store.load_log(&self.config.name).await?.ok_or_else(|| Error::Corrupt("log row missing".into()))?;
         if row.tree_id != self.row.tree_id || row.log_id != self.row.log_id {
-            return Err(Error::Corrupt(
-                "log identity changed under the sequencer".into(),
-            ));
+            return Err(Error::Corrupt("log identity changed under the sequencer".into()));
         }
         self.row = row;
         let log_id = row.log_id;
@@ -398,9 +321,7 @@ impl Sequencer {
         let at_cp = CompactRange::from_nodes(cp_size.0, &|id| nodes.get(&id).copied())
             .map_err(|e| Error::Corrupt(e.to_string()))?;
         if at_cp.root() != cp_root {
-            return Err(Error::Corrupt(format!(
-                "stored nodes do not reproduce the signed root at size {cp_size}"
-            )));
+            return Err(Error::Corrupt(format!("stored nodes do not reproduce the signed root at size {cp_size}")));
         }
         let published = stored.map(|cp| PublishedCheckpoint {
             tree_size: cp.tree_size,
@@ -421,14 +342,8 @@ impl Sequencer {
             let nodes = self.store.nodes(log_id, &ids).await?;
             let range = CompactRange::from_nodes(row.tree_size.0, &|id| nodes.get(&id).copied())
                 .map_err(|e| Error::Corrupt(e.to_string()))?;
-            tracing::warn!(
-                from = cp_size.0,
-                to = row.tree_size.0,
-                "signing leaves integrated before an interruption"
-            );
-            let published = self
-                .prove_sign_record(&state, &range, &HashMap::new())
-                .await?;
+            tracing::warn!(from = cp_size.0, to = row.tree_size.0, "signing leaves integrated before an interruption");
+            let published = self.prove_sign_record(&state, &range, &HashMap::new()).await?;
             state = State { range, published };
         }
         self.publish.send_replace(state.published.clone());
@@ -447,12 +362,10 @@ impl Sequencer {
                 match rx.try_recv() {
                     Ok(s) => batch.push(s),
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => {
-                        match tokio::time::timeout_at(deadline, rx.recv()).await {
-                            Ok(Some(s)) => batch.push(s),
-                            Ok(None) | Err(_) => break,
-                        }
-                    }
+                    Err(mpsc::error::TryRecvError::Empty) => match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(s)) => batch.push(s),
+                        Ok(None) | Err(_) => break,
+                    },
                 }
             }
             if let Err(e) = self.run_batch(&mut state, batch).await {
@@ -501,11 +414,7 @@ impl Sequencer {
         }
     }
 
-    async fn integrate_batch(
-        &mut self,
-        state: &mut State,
-        batch: &[Submission],
-    ) -> Result<Vec<AppendOutcome>, Error> {
+    async fn integrate_batch(&mut self, state: &mut State, batch: &[Submission]) -> Result<Vec<AppendOutcome>, Error> {
         let log_id = self.row.log_id;
         // Step 2: deduplicate.
         let hashes: Vec<Hash> = batch.iter().map(|s| s.leaf_hash).collect();
@@ -518,10 +427,7 @@ impl Sequencer {
         let mut in_batch: HashMap<Hash, LeafIndex> = HashMap::new();
         let mut placement = Vec::with_capacity(batch.len());
         for sub in batch {
-            if let Some(i) = existing
-                .get(&sub.leaf_hash)
-                .or_else(|| in_batch.get(&sub.leaf_hash))
-            {
+            if let Some(i) = existing.get(&sub.leaf_hash).or_else(|| in_batch.get(&sub.leaf_hash)) {
                 placement.push(Err(*i));
                 continue;
             }
@@ -560,17 +466,9 @@ impl Sequencer {
         let cp = state.published.clone();
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut missing = Vec::new();
-        for p in &placement {
-            if let Ok(i) = p {
-                let shape = inclusion_proof_shape(i.0, cp.tree_size.0)
-                    .map_err(|e| Error::Corrupt(e.to_string()))?;
-                missing.extend(
-                    shape
-                        .required_nodes()
-                        .into_iter()
-                        .filter(|id| !new_nodes.contains_key(id)),
-                );
-            }
+        for i in placement.iter().flatten() {
+            let shape = inclusion_proof_shape(i.0, cp.tree_size.0).map_err(|e| Error::Corrupt(e.to_string()))?;
+            missing.extend(shape.required_nodes().into_iter().filter(|id| !new_nodes.contains_key(id)));
         }
         if !missing.is_empty() {
             missing.sort_unstable();
@@ -581,11 +479,9 @@ impl Sequencer {
             outcomes.push(match p {
                 Err(existing) => AppendOutcome::Duplicate(existing),
                 Ok(index) => {
-                    let shape = inclusion_proof_shape(index.0, cp.tree_size.0)
-                        .map_err(|e| Error::Corrupt(e.to_string()))?;
-                    let proof = shape
-                        .assemble_from(&new_nodes)
-                        .map_err(|e| Error::Corrupt(e.to_string()))?;
+                    let shape =
+                        inclusion_proof_shape(index.0, cp.tree_size.0).map_err(|e| Error::Corrupt(e.to_string()))?;
+                    let proof = shape.assemble_from(&new_nodes).map_err(|e| Error::Corrupt(e.to_string()))?;
                     AppendOutcome::Appended(Receipt {
                         leaf_index: index,
                         integrated_time,
@@ -610,14 +506,11 @@ impl Sequencer {
         let new_size = TreeSize(range.size());
         let new_root = range.root();
         if new_size < old.tree_size {
-            return Err(Error::Inconsistent(format!(
-                "tree would shrink from {} to {new_size}",
-                old.tree_size
-            )));
+            return Err(Error::Inconsistent(format!("tree would shrink from {} to {new_size}", old.tree_size)));
         }
         if old.tree_size.0 > 0 {
-            let shape = consistency_proof_shape(old.tree_size.0, new_size.0)
-                .map_err(|e| Error::Inconsistent(e.to_string()))?;
+            let shape =
+                consistency_proof_shape(old.tree_size.0, new_size.0).map_err(|e| Error::Inconsistent(e.to_string()))?;
             let mut nodes: HashMap<NodeId, Hash> = HashMap::new();
             let mut missing = Vec::new();
             for id in shape.required_nodes() {
@@ -631,45 +524,22 @@ impl Sequencer {
             if !missing.is_empty() {
                 nodes.extend(self.store.nodes(self.row.log_id, &missing).await?);
             }
-            let proof = shape
-                .assemble_from(&nodes)
-                .map_err(|e| Error::Inconsistent(e.to_string()))?;
-            verify_consistency(
-                old.tree_size.0,
-                new_size.0,
-                &proof,
-                &old.root_hash,
-                &new_root,
-            )
-            .map_err(|e| {
-                Error::Inconsistent(format!("new tree does not extend the signed one: {e}"))
-            })?;
+            let proof = shape.assemble_from(&nodes).map_err(|e| Error::Inconsistent(e.to_string()))?;
+            verify_consistency(old.tree_size.0, new_size.0, &proof, &old.root_hash, &new_root)
+                .map_err(|e| Error::Inconsistent(format!("new tree does not extend the signed one: {e}")))?;
         }
         let (now_s, now_ms) = now();
         let signed = self.signer.sign(new_size, &new_root, now_ms)?;
         self.faults.check(Step::AfterSign)?;
-        let cp = StoredCheckpoint {
-            tree_size: new_size,
-            root_hash: new_root,
-            signed: signed.clone(),
-        };
-        self.store
-            .store_checkpoint(self.row.log_id, &cp, now_s)
-            .await?;
-        Ok(Arc::new(PublishedCheckpoint {
-            tree_size: new_size,
-            root_hash: new_root,
-            signed,
-        }))
+        let cp = StoredCheckpoint { tree_size: new_size, root_hash: new_root, signed: signed.clone() };
+        self.store.store_checkpoint(self.row.log_id, &cp, now_s).await?;
+        Ok(Arc::new(PublishedCheckpoint { tree_size: new_size, root_hash: new_root, signed }))
     }
 }
 
 /// Metrics take f64; tree sizes stay far below 2^53 in practice, and the
 /// value is only informational.
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "gauge value, precision loss above 2^53 is harmless"
-)]
+#[allow(clippy::cast_precision_loss, reason = "gauge value, precision loss above 2^53 is harmless")]
 fn u64_as_f64(v: u64) -> f64 {
     v as f64
 }

@@ -76,8 +76,7 @@ fn u64_of(v: i64) -> Result<u64, Error> {
 }
 
 fn hash_of(v: Vec<u8>) -> Result<Hash, Error> {
-    v.try_into()
-        .map_err(|_| Error::Corrupt("stored hash is not 32 bytes".into()))
+    v.try_into().map_err(|_| Error::Corrupt("stored hash is not 32 bytes".into()))
 }
 
 fn level_of(v: i64) -> Result<u8, Error> {
@@ -89,18 +88,11 @@ impl Store {
     /// path) selects SQLite in WAL mode with `synchronous=FULL`, created if missing.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)
-                .map_err(|e| Error::Config(format!("database URL: {e}")))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .connect_with(opts)
-                .await?;
+            let opts = PgConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
+            let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
             Ok(Self::Postgres(pool))
         } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             let opts = SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
@@ -108,10 +100,7 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(std::time::Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(4)
-                .connect_with(opts)
-                .await?;
+            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             Ok(Self::Sqlite(pool))
         }
     }
@@ -134,28 +123,22 @@ impl Store {
 
     /// Refuses a schema this binary was not built for (missing or unknown migrations).
     pub async fn check_schema(&self) -> Result<(), Error> {
-        let (migrator, applied): (&sqlx::migrate::Migrator, Result<Vec<i64>, sqlx::Error>) =
-            match self {
-                Self::Postgres(p) => (
-                    &PG_MIGRATOR,
-                    sqlx::query_scalar(
-                        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
-                    )
+        let (migrator, applied): (&sqlx::migrate::Migrator, Result<Vec<i64>, sqlx::Error>) = match self {
+            Self::Postgres(p) => (
+                &PG_MIGRATOR,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
                     .fetch_all(p)
                     .await,
-                ),
-                Self::Sqlite(p) => (
-                    &SQLITE_MIGRATOR,
-                    sqlx::query_scalar(
-                        "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
-                    )
+            ),
+            Self::Sqlite(p) => (
+                &SQLITE_MIGRATOR,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
                     .fetch_all(p)
                     .await,
-                ),
-            };
-        let applied = applied.map_err(|_| {
-            Error::Schema("the database has no Sigstead schema; run `sigstead migrate`".into())
-        })?;
+            ),
+        };
+        let applied =
+            applied.map_err(|_| Error::Schema("the database has no Sigstead schema; run `sigstead migrate`".into()))?;
         let expected: Vec<i64> = migrator.iter().map(|m| m.version).collect();
         if applied != expected {
             return Err(Error::Schema(format!(
@@ -167,38 +150,21 @@ impl Store {
 
     pub async fn load_log(&self, name: &str) -> Result<Option<LogRow>, Error> {
         let sql = "SELECT log_id, tree_id, tree_size, created_at FROM logs WHERE name = $1";
-        let row = match self {
-            Self::Postgres(p) => sqlx::query(sql)
-                .bind(name)
-                .fetch_optional(p)
-                .await?
-                .map(|r| {
-                    (
-                        i64::from(r.get::<i16, _>(0)),
-                        r.get::<i64, _>(1),
-                        r.get::<i64, _>(2),
-                        r.get::<i64, _>(3),
-                    )
+        let row =
+            match self {
+                Self::Postgres(p) => sqlx::query(sql).bind(name).fetch_optional(p).await?.map(|r| {
+                    (i64::from(r.get::<i16, _>(0)), r.get::<i64, _>(1), r.get::<i64, _>(2), r.get::<i64, _>(3))
                 }),
-            Self::Sqlite(p) => sqlx::query(sql)
-                .bind(name)
-                .fetch_optional(p)
-                .await?
-                .map(|r| {
-                    (
-                        r.get::<i64, _>(0),
-                        r.get::<i64, _>(1),
-                        r.get::<i64, _>(2),
-                        r.get::<i64, _>(3),
-                    )
-                }),
-        };
+                Self::Sqlite(p) => sqlx::query(sql)
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await?
+                    .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<i64, _>(2), r.get::<i64, _>(3))),
+            };
         row.map(|(id, tree_id, size, created_at)| {
             Ok(LogRow {
-                log_id: i16::try_from(id)
-                    .map_err(|_| Error::Corrupt("log_id out of range".into()))?,
-                tree_id: std::num::NonZeroI64::new(tree_id)
-                    .ok_or_else(|| Error::Corrupt("tree_id is zero".into()))?,
+                log_id: i16::try_from(id).map_err(|_| Error::Corrupt("log_id out of range".into()))?,
+                tree_id: std::num::NonZeroI64::new(tree_id).ok_or_else(|| Error::Corrupt("tree_id is zero".into()))?,
                 tree_size: TreeSize(u64_of(size)?),
                 created_at,
             })
@@ -207,60 +173,35 @@ impl Store {
     }
 
     /// Creates the log row. Fails if a log of that name exists.
-    pub async fn create_log(
-        &self,
-        name: &str,
-        tree_id: std::num::NonZeroI64,
-        now: i64,
-    ) -> Result<LogRow, Error> {
+    pub async fn create_log(&self, name: &str, tree_id: std::num::NonZeroI64, now: i64) -> Result<LogRow, Error> {
         let sql = "INSERT INTO logs (name, tree_id, tree_size, created_at) VALUES ($1, $2, 0, $3)";
         match self {
             Self::Postgres(p) => {
-                sqlx::query(sql)
-                    .bind(name)
-                    .bind(tree_id.get())
-                    .bind(now)
-                    .execute(p)
-                    .await?;
+                sqlx::query(sql).bind(name).bind(tree_id.get()).bind(now).execute(p).await?;
             }
             Self::Sqlite(p) => {
-                sqlx::query(sql)
-                    .bind(name)
-                    .bind(tree_id.get())
-                    .bind(now)
-                    .execute(p)
-                    .await?;
+                sqlx::query(sql).bind(name).bind(tree_id.get()).bind(now).execute(p).await?;
             }
         }
-        self.load_log(name)
-            .await?
-            .ok_or_else(|| Error::Corrupt("log row vanished after insert".into()))
+        self.load_log(name).await?.ok_or_else(|| Error::Corrupt("log row vanished after insert".into()))
     }
 
     pub async fn latest_checkpoint(&self, log_id: i16) -> Result<Option<StoredCheckpoint>, Error> {
-        let sql = "SELECT tree_size, root_hash, signed FROM checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1";
+        let sql =
+            "SELECT tree_size, root_hash, signed FROM checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1";
         let row: Option<(i64, Vec<u8>, String)> = match self {
             Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).fetch_optional(p).await?,
             Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).fetch_optional(p).await?,
         };
         row.map(|(s, r, signed)| {
-            Ok(StoredCheckpoint {
-                tree_size: TreeSize(u64_of(s)?),
-                root_hash: hash_of(r)?,
-                signed,
-            })
+            Ok(StoredCheckpoint { tree_size: TreeSize(u64_of(s)?), root_hash: hash_of(r)?, signed })
         })
         .transpose()
     }
 
     /// Records a signed checkpoint. The sequencer only calls this for a tree
     /// that it has proved consistent with the previous checkpoint.
-    pub async fn store_checkpoint(
-        &self,
-        log_id: i16,
-        cp: &StoredCheckpoint,
-        now: i64,
-    ) -> Result<(), Error> {
+    pub async fn store_checkpoint(&self, log_id: i16, cp: &StoredCheckpoint, now: i64) -> Result<(), Error> {
         let size = i64_of(cp.tree_size.0)?;
         let sql = "INSERT INTO checkpoints (log_id, tree_size, root_hash, signed, signed_at) VALUES ($1, $2, $3, $4, $5) \
                    ON CONFLICT (log_id, tree_size) DO UPDATE SET signed = excluded.signed, signed_at = excluded.signed_at \
@@ -301,10 +242,7 @@ impl Store {
             return Ok(out);
         }
         let levels: Vec<i16> = ids.iter().map(|n| i16::from(n.level)).collect();
-        let indexes: Vec<i64> = ids
-            .iter()
-            .map(|n| i64_of(n.index))
-            .collect::<Result<_, _>>()?;
+        let indexes: Vec<i64> = ids.iter().map(|n| i64_of(n.index)).collect::<Result<_, _>>()?;
         let rows: Vec<(i64, i64, Vec<u8>)> = match self {
             Self::Postgres(p) => sqlx::query_as::<_, (i16, i64, Vec<u8>)>(
                 "SELECT n.level, n.node_index, n.hash FROM nodes n \
@@ -323,10 +261,7 @@ impl Store {
                 // A proof needs at most a few hundred nodes; chunk to stay under SQLite's variable limit.
                 let mut rows = Vec::with_capacity(ids.len());
                 for (lv, ix) in levels.chunks(400).zip(indexes.chunks(400)) {
-                    let placeholders = (0..lv.len())
-                        .map(|_| "(?, ?)")
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let placeholders = (0..lv.len()).map(|_| "(?, ?)").collect::<Vec<_>>().join(", ");
                     let sql = format!(
                         "WITH q(level, node_index) AS (VALUES {placeholders}) \
                          SELECT n.level, n.node_index, n.hash FROM nodes n JOIN q \
@@ -348,11 +283,7 @@ impl Store {
     }
 
     /// Which of `hashes` are already leaves of the log, and where.
-    pub async fn find_leaves(
-        &self,
-        log_id: i16,
-        hashes: &[Hash],
-    ) -> Result<HashMap<Hash, LeafIndex>, Error> {
+    pub async fn find_leaves(&self, log_id: i16, hashes: &[Hash]) -> Result<HashMap<Hash, LeafIndex>, Error> {
         let mut out = HashMap::new();
         if hashes.is_empty() {
             return Ok(out);
@@ -370,7 +301,9 @@ impl Store {
                 let mut rows = Vec::new();
                 for chunk in hashes.chunks(500) {
                     let placeholders = vec!["?"; chunk.len()].join(", ");
-                    let sql = format!("SELECT leaf_hash, leaf_index FROM entries WHERE log_id = ? AND leaf_hash IN ({placeholders})");
+                    let sql = format!(
+                        "SELECT leaf_hash, leaf_index FROM entries WHERE log_id = ? AND leaf_hash IN ({placeholders})"
+                    );
                     let mut q = sqlx::query_as::<_, (Vec<u8>, i64)>(&sql).bind(log_id);
                     for h in chunk {
                         q = q.bind(&h[..]);
@@ -389,30 +322,22 @@ impl Store {
     /// Integrates a batch in one transaction: leaves, nodes, search keys, and
     /// the new tree size. `expected_size` is the size the sequencer built on;
     /// if another writer moved the log, nothing is written.
-    pub async fn integrate(
-        &self,
-        log_id: i16,
-        expected_size: TreeSize,
-        batch: &Batch,
-    ) -> Result<(), Error> {
+    pub async fn integrate(&self, log_id: i16, expected_size: TreeSize, batch: &Batch) -> Result<(), Error> {
         let old = i64_of(expected_size.0)?;
         let new = i64_of(
             expected_size.0
-                + u64::try_from(batch.entries.len())
-                    .map_err(|_| Error::Corrupt("batch too large".into()))?,
+                + u64::try_from(batch.entries.len()).map_err(|_| Error::Corrupt("batch too large".into()))?,
         )?;
         match self {
             Self::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                let moved = sqlx::query(
-                    "UPDATE logs SET tree_size = $1 WHERE log_id = $2 AND tree_size = $3",
-                )
-                .bind(new)
-                .bind(log_id)
-                .bind(old)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                let moved = sqlx::query("UPDATE logs SET tree_size = $1 WHERE log_id = $2 AND tree_size = $3")
+                    .bind(new)
+                    .bind(log_id)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if moved != 1 {
                     return Err(Error::Conflict);
                 }
@@ -443,16 +368,8 @@ impl Store {
                 .bind(&it)
                 .execute(&mut *tx)
                 .await?;
-                let levels: Vec<i16> = batch
-                    .nodes
-                    .iter()
-                    .map(|(n, _)| i16::from(n.level))
-                    .collect();
-                let nidx: Vec<i64> = batch
-                    .nodes
-                    .iter()
-                    .map(|(n, _)| i64_of(n.index))
-                    .collect::<Result<_, _>>()?;
+                let levels: Vec<i16> = batch.nodes.iter().map(|(n, _)| i16::from(n.level)).collect();
+                let nidx: Vec<i64> = batch.nodes.iter().map(|(n, _)| i64_of(n.index)).collect::<Result<_, _>>()?;
                 let hashes: Vec<&[u8]> = batch.nodes.iter().map(|(_, h)| &h[..]).collect();
                 sqlx::query(
                     "INSERT INTO nodes (log_id, level, node_index, hash) \
@@ -479,14 +396,13 @@ impl Store {
             }
             Self::Sqlite(p) => {
                 let mut tx = p.begin().await?;
-                let moved =
-                    sqlx::query("UPDATE logs SET tree_size = ? WHERE log_id = ? AND tree_size = ?")
-                        .bind(new)
-                        .bind(log_id)
-                        .bind(old)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                let moved = sqlx::query("UPDATE logs SET tree_size = ? WHERE log_id = ? AND tree_size = ?")
+                    .bind(new)
+                    .bind(log_id)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if moved != 1 {
                     return Err(Error::Conflict);
                 }
@@ -510,15 +426,13 @@ impl Store {
                     }
                 }
                 for (n, h) in &batch.nodes {
-                    sqlx::query(
-                        "INSERT INTO nodes (log_id, level, node_index, hash) VALUES (?, ?, ?, ?)",
-                    )
-                    .bind(log_id)
-                    .bind(i64::from(n.level))
-                    .bind(i64_of(n.index)?)
-                    .bind(&h[..])
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query("INSERT INTO nodes (log_id, level, node_index, hash) VALUES (?, ?, ?, ?)")
+                        .bind(log_id)
+                        .bind(i64::from(n.level))
+                        .bind(i64_of(n.index)?)
+                        .bind(&h[..])
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
             }
@@ -535,86 +449,39 @@ impl Store {
         })
     }
 
-    pub async fn entry_by_index(
-        &self,
-        log_id: i16,
-        index: LeafIndex,
-    ) -> Result<Option<StoredEntry>, Error> {
-        let sql = "SELECT leaf_index, leaf_hash, body, integrated_time FROM entries WHERE log_id = $1 AND leaf_index = $2";
+    pub async fn entry_by_index(&self, log_id: i16, index: LeafIndex) -> Result<Option<StoredEntry>, Error> {
+        let sql =
+            "SELECT leaf_index, leaf_hash, body, integrated_time FROM entries WHERE log_id = $1 AND leaf_index = $2";
         let i = i64_of(index.0)?;
         let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = match self {
-            Self::Postgres(p) => {
-                sqlx::query_as(sql)
-                    .bind(log_id)
-                    .bind(i)
-                    .fetch_optional(p)
-                    .await?
-            }
-            Self::Sqlite(p) => {
-                sqlx::query_as(sql)
-                    .bind(log_id)
-                    .bind(i)
-                    .fetch_optional(p)
-                    .await?
-            }
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(i).fetch_optional(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(i).fetch_optional(p).await?,
         };
         row.map(Self::entry_from).transpose()
     }
 
-    pub async fn entry_by_leaf_hash(
-        &self,
-        log_id: i16,
-        leaf_hash: &Hash,
-    ) -> Result<Option<StoredEntry>, Error> {
-        let sql = "SELECT leaf_index, leaf_hash, body, integrated_time FROM entries WHERE log_id = $1 AND leaf_hash = $2";
+    pub async fn entry_by_leaf_hash(&self, log_id: i16, leaf_hash: &Hash) -> Result<Option<StoredEntry>, Error> {
+        let sql =
+            "SELECT leaf_index, leaf_hash, body, integrated_time FROM entries WHERE log_id = $1 AND leaf_hash = $2";
         let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = match self {
-            Self::Postgres(p) => {
-                sqlx::query_as(sql)
-                    .bind(log_id)
-                    .bind(&leaf_hash[..])
-                    .fetch_optional(p)
-                    .await?
-            }
-            Self::Sqlite(p) => {
-                sqlx::query_as(sql)
-                    .bind(log_id)
-                    .bind(&leaf_hash[..])
-                    .fetch_optional(p)
-                    .await?
-            }
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(&leaf_hash[..]).fetch_optional(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(&leaf_hash[..]).fetch_optional(p).await?,
         };
         row.map(Self::entry_from).transpose()
     }
 
     /// Leaf indexes stored under a search key, ascending, at most `limit`.
-    pub async fn search(
-        &self,
-        log_id: i16,
-        key: &str,
-        limit: u32,
-    ) -> Result<Vec<LeafIndex>, Error> {
+    pub async fn search(&self, log_id: i16, key: &str, limit: u32) -> Result<Vec<LeafIndex>, Error> {
         let sql = "SELECT leaf_index FROM index_keys WHERE log_id = $1 AND key = $2 ORDER BY leaf_index LIMIT $3";
         let rows: Vec<i64> = match self {
             Self::Postgres(p) => {
-                sqlx::query_scalar(sql)
-                    .bind(log_id)
-                    .bind(key)
-                    .bind(i64::from(limit))
-                    .fetch_all(p)
-                    .await?
+                sqlx::query_scalar(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?
             }
             Self::Sqlite(p) => {
-                sqlx::query_scalar(sql)
-                    .bind(log_id)
-                    .bind(key)
-                    .bind(i64::from(limit))
-                    .fetch_all(p)
-                    .await?
+                sqlx::query_scalar(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?
             }
         };
-        rows.into_iter()
-            .map(|i| Ok(LeafIndex(u64_of(i)?)))
-            .collect()
+        rows.into_iter().map(|i| Ok(LeafIndex(u64_of(i)?))).collect()
     }
 
     /// Liveness probe for `/readyz`.

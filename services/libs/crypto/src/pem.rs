@@ -41,10 +41,7 @@ pub fn pem_decode_all(input: &[u8]) -> Vec<(String, Vec<u8>)> {
         let Some(end) = body_start.find(&end_marker) else {
             break;
         };
-        let body: String = body_start[..end]
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
+        let body: String = body_start[..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
         if let Ok(der) = STANDARD.decode(body.as_bytes()) {
             out.push((label.to_string(), der));
         }
@@ -71,10 +68,7 @@ mod tests {
         assert_eq!(lines[1].len(), 64);
         assert_eq!(lines[3], "-----END PUBLIC KEY-----");
         assert_eq!(lines[4], "", "trailing newline");
-        assert_eq!(
-            pem_decode_first(pem.as_bytes()),
-            Some(("PUBLIC KEY".into(), der))
-        );
+        assert_eq!(pem_decode_first(pem.as_bytes()), Some(("PUBLIC KEY".into(), der)));
     }
 
     #[test]
@@ -89,9 +83,6 @@ mod tests {
     #[test]
     fn garbage_is_not_pem() {
         assert_eq!(pem_decode_first(b"hello"), None);
-        assert_eq!(
-            pem_decode_first(b"-----BEGIN X-----\n!!!\n-----END X-----\n"),
-            None
-        );
+        assert_eq!(pem_decode_first(b"-----BEGIN X-----\n!!!\n-----END X-----\n"), None);
     }
 }

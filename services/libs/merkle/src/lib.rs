@@ -160,21 +160,14 @@ pub struct ProofShape {
 impl ProofShape {
     /// Every stored node needed to assemble this proof, deduplicated.
     pub fn required_nodes(&self) -> Vec<NodeId> {
-        let mut ids: Vec<NodeId> = self
-            .subtrees
-            .iter()
-            .flat_map(Subtree::perfect_nodes)
-            .collect();
+        let mut ids: Vec<NodeId> = self.subtrees.iter().flat_map(Subtree::perfect_nodes).collect();
         ids.sort_unstable();
         ids.dedup();
         ids
     }
 
     /// Builds the proof hashes from a node lookup.
-    pub fn assemble(
-        &self,
-        lookup: &impl Fn(NodeId) -> Option<Hash>,
-    ) -> Result<Vec<Hash>, ProofError> {
+    pub fn assemble(&self, lookup: &impl Fn(NodeId) -> Option<Hash>) -> Result<Vec<Hash>, ProofError> {
         self.subtrees.iter().map(|s| s.hash_with(lookup)).collect()
     }
 
@@ -194,16 +187,10 @@ pub fn inclusion_proof_shape(index: u64, size: u64) -> Result<ProofShape, ProofE
     while end - begin > 1 {
         let k = split_point(end - begin);
         if index - begin < k {
-            out.push(Subtree {
-                begin: begin + k,
-                end,
-            });
+            out.push(Subtree { begin: begin + k, end });
             end = begin + k;
         } else {
-            out.push(Subtree {
-                begin,
-                end: begin + k,
-            });
+            out.push(Subtree { begin, end: begin + k });
             begin += k;
         }
     }
@@ -233,16 +220,10 @@ pub fn consistency_proof_shape(first: u64, second: u64) -> Result<ProofShape, Pr
         }
         let k = split_point(size);
         if m <= k {
-            out.push(Subtree {
-                begin: begin + k,
-                end,
-            });
+            out.push(Subtree { begin: begin + k, end });
             end = begin + k;
         } else {
-            out.push(Subtree {
-                begin,
-                end: begin + k,
-            });
+            out.push(Subtree { begin, end: begin + k });
             begin += k;
             complete = false;
         }
@@ -261,30 +242,19 @@ fn inclusion_proof_len(index: u64, size: u64) -> usize {
 }
 
 /// Computes the root implied by an inclusion proof (RFC 9162 §2.1.3.2).
-pub fn root_from_inclusion_proof(
-    index: u64,
-    size: u64,
-    leaf: &Hash,
-    proof: &[Hash],
-) -> Result<Hash, ProofError> {
+pub fn root_from_inclusion_proof(index: u64, size: u64, leaf: &Hash, proof: &[Hash]) -> Result<Hash, ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
     let want = inclusion_proof_len(index, size);
     if proof.len() != want {
-        return Err(ProofError::WrongProofLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongProofLength { got: proof.len(), want });
     }
     let (mut fnode, mut snode) = (index, size - 1);
     let mut r = *leaf;
     for p in proof {
         if snode == 0 {
-            return Err(ProofError::WrongProofLength {
-                got: proof.len(),
-                want,
-            });
+            return Err(ProofError::WrongProofLength { got: proof.len(), want });
         }
         if fnode & 1 == 1 || fnode == snode {
             r = node_hash(p, &r);
@@ -301,22 +271,13 @@ pub fn root_from_inclusion_proof(
         snode >>= 1;
     }
     if snode != 0 {
-        return Err(ProofError::WrongProofLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongProofLength { got: proof.len(), want });
     }
     Ok(r)
 }
 
 /// Verifies an inclusion proof of `leaf` at `index` in the tree of `size` with `root`.
-pub fn verify_inclusion(
-    index: u64,
-    size: u64,
-    leaf: &Hash,
-    proof: &[Hash],
-    root: &Hash,
-) -> Result<(), ProofError> {
+pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
     let got = root_from_inclusion_proof(index, size, leaf, proof)?;
     if &got == root {
         Ok(())
@@ -344,23 +305,13 @@ pub fn verify_consistency(
     }
     if first == second {
         if !proof.is_empty() {
-            return Err(ProofError::WrongProofLength {
-                got: proof.len(),
-                want: 0,
-            });
+            return Err(ProofError::WrongProofLength { got: proof.len(), want: 0 });
         }
-        return if first_root == second_root {
-            Ok(())
-        } else {
-            Err(ProofError::RootMismatch)
-        };
+        return if first_root == second_root { Ok(()) } else { Err(ProofError::RootMismatch) };
     }
     let want = consistency_proof_shape(first, second)?.subtrees.len();
     if proof.len() != want {
-        return Err(ProofError::WrongProofLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongProofLength { got: proof.len(), want });
     }
     let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
     if first.is_power_of_two() {
@@ -376,10 +327,7 @@ pub fn verify_consistency(
     let mut sr = path[0];
     for c in &path[1..] {
         if snode == 0 {
-            return Err(ProofError::WrongProofLength {
-                got: proof.len(),
-                want,
-            });
+            return Err(ProofError::WrongProofLength { got: proof.len(), want });
         }
         if fnode & 1 == 1 || fnode == snode {
             fr = node_hash(c, &fr);
@@ -397,10 +345,7 @@ pub fn verify_consistency(
         snode >>= 1;
     }
     if snode != 0 {
-        return Err(ProofError::WrongProofLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongProofLength { got: proof.len(), want });
     }
     if &fr != first_root || &sr != second_root {
         return Err(ProofError::RootMismatch);
@@ -420,10 +365,7 @@ pub struct CompactRange {
 
 impl fmt::Debug for CompactRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompactRange")
-            .field("size", &self.size)
-            .field("peaks", &self.peaks.len())
-            .finish()
+        f.debug_struct("CompactRange").field("size", &self.size).field("peaks", &self.peaks.len()).finish()
     }
 }
 
@@ -435,18 +377,11 @@ impl CompactRange {
 
     /// Which stored nodes are needed to rebuild the compact range of a tree of `size`.
     pub fn required_nodes(size: u64) -> Vec<NodeId> {
-        Subtree {
-            begin: 0,
-            end: size,
-        }
-        .perfect_nodes()
+        Subtree { begin: 0, end: size }.perfect_nodes()
     }
 
     /// Rebuilds the compact range of a tree of `size` from its peak nodes.
-    pub fn from_nodes(
-        size: u64,
-        lookup: &impl Fn(NodeId) -> Option<Hash>,
-    ) -> Result<Self, ProofError> {
+    pub fn from_nodes(size: u64, lookup: &impl Fn(NodeId) -> Option<Hash>) -> Result<Self, ProofError> {
         let mut peaks = Vec::new();
         for id in Self::required_nodes(size) {
             peaks.push((id.level, lookup(id).ok_or(ProofError::MissingNode(id))?));
@@ -456,10 +391,7 @@ impl CompactRange {
 
     /// The peaks with their node addresses, largest first.
     pub fn nodes(&self) -> Vec<(NodeId, Hash)> {
-        Self::required_nodes(self.size)
-            .into_iter()
-            .zip(self.peaks.iter().map(|(_, h)| *h))
-            .collect()
+        Self::required_nodes(self.size).into_iter().zip(self.peaks.iter().map(|(_, h)| *h)).collect()
     }
 
     /// Number of leaves.
@@ -553,18 +485,12 @@ mod tests {
                     let mut bad = proof.clone();
                     bad[0][0] ^= 1;
                     assert_ne!(bad[0], *first);
-                    assert_eq!(
-                        verify_inclusion(index, size, &leaf, &bad, &root),
-                        Err(ProofError::RootMismatch)
-                    );
+                    assert_eq!(verify_inclusion(index, size, &leaf, &bad, &root), Err(ProofError::RootMismatch));
                 }
             }
             for first in 1..=size {
                 let root1 = mth(&leaves[..usize::try_from(first).unwrap()]);
-                let proof = consistency_proof_shape(first, size)
-                    .unwrap()
-                    .assemble_from(&nodes)
-                    .unwrap();
+                let proof = consistency_proof_shape(first, size).unwrap().assemble_from(&nodes).unwrap();
                 verify_consistency(first, size, &proof, &root1, &root).unwrap();
                 if first < size {
                     let mut wrong = root1;
@@ -577,28 +503,15 @@ mod tests {
 
     #[test]
     fn out_of_range_is_rejected() {
-        assert_eq!(
-            inclusion_proof_shape(5, 5),
-            Err(ProofError::IndexOutOfRange { index: 5, size: 5 })
-        );
-        assert_eq!(
-            consistency_proof_shape(6, 5),
-            Err(ProofError::SizesReversed {
-                first: 6,
-                second: 5
-            })
-        );
+        assert_eq!(inclusion_proof_shape(5, 5), Err(ProofError::IndexOutOfRange { index: 5, size: 5 }));
+        assert_eq!(consistency_proof_shape(6, 5), Err(ProofError::SizesReversed { first: 6, second: 5 }));
     }
 
     #[test]
     fn proof_needs_logarithmic_nodes() {
         let size = (1u64 << 40) + 12345;
         let shape = inclusion_proof_shape(77, size).unwrap();
-        assert!(
-            shape.required_nodes().len() <= 2 * 41,
-            "{}",
-            shape.required_nodes().len()
-        );
+        assert!(shape.required_nodes().len() <= 2 * 41, "{}", shape.required_nodes().len());
         let shape = consistency_proof_shape(1 << 39, size).unwrap();
         assert!(shape.required_nodes().len() <= 2 * 41);
     }

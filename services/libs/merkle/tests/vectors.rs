@@ -46,11 +46,7 @@ fn sha2_digest(b: &[u8]) -> Hash {
 }
 
 fn hashes(v: &Option<Vec<String>>) -> Option<Vec<Hash>> {
-    v.as_deref()
-        .unwrap_or_default()
-        .iter()
-        .map(|s| h(s))
-        .collect()
+    v.as_deref().unwrap_or_default().iter().map(|s| h(s)).collect()
 }
 
 #[derive(Deserialize)]
@@ -81,20 +77,12 @@ struct Consistency {
 fn inclusion_vectors() {
     let mut files = Vec::new();
     walk(&vectors_dir().join("merkle/inclusion"), &mut files);
-    assert!(
-        files.len() > 50,
-        "expected the inclusion vectors, found {}",
-        files.len()
-    );
+    assert!(files.len() > 50, "expected the inclusion vectors, found {}", files.len());
     let (mut ok, mut rejected) = (0, 0);
     for f in &files {
         let v: Inclusion = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
         // A hash that is not 32 bytes (e.g. an empty root) can only make the case fail.
-        let res = match (
-            v.root.as_deref().and_then(h),
-            v.leaf_hash.as_deref().and_then(h),
-            hashes(&v.proof),
-        ) {
+        let res = match (v.root.as_deref().and_then(h), v.leaf_hash.as_deref().and_then(h), hashes(&v.proof)) {
             (Some(root), Some(leaf), Some(proof)) => {
                 verify_inclusion(v.leaf_idx, v.tree_size, &leaf, &proof, &root).is_ok()
             }
@@ -114,22 +102,12 @@ fn inclusion_vectors() {
 fn consistency_vectors() {
     let mut files = Vec::new();
     walk(&vectors_dir().join("merkle/consistency"), &mut files);
-    assert!(
-        files.len() > 50,
-        "expected the consistency vectors, found {}",
-        files.len()
-    );
+    assert!(files.len() > 50, "expected the consistency vectors, found {}", files.len());
     let (mut ok, mut rejected) = (0, 0);
     for f in &files {
         let v: Consistency = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-        let res = match (
-            v.root1.as_deref().and_then(root),
-            v.root2.as_deref().and_then(root),
-            hashes(&v.proof),
-        ) {
-            (Some(r1), Some(r2), Some(proof)) => {
-                verify_consistency(v.size1, v.size2, &proof, &r1, &r2).is_ok()
-            }
+        let res = match (v.root1.as_deref().and_then(root), v.root2.as_deref().and_then(root), hashes(&v.proof)) {
+            (Some(r1), Some(r2), Some(proof)) => verify_consistency(v.size1, v.size2, &proof, &r1, &r2).is_ok(),
             _ => false,
         };
         assert_eq!(res, !v.want_err, "{}: {}", f.display(), v.desc);

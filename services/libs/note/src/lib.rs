@@ -82,12 +82,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text that is signed.
     pub fn body(&self) -> String {
-        let mut s = format!(
-            "{}\n{}\n{}\n",
-            self.origin.as_str(),
-            self.size,
-            STANDARD.encode(self.root_hash)
-        );
+        let mut s = format!("{}\n{}\n{}\n", self.origin.as_str(), self.size, STANDARD.encode(self.root_hash));
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -109,17 +104,9 @@ impl Checkpoint {
             return Err(NoteError::BadTreeSize);
         }
         let size = size_line.parse().map_err(|_| NoteError::BadTreeSize)?;
-        let root_hash = STANDARD
-            .decode(root_line)
-            .ok()
-            .and_then(|v| <[u8; 32]>::try_from(v).ok())
-            .ok_or(NoteError::BadRootHash)?;
-        Ok(Self {
-            origin,
-            size,
-            root_hash,
-            extensions: lines.map(str::to_string).collect(),
-        })
+        let root_hash =
+            STANDARD.decode(root_line).ok().and_then(|v| <[u8; 32]>::try_from(v).ok()).ok_or(NoteError::BadRootHash)?;
+        Ok(Self { origin, size, root_hash, extensions: lines.map(str::to_string).collect() })
     }
 }
 
@@ -148,25 +135,17 @@ impl SignedNote {
         let sigs = sigs.strip_suffix('\n').ok_or(NoteError::NoFinalNewline)?;
         let mut signatures = Vec::new();
         for line in sigs.split('\n') {
-            let rest = line
-                .strip_prefix(SIG_PREFIX)
-                .ok_or(NoteError::BadSignatureLine)?;
+            let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::BadSignatureLine)?;
             let (name, b64) = rest.rsplit_once(' ').ok_or(NoteError::BadSignatureLine)?;
             if name.is_empty() || name.contains(' ') {
                 return Err(NoteError::BadSignatureLine);
             }
-            let raw = STANDARD
-                .decode(b64)
-                .map_err(|_| NoteError::BadSignatureLine)?;
+            let raw = STANDARD.decode(b64).map_err(|_| NoteError::BadSignatureLine)?;
             if raw.len() <= 4 {
                 return Err(NoteError::BadSignatureLine);
             }
             let key_hint = [raw[0], raw[1], raw[2], raw[3]];
-            signatures.push(NoteSignature {
-                name: name.to_string(),
-                key_hint,
-                signature: raw[4..].to_vec(),
-            });
+            signatures.push(NoteSignature { name: name.to_string(), key_hint, signature: raw[4..].to_vec() });
         }
         Ok(Self { text, signatures })
     }
@@ -195,11 +174,7 @@ pub fn rekor_v1_key_hint(spki_der: &[u8]) -> [u8; 4] {
 }
 
 /// Signs a checkpoint the way Rekor v1 does; returns the full note text.
-pub fn sign_checkpoint_v1(
-    cp: &Checkpoint,
-    name: &str,
-    signer: &dyn Signer,
-) -> Result<String, NoteError> {
+pub fn sign_checkpoint_v1(cp: &Checkpoint, name: &str, signer: &dyn Signer) -> Result<String, NoteError> {
     let text = cp.body();
     let signature = signer.sign(text.as_bytes())?;
     let note = SignedNote {
@@ -216,12 +191,10 @@ pub fn sign_checkpoint_v1(
 /// Verifies a Rekor v1 checkpoint note with the log key: the signature whose
 /// key hint is the log ID prefix (and, if given, whose name is `name`) must
 /// verify. Returns the checkpoint it vouches for.
-pub fn verify_checkpoint_v1(
-    note: &str,
-    name: Option<&str>,
-    spki_der: &[u8],
-) -> Result<Checkpoint, NoteError> {
+pub fn verify_checkpoint_v1(note: &str, name: Option<&str>, spki_der: &[u8]) -> Result<Checkpoint, NoteError> {
     let parsed = SignedNote::parse(note)?;
+    // Structural errors first: a malformed note is reported as such.
+    let checkpoint = Checkpoint::parse_body(&parsed.text)?;
     let key = PublicKey::from_spki_der(spki_der).map_err(NoteError::Signing)?;
     let hint = rekor_v1_key_hint(spki_der);
     let sig = parsed
@@ -229,9 +202,8 @@ pub fn verify_checkpoint_v1(
         .iter()
         .find(|s| s.key_hint == hint && name.is_none_or(|n| n == s.name))
         .ok_or_else(|| NoteError::NoMatchingSignature(name.unwrap_or("the log key").to_string()))?;
-    key.verify(parsed.text.as_bytes(), &sig.signature)
-        .map_err(|_| NoteError::BadSignature)?;
-    Checkpoint::parse_body(&parsed.text)
+    key.verify(parsed.text.as_bytes(), &sig.signature).map_err(|_| NoteError::BadSignature)?;
+    Ok(checkpoint)
 }
 
 #[cfg(test)]
@@ -257,10 +229,7 @@ mod tests {
         let got = verify_checkpoint_v1(&note, Some("log.example"), s.public_key_der()).unwrap();
         assert_eq!(got, cp());
         let tampered = note.replacen("\n7\n", "\n8\n", 1);
-        assert_eq!(
-            verify_checkpoint_v1(&tampered, None, s.public_key_der()),
-            Err(NoteError::BadSignature)
-        );
+        assert_eq!(verify_checkpoint_v1(&tampered, None, s.public_key_der()), Err(NoteError::BadSignature));
         let other = EcdsaP256Signer::generate();
         assert!(matches!(
             verify_checkpoint_v1(&note, None, other.public_key_der()),

@@ -15,15 +15,7 @@ use sha2::{Digest, Sha256};
 /// `"DSSEv1" SP len(type) SP type SP len(body) SP body`.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(
-        format!(
-            "DSSEv1 {} {} {} ",
-            payload_type.len(),
-            payload_type,
-            payload.len()
-        )
-        .as_bytes(),
-    );
+    out.extend_from_slice(format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).as_bytes());
     out.extend_from_slice(payload);
     out
 }
@@ -37,33 +29,24 @@ pub(crate) struct Envelope {
 }
 
 pub(crate) fn parse_envelope(text: &str) -> Result<Envelope, EntryError> {
-    let env: Value = serde_json::from_str(text)
-        .map_err(|e| EntryError::Invalid(format!("envelope is not JSON: {e}")))?;
+    let env: Value =
+        serde_json::from_str(text).map_err(|e| EntryError::Invalid(format!("envelope is not JSON: {e}")))?;
     let payload_type = str_field(&env, &["payloadType"], "envelope.payloadType")?.to_string();
     let payload = b64_field(&env, &["payload"], "envelope.payload")?;
-    let sigs = env
-        .get("signatures")
-        .and_then(Value::as_array)
-        .ok_or(EntryError::Field("envelope.signatures"))?;
+    let sigs = env.get("signatures").and_then(Value::as_array).ok_or(EntryError::Field("envelope.signatures"))?;
     if sigs.is_empty() {
         return Err(EntryError::Field("envelope.signatures"));
     }
     let mut signatures = Vec::with_capacity(sigs.len());
     for s in sigs {
         let b64 = str_field(s, &["sig"], "envelope.signatures[].sig")?;
-        let raw = STANDARD
-            .decode(b64)
-            .map_err(|_| EntryError::Base64("envelope.signatures[].sig"))?;
+        let raw = STANDARD.decode(b64).map_err(|_| EntryError::Base64("envelope.signatures[].sig"))?;
         if raw.is_empty() {
             return Err(EntryError::Field("envelope.signatures[].sig"));
         }
         signatures.push((b64.to_string(), raw));
     }
-    Ok(Envelope {
-        payload_type,
-        payload,
-        signatures,
-    })
+    Ok(Envelope { payload_type, payload, signatures })
 }
 
 /// In-toto statements name their subjects by digest; those digests make the
@@ -86,11 +69,7 @@ pub(crate) fn intoto_subject_keys(payload_type: &str, payload: &[u8]) -> Vec<Ind
 }
 
 pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, Vec<IndexKey>), EntryError> {
-    let envelope_text = str_field(
-        spec,
-        &["proposedContent", "envelope"],
-        "spec.proposedContent.envelope",
-    )?;
+    let envelope_text = str_field(spec, &["proposedContent", "envelope"], "spec.proposedContent.envelope")?;
     let verifiers = spec
         .get("proposedContent")
         .and_then(|p| p.get("verifiers"))
@@ -101,10 +80,7 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, Vec<IndexKey>), Ent
     let mut parsed = Vec::with_capacity(verifiers.len());
     for v in verifiers {
         let pem = STANDARD
-            .decode(
-                v.as_str()
-                    .ok_or(EntryError::Field("spec.proposedContent.verifiers"))?,
-            )
+            .decode(v.as_str().ok_or(EntryError::Field("spec.proposedContent.verifiers"))?)
             .map_err(|_| EntryError::Base64("spec.proposedContent.verifiers"))?;
         let m = verifier(&pem)?;
         keys.extend(IndexKey::for_verifier(&m));
@@ -117,7 +93,7 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, Vec<IndexKey>), Ent
         let v = parsed
             .iter()
             .find(|v| v.key.verify(&message, raw).is_ok())
-            .ok_or_else(|| EntryError::Signature(sigstead_crypto::CryptoError::BadSignature))?;
+            .ok_or(EntryError::Signature(sigstead_crypto::CryptoError::BadSignature))?;
         signatures.push((b64.clone(), STANDARD.encode(v.canonical_pem())));
     }
     signatures.sort();

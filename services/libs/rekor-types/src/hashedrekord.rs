@@ -11,31 +11,19 @@ use serde_json::{json, Value};
 use sigstead_crypto::HashAlgorithm;
 
 pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, Vec<IndexKey>), EntryError> {
-    let (alg, value) = hash_obj(
-        field(spec, &["data", "hash"], "spec.data.hash")?,
-        "spec.data.hash",
-    )?;
+    let (alg, value) = hash_obj(field(spec, &["data", "hash"], "spec.data.hash")?, "spec.data.hash")?;
     let sig = b64_field(spec, &["signature", "content"], "spec.signature.content")?;
     if sig.is_empty() {
         return Err(EntryError::Field("spec.signature.content"));
     }
-    let key_pem = b64_field(
-        spec,
-        &["signature", "publicKey", "content"],
-        "spec.signature.publicKey.content",
-    )?;
+    let key_pem = b64_field(spec, &["signature", "publicKey", "content"], "spec.signature.publicKey.content")?;
     let v = verifier(&key_pem)?;
     let digest = hex::decode(&value).map_err(|_| EntryError::HashValue(alg.digest_len() * 2))?;
-    v.key
-        .verify_prehash(alg, &digest, &sig)
-        .map_err(EntryError::Signature)?;
+    v.key.verify_prehash(alg, &digest, &sig).map_err(EntryError::Signature)?;
 
     let mut keys = IndexKey::for_verifier(&v);
     if alg == HashAlgorithm::Sha256 {
-        let d: [u8; 32] = digest
-            .as_slice()
-            .try_into()
-            .expect("sha256 digest is 32 bytes");
+        let d: [u8; 32] = digest.as_slice().try_into().expect("sha256 digest is 32 bytes");
         keys.push(IndexKey::Sha256(d));
     }
     let canonical = json!({

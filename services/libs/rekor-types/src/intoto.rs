@@ -21,9 +21,7 @@ pub(crate) fn canonical_spec_v002(spec: &Value) -> Result<(Value, Vec<IndexKey>)
     if payload_once.is_empty() {
         return Err(EntryError::Invalid("missing envelope content".into()));
     }
-    let payload = STANDARD
-        .decode(&payload_once)
-        .map_err(|_| EntryError::Base64("spec.content.envelope.payload"))?;
+    let payload = STANDARD.decode(&payload_once).map_err(|_| EntryError::Base64("spec.content.envelope.payload"))?;
     let sigs = env
         .get("signatures")
         .and_then(Value::as_array)
@@ -34,25 +32,14 @@ pub(crate) fn canonical_spec_v002(spec: &Value) -> Result<(Value, Vec<IndexKey>)
     let mut stored_sigs = Vec::with_capacity(sigs.len());
     for s in sigs {
         let sig_once = b64_field(s, &["sig"], "spec.content.envelope.signatures[].sig")?;
-        let sig = STANDARD
-            .decode(&sig_once)
-            .map_err(|_| EntryError::Base64("spec.content.envelope.signatures[].sig"))?;
-        let pem = b64_field(
-            s,
-            &["publicKey"],
-            "spec.content.envelope.signatures[].publicKey",
-        )?;
+        let sig =
+            STANDARD.decode(&sig_once).map_err(|_| EntryError::Base64("spec.content.envelope.signatures[].sig"))?;
+        let pem = b64_field(s, &["publicKey"], "spec.content.envelope.signatures[].publicKey")?;
         let v = verifier(&pem)?;
-        v.key
-            .verify(&message, &sig)
-            .map_err(EntryError::Signature)?;
+        v.key.verify(&message, &sig).map_err(EntryError::Signature)?;
         keys.extend(IndexKey::for_verifier(&v));
         let mut o = Map::new();
-        if let Some(k) = s
-            .get("keyid")
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty())
-        {
+        if let Some(k) = s.get("keyid").and_then(Value::as_str).filter(|k| !k.is_empty()) {
             o.insert("keyid".into(), Value::String(k.to_string()));
         }
         o.insert("publicKey".into(), Value::String(STANDARD.encode(&pem)));
@@ -84,11 +71,7 @@ pub(crate) fn canonical_spec_v001(spec: &Value) -> Result<(Value, Vec<IndexKey>)
     let v = verifier(&pem)?;
     let env = parse_envelope(envelope_text)?;
     let message = pae(&env.payload_type, &env.payload);
-    if !env
-        .signatures
-        .iter()
-        .any(|(_, sig)| v.key.verify(&message, sig).is_ok())
-    {
+    if !env.signatures.iter().any(|(_, sig)| v.key.verify(&message, sig).is_ok()) {
         return Err(EntryError::Signature(CryptoError::BadSignature));
     }
     let envelope_hash: [u8; 32] = Sha256::digest(envelope_text.as_bytes()).into();

@@ -128,27 +128,12 @@ pub fn canonicalize(request: &[u8]) -> Result<CanonicalEntry, EntryError> {
 
 /// As [`canonicalize`], from parsed JSON (entries inside a retrieve request).
 pub fn canonicalize_value(v: &Value) -> Result<CanonicalEntry, EntryError> {
-    let kind = v
-        .get("kind")
-        .and_then(Value::as_str)
-        .ok_or(EntryError::Field("kind"))?;
-    let version = v
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .ok_or(EntryError::Field("apiVersion"))?;
-    let spec = v
-        .get("spec")
-        .filter(|s| s.is_object())
-        .ok_or(EntryError::Field("spec"))?;
-    let unsupported = || EntryError::UnsupportedVersion {
-        kind: kind.to_string(),
-        version: version.to_string(),
-    };
+    let kind = v.get("kind").and_then(Value::as_str).ok_or(EntryError::Field("kind"))?;
+    let version = v.get("apiVersion").and_then(Value::as_str).ok_or(EntryError::Field("apiVersion"))?;
+    let spec = v.get("spec").filter(|s| s.is_object()).ok_or(EntryError::Field("spec"))?;
+    let unsupported = || EntryError::UnsupportedVersion { kind: kind.to_string(), version: version.to_string() };
     let (kind, (spec, keys)) = match (kind, version) {
-        ("hashedrekord", "0.0.1") => (
-            EntryKind::HashedRekordV001,
-            hashedrekord::canonical_spec(spec)?,
-        ),
+        ("hashedrekord", "0.0.1") => (EntryKind::HashedRekordV001, hashedrekord::canonical_spec(spec)?),
         ("dsse", "0.0.1") => (EntryKind::DsseV001, dsse::canonical_spec(spec)?),
         ("intoto", "0.0.1") => (EntryKind::IntotoV001, intoto::canonical_spec_v001(spec)?),
         ("intoto", "0.0.2") => (EntryKind::IntotoV002, intoto::canonical_spec_v002(spec)?),
@@ -161,11 +146,7 @@ pub fn canonicalize_value(v: &Value) -> Result<CanonicalEntry, EntryError> {
     let mut index_keys: Vec<String> = keys.iter().map(IndexKey::to_key_string).collect();
     index_keys.sort();
     index_keys.dedup();
-    Ok(CanonicalEntry {
-        kind,
-        body,
-        index_keys,
-    })
+    Ok(CanonicalEntry { kind, body, index_keys })
 }
 
 /// RFC 8785 canonical JSON. Our values hold only strings, integers, arrays
@@ -176,12 +157,7 @@ pub fn jcs(v: &Value) -> Vec<u8> {
 
 /// The bytes a Rekor v1 SignedEntryTimestamp signs: RFC 8785 JSON of
 /// `{body, integratedTime, logID, logIndex}`.
-pub fn set_payload(
-    body: &[u8],
-    integrated_time: i64,
-    log_id: &[u8; 32],
-    log_index: u64,
-) -> Vec<u8> {
+pub fn set_payload(body: &[u8], integrated_time: i64, log_id: &[u8; 32], log_index: u64) -> Vec<u8> {
     jcs(&serde_json::json!({
         "body": STANDARD.encode(body),
         "integratedTime": integrated_time,
@@ -200,19 +176,12 @@ pub struct EntryId {
 
 impl EntryId {
     pub fn parse(s: &str) -> Result<Self, EntryError> {
-        let bad =
-            || EntryError::Invalid(format!("{s:?} is not a 64- or 80-character hex entry UUID"));
+        let bad = || EntryError::Invalid(format!("{s:?} is not a 64- or 80-character hex entry UUID"));
         match s.len() {
-            64 => Ok(Self {
-                tree_id: None,
-                uuid: decode_hash(s).ok_or_else(bad)?,
-            }),
+            64 => Ok(Self { tree_id: None, uuid: decode_hash(s).ok_or_else(bad)? }),
             80 => {
                 let tree_id = u64::from_str_radix(&s[..16], 16).map_err(|_| bad())?;
-                Ok(Self {
-                    tree_id: Some(tree_id),
-                    uuid: decode_hash(&s[16..]).ok_or_else(bad)?,
-                })
+                Ok(Self { tree_id: Some(tree_id), uuid: decode_hash(&s[16..]).ok_or_else(bad)? })
             }
             _ => Err(bad()),
         }
@@ -230,11 +199,7 @@ fn decode_hash(s: &str) -> Option<Hash> {
 
 // ---- helpers shared by the kinds ----
 
-pub(crate) fn field<'a>(
-    v: &'a Value,
-    path: &[&str],
-    name: &'static str,
-) -> Result<&'a Value, EntryError> {
+pub(crate) fn field<'a>(v: &'a Value, path: &[&str], name: &'static str) -> Result<&'a Value, EntryError> {
     let mut cur = v;
     for p in path {
         cur = cur.get(*p).ok_or(EntryError::Field(name))?;
@@ -245,21 +210,11 @@ pub(crate) fn field<'a>(
     Ok(cur)
 }
 
-pub(crate) fn str_field<'a>(
-    v: &'a Value,
-    path: &[&str],
-    name: &'static str,
-) -> Result<&'a str, EntryError> {
-    field(v, path, name)?
-        .as_str()
-        .ok_or(EntryError::Field(name))
+pub(crate) fn str_field<'a>(v: &'a Value, path: &[&str], name: &'static str) -> Result<&'a str, EntryError> {
+    field(v, path, name)?.as_str().ok_or(EntryError::Field(name))
 }
 
-pub(crate) fn b64_field(
-    v: &Value,
-    path: &[&str],
-    name: &'static str,
-) -> Result<Vec<u8>, EntryError> {
+pub(crate) fn b64_field(v: &Value, path: &[&str], name: &'static str) -> Result<Vec<u8>, EntryError> {
     let s = str_field(v, path, name)?;
     STANDARD.decode(s).map_err(|_| EntryError::Base64(name))
 }
@@ -269,19 +224,10 @@ pub(crate) fn verifier(pem_bytes: &[u8]) -> Result<VerifierMaterial, EntryError>
 }
 
 /// Parses `{"algorithm": "...", "value": "<hex>"}`.
-pub(crate) fn hash_obj(
-    v: &Value,
-    name: &'static str,
-) -> Result<(sigstead_crypto::HashAlgorithm, String), EntryError> {
+pub(crate) fn hash_obj(v: &Value, name: &'static str) -> Result<(sigstead_crypto::HashAlgorithm, String), EntryError> {
     use sigstead_crypto::HashAlgorithm as H;
-    let alg = v
-        .get("algorithm")
-        .and_then(Value::as_str)
-        .ok_or(EntryError::Field(name))?;
-    let value = v
-        .get("value")
-        .and_then(Value::as_str)
-        .ok_or(EntryError::Field(name))?;
+    let alg = v.get("algorithm").and_then(Value::as_str).ok_or(EntryError::Field(name))?;
+    let value = v.get("value").and_then(Value::as_str).ok_or(EntryError::Field(name))?;
     let alg = match alg {
         "sha256" => H::Sha256,
         "sha384" => H::Sha384,
@@ -304,20 +250,8 @@ mod tests {
         let uuid = [7u8; 32];
         let long = EntryId::render(42, &uuid);
         assert_eq!(long.len(), 80);
-        assert_eq!(
-            EntryId::parse(&long).unwrap(),
-            EntryId {
-                tree_id: Some(42),
-                uuid
-            }
-        );
-        assert_eq!(
-            EntryId::parse(&long[16..]).unwrap(),
-            EntryId {
-                tree_id: None,
-                uuid
-            }
-        );
+        assert_eq!(EntryId::parse(&long).unwrap(), EntryId { tree_id: Some(42), uuid });
+        assert_eq!(EntryId::parse(&long[16..]).unwrap(), EntryId { tree_id: None, uuid });
         assert!(EntryId::parse("zz").is_err());
         assert!(EntryId::parse(&"g".repeat(64)).is_err());
     }
@@ -326,19 +260,21 @@ mod tests {
     fn set_payload_is_jcs_with_sorted_keys() {
         let p = set_payload(b"{}", 1700000000, &[0xab; 32], 5);
         let s = String::from_utf8(p).unwrap();
-        assert_eq!(s, format!("{{\"body\":\"e30=\",\"integratedTime\":1700000000,\"logID\":\"{}\",\"logIndex\":5}}", "ab".repeat(32)));
+        assert_eq!(
+            s,
+            format!(
+                "{{\"body\":\"e30=\",\"integratedTime\":1700000000,\"logID\":\"{}\",\"logIndex\":5}}",
+                "ab".repeat(32)
+            )
+        );
     }
 
     #[test]
     fn unknown_kind_and_version_are_rejected() {
         let e = canonicalize(br#"{"kind":"nope","apiVersion":"0.0.1","spec":{}}"#).unwrap_err();
         assert_eq!(e, EntryError::UnknownKind("nope".into()));
-        let e =
-            canonicalize(br#"{"kind":"hashedrekord","apiVersion":"9.9.9","spec":{}}"#).unwrap_err();
+        let e = canonicalize(br#"{"kind":"hashedrekord","apiVersion":"9.9.9","spec":{}}"#).unwrap_err();
         assert!(matches!(e, EntryError::UnsupportedVersion { .. }));
-        assert!(matches!(
-            canonicalize(b"{not json"),
-            Err(EntryError::Json(_))
-        ));
+        assert!(matches!(canonicalize(b"{not json"), Err(EntryError::Json(_))));
     }
 }

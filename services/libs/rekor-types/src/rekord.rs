@@ -14,30 +14,18 @@ use sigstead_crypto::{HashAlgorithm, PublicKey};
 pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, Vec<IndexKey>), EntryError> {
     let format = str_field(spec, &["signature", "format"], "spec.signature.format")?;
     if format != "x509" {
-        return Err(EntryError::Invalid(format!(
-            "rekord signature format {format:?} is not supported; use x509"
-        )));
+        return Err(EntryError::Invalid(format!("rekord signature format {format:?} is not supported; use x509")));
     }
     let sig = b64_field(spec, &["signature", "content"], "spec.signature.content")?;
     if sig.is_empty() {
-        return Err(EntryError::Invalid(
-            "'content' must be specified for signature".into(),
-        ));
+        return Err(EntryError::Invalid("'content' must be specified for signature".into()));
     }
-    let pem = b64_field(
-        spec,
-        &["signature", "publicKey", "content"],
-        "spec.signature.publicKey.content",
-    )?;
+    let pem = b64_field(spec, &["signature", "publicKey", "content"], "spec.signature.publicKey.content")?;
     let v = verifier(&pem)?;
     let data = b64_field(spec, &["data", "content"], "spec.data.content")?;
     let digest: [u8; 32] = Sha256::digest(&data).into();
     let computed = hex::encode(digest);
-    let value = match spec
-        .get("data")
-        .and_then(|d| d.get("hash"))
-        .filter(|h| !h.is_null())
-    {
+    let value = match spec.get("data").and_then(|d| d.get("hash")).filter(|h| !h.is_null()) {
         Some(h) => {
             let given = str_field(h, &["value"], "spec.data.hash.value")?;
             let alg = str_field(h, &["algorithm"], "spec.data.hash.algorithm")?;
@@ -45,9 +33,7 @@ pub(crate) fn canonical_spec(spec: &Value) -> Result<(Value, Vec<IndexKey>), Ent
                 return Err(EntryError::HashAlgorithm(alg.to_string()));
             }
             if given != computed {
-                return Err(EntryError::Invalid(format!(
-                    "SHA mismatch: {computed} != {given}"
-                )));
+                return Err(EntryError::Invalid(format!("SHA mismatch: {computed} != {given}")));
             }
             given.to_string()
         }

@@ -1,0 +1,252 @@
+//! Log engine tests against real databases: embedded SQLite and Postgres.
+//!
+//! Postgres comes from `SIGSTEAD_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own
+//! database. A missing Postgres fails the tests; set
+//! `SIGSTEAD_TEST_SKIP_POSTGRES=1` to run the SQLite half alone.
+
+use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
+use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
+use sigstead_tlog::{AppendOutcome, CheckpointSigner, Faults, LeafIndex, Log, LogConfig, Step, Store, TreeSize};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug)]
+struct NoteSigner(Arc<EcdsaP256Signer>);
+
+impl CheckpointSigner for NoteSigner {
+    fn sign(&self, size: TreeSize, root: &Hash, _ms: u64) -> Result<String, sigstead_tlog::Error> {
+        let cp = Checkpoint {
+            origin: Origin::new("test.log - 1").unwrap(),
+            size: size.0,
+            root_hash: *root,
+            extensions: vec![],
+        };
+        sign_checkpoint_v1(&cp, "test.log", self.0.as_ref()).map_err(|e| sigstead_tlog::Error::Signing(e.to_string()))
+    }
+}
+
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    Db { url: format!("sqlite://{}/log.db", dir.path().display()), _dir: Some(dir) }
+}
+
+async fn postgres(name: &str) -> Option<Db> {
+    if std::env::var("SIGSTEAD_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
+        return None;
+    }
+    let admin = std::env::var("SIGSTEAD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let store =
+        Store::connect(&admin).await.unwrap_or_else(|e| panic!("Postgres at {admin} is required for this test: {e}"));
+    let db = format!("sigstead_test_{name}_{}", std::process::id());
+    let Store::Postgres(pool) = &store else { panic!("not postgres") };
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}")).execute(pool).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db}")).execute(pool).await.unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+    Some(Db { url: format!("{base}/{db}"), _dir: None })
+}
+
+async fn backends(name: &str) -> Vec<Db> {
+    let mut v = vec![sqlite().await];
+    v.extend(postgres(name).await);
+    v
+}
+
+fn config() -> LogConfig {
+    let mut c = LogConfig::new("test");
+    c.batch_max_entries = 64;
+    c
+}
+
+async fn open(url: &str, key: &Arc<EcdsaP256Signer>, faults: Faults) -> Log {
+    let store = Store::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.check_schema().await.unwrap();
+    Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| b"genesis".to_vec(), faults).await.unwrap()
+}
+
+fn check_receipt(key: &EcdsaP256Signer, leaf: &[u8], r: &sigstead_tlog::Receipt) {
+    let cp = verify_checkpoint_v1(&r.checkpoint.signed, Some("test.log"), key.public_key_der())
+        .expect("checkpoint verifies");
+    assert_eq!(cp.size, r.checkpoint.tree_size.0);
+    assert_eq!(cp.root_hash, r.checkpoint.root_hash);
+    verify_inclusion(r.leaf_index.0, cp.size, &leaf_hash(leaf), &r.inclusion_proof, &cp.root_hash)
+        .expect("inclusion proof verifies");
+}
+
+async fn append_ok(log: &Log, leaf: &[u8]) -> sigstead_tlog::Receipt {
+    match log.append(leaf.to_vec(), vec![format!("k:{}", leaf.len())]).await.expect("append") {
+        AppendOutcome::Appended(r) => r,
+        AppendOutcome::Duplicate(i) => panic!("unexpected duplicate at {i}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_get_unique_indexes_and_valid_proofs() {
+    for db in backends("concurrent").await {
+        let key = Arc::new(EcdsaP256Signer::generate());
+        let log = open(&db.url, &key, Faults::none()).await;
+        assert_eq!(log.checkpoint().tree_size, TreeSize(1), "a new log holds only its genesis leaf");
+        let mut tasks = Vec::new();
+        for i in 0..300u32 {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                let leaf = format!("entry {i}").into_bytes();
+                (leaf.clone(), append_ok(&log, &leaf).await)
+            }));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in tasks {
+            let (leaf, r) = t.await.unwrap();
+            assert!(r.leaf_index.0 >= 1, "index 0 is reserved for genesis");
+            assert!(seen.insert(r.leaf_index), "index {} handed out twice", r.leaf_index);
+            check_receipt(&key, &leaf, &r);
+            // Proofs read back from the store agree with the receipt.
+            let proof = log.inclusion_proof(r.leaf_index, r.checkpoint.tree_size).await.unwrap();
+            assert_eq!(proof, r.inclusion_proof);
+        }
+        assert_eq!(log.checkpoint().tree_size, TreeSize(301));
+        // A duplicate is reported with the original index and changes nothing.
+        let before = log.checkpoint();
+        match log.append(b"entry 7".to_vec(), vec![]).await.unwrap() {
+            AppendOutcome::Duplicate(i) => {
+                let e = log.entry(i).await.unwrap().unwrap();
+                assert_eq!(e.body, b"entry 7");
+            }
+            AppendOutcome::Appended(_) => panic!("duplicate was appended"),
+        }
+        assert_eq!(log.checkpoint(), before);
+        assert_eq!(log.search("k:7", 10).await.unwrap().len(), 10, "ten 7-byte entries are indexed under k:7");
+        assert!(log.inclusion_proof(LeafIndex(5), TreeSize(302)).await.is_err(), "beyond the tree");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_reloads_state_and_new_checkpoints_extend_old_ones() {
+    for db in backends("restart").await {
+        let key = Arc::new(EcdsaP256Signer::generate());
+        let log = open(&db.url, &key, Faults::none()).await;
+        for i in 0..37u32 {
+            append_ok(&log, format!("a{i}").as_bytes()).await;
+        }
+        let old = log.checkpoint();
+        let tree_id = log.tree_id();
+        drop(log);
+        let log = open(&db.url, &key, Faults::none()).await;
+        assert_eq!(log.tree_id(), tree_id);
+        assert_eq!(log.checkpoint().tree_size, old.tree_size);
+        assert_eq!(log.checkpoint().root_hash, old.root_hash);
+        for i in 0..50u32 {
+            let r = append_ok(&log, format!("b{i}").as_bytes()).await;
+            assert!(r.leaf_index.0 >= old.tree_size.0, "no index reused after restart");
+        }
+        let new = log.checkpoint();
+        let proof = log.consistency_proof(old.tree_size, new.tree_size).await.unwrap();
+        verify_consistency(old.tree_size.0, new.tree_size.0, &proof, &old.root_hash, &new.root_hash)
+            .expect("consistent");
+        assert_eq!(log.root_at(old.tree_size).await.unwrap(), old.root_hash);
+        verify_checkpoint_v1(&new.signed, None, key.public_key_der()).unwrap();
+    }
+}
+
+/// Fails exactly once at `step`, after being armed.
+fn fail_once(step: Step, armed: Arc<AtomicBool>, hits: Arc<AtomicU32>) -> Faults {
+    Faults::new(move |s| {
+        if s == step && armed.swap(false, Ordering::SeqCst) {
+            hits.fetch_add(1, Ordering::SeqCst);
+            true
+        } else {
+            false
+        }
+    })
+}
+
+async fn fault_at(step: Step, restart: bool, url: &str) {
+    let key = Arc::new(EcdsaP256Signer::generate());
+    let armed = Arc::new(AtomicBool::new(false));
+    let hits = Arc::new(AtomicU32::new(0));
+    let log = open(url, &key, fail_once(step, armed.clone(), hits.clone())).await;
+    for i in 0..10u32 {
+        append_ok(&log, format!("pre{i}").as_bytes()).await;
+    }
+    let before = log.checkpoint();
+    armed.store(true, Ordering::SeqCst);
+    let err = log.append(b"victim".to_vec(), vec![]).await;
+    assert!(err.is_err(), "{step:?}: the submitter must not be acknowledged");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "{step:?}: the fault fired");
+    let log = if restart {
+        drop(log);
+        open(url, &key, Faults::none()).await
+    } else {
+        log
+    };
+    // The log keeps working, and whatever it signs next extends what it signed before.
+    let after_r = append_ok(&log, b"after").await;
+    check_receipt(&key, b"after", &after_r);
+    let now = log.checkpoint();
+    let proof = log.consistency_proof(before.tree_size, now.tree_size).await.unwrap();
+    verify_consistency(before.tree_size.0, now.tree_size.0, &proof, &before.root_hash, &now.root_hash)
+        .unwrap_or_else(|e| panic!("{step:?}: new checkpoint does not extend the old one: {e}"));
+    // The unacknowledged entry is either absent (never durable) or present exactly once.
+    let victim = log.append(b"victim".to_vec(), vec![]).await.unwrap();
+    match (step, victim) {
+        (Step::BeforeIntegrate, AppendOutcome::Appended(r)) => check_receipt(&key, b"victim", &r),
+        (Step::BeforeIntegrate, AppendOutcome::Duplicate(_)) => panic!("nothing was durable before the transaction"),
+        (_, AppendOutcome::Duplicate(i)) => {
+            assert_eq!(i.0, before.tree_size.0, "{step:?}: the durable entry keeps the index it was given");
+            assert_eq!(log.entry(i).await.unwrap().unwrap().body, b"victim");
+        }
+        (_, AppendOutcome::Appended(_)) => panic!("{step:?}: the committed entry was appended a second time"),
+    }
+    assert!(after_r.leaf_index.0 >= before.tree_size.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_at_every_commit_step_lose_nothing_and_never_fork() {
+    for step in [Step::BeforeIntegrate, Step::AfterIntegrate, Step::AfterSign, Step::AfterRecord] {
+        for restart in [false, true] {
+            for db in backends(&format!("fault{}{}", step as u8, u8::from(restart))).await {
+                fault_at(step, restart, &db.url).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn unmigrated_database_is_refused() {
+    let db = sqlite().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let err = store.check_schema().await.unwrap_err();
+    assert!(err.to_string().contains("sigstead migrate"), "{err}");
+    if let Some(pg) = postgres("schema").await {
+        let store = Store::connect(&pg.url).await.unwrap();
+        assert!(store.check_schema().await.is_err());
+        store.migrate().await.unwrap();
+        store.check_schema().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_tampered_node_store_is_detected_at_start() {
+    let db = sqlite().await;
+    let key = Arc::new(EcdsaP256Signer::generate());
+    let log = open(&db.url, &key, Faults::none()).await;
+    for i in 0..8u32 {
+        append_ok(&log, format!("t{i}").as_bytes()).await;
+    }
+    drop(log);
+    let store = Store::connect(&db.url).await.unwrap();
+    let Store::Sqlite(pool) = &store else { unreachable!() };
+    sqlx::query("UPDATE nodes SET hash = zeroblob(32) WHERE level = 3 AND node_index = 0").execute(pool).await.unwrap();
+    let res =
+        Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| b"genesis".to_vec(), Faults::none()).await;
+    let err = res.expect_err("a store that no longer reproduces the signed root must not be served");
+    assert!(err.to_string().contains("signed root"), "{err}");
+}
