@@ -82,6 +82,8 @@ pub enum PublicKey {
     EcdsaP384(Vec<u8>),
     /// Raw 32-byte key.
     Ed25519([u8; 32]),
+    /// PKCS#1 `RSAPublicKey` DER (2048 to 8192 bits), PKCS#1 v1.5 signatures.
+    Rsa(Vec<u8>),
 }
 
 impl fmt::Debug for PublicKey {
@@ -90,6 +92,7 @@ impl fmt::Debug for PublicKey {
             Self::EcdsaP256(_) => "PublicKey(ECDSA P-256)",
             Self::EcdsaP384(_) => "PublicKey(ECDSA P-384)",
             Self::Ed25519(_) => "PublicKey(Ed25519)",
+            Self::Rsa(_) => "PublicKey(RSA)",
         })
     }
 }
@@ -135,7 +138,7 @@ impl PublicKey {
         } else if alg == OID_ED25519 {
             Self::Ed25519(key.try_into().map_err(|_| CryptoError::BadPublicKey("Ed25519 key is not 32 bytes".into()))?)
         } else if alg == OID_RSA {
-            return Err(CryptoError::UnsupportedKey("RSA".into()));
+            Self::Rsa(key.to_vec())
         } else {
             return Err(CryptoError::UnsupportedKey(alg.to_string()));
         };
@@ -144,6 +147,7 @@ impl PublicKey {
             Self::EcdsaP256(p) => (&lc::ECDSA_P256_SHA256_ASN1, p),
             Self::EcdsaP384(p) => (&lc::ECDSA_P384_SHA384_ASN1, p),
             Self::Ed25519(k) => (&lc::ED25519, k),
+            Self::Rsa(k) => (&lc::RSA_PKCS1_2048_8192_SHA256, k),
         };
         lc::ParsedPublicKey::new(verify_alg, bytes)
             .map_err(|_| CryptoError::BadPublicKey(format!("invalid {} key", key.algorithm())))?;
@@ -156,6 +160,7 @@ impl PublicKey {
             Self::EcdsaP256(_) => "ecdsa-p256",
             Self::EcdsaP384(_) => "ecdsa-p384",
             Self::Ed25519(_) => "ed25519",
+            Self::Rsa(_) => "rsa",
         }
     }
 
@@ -179,9 +184,20 @@ impl PublicKey {
                     .verify(message, sig)
                     .map_err(|_| CryptoError::BadSignature);
             }
+            Self::Rsa(k) => {
+                return lc::UnparsedPublicKey::new(&lc::RSA_PKCS1_2048_8192_SHA256, k)
+                    .verify(message, sig)
+                    .map_err(|_| CryptoError::BadSignature);
+            }
         };
-        let alg = if sig.len() == fixed_len && sig.first() != Some(&0x30) { fixed } else { asn1 };
-        lc::UnparsedPublicKey::new(alg, key).verify(message, sig).map_err(|_| CryptoError::BadSignature)
+        // DER first; a fixed-size r||s signature can also start with 0x30.
+        if lc::UnparsedPublicKey::new(asn1, key).verify(message, sig).is_ok() {
+            return Ok(());
+        }
+        if sig.len() == fixed_len && lc::UnparsedPublicKey::new(fixed, key).verify(message, sig).is_ok() {
+            return Ok(());
+        }
+        Err(CryptoError::BadSignature)
     }
 
     /// Verifies an ECDSA signature over an already computed digest.
@@ -191,7 +207,7 @@ impl PublicKey {
         }
         let d = aws_lc_rs::digest::Digest::import_less_safe(digest, lc_digest(alg))
             .map_err(|_| CryptoError::DigestLength { alg: alg.name(), got: digest.len() })?;
-        let (verify_alg, key): (&'static lc::EcdsaVerificationAlgorithm, &[u8]) = match (self, alg) {
+        let (verify_alg, key): (&'static dyn lc::VerificationAlgorithm, &[u8]) = match (self, alg) {
             (Self::EcdsaP256(p), HashAlgorithm::Sha256) => (&lc::ECDSA_P256_SHA256_ASN1, p),
             (Self::EcdsaP256(p), HashAlgorithm::Sha384) => (&lc::ECDSA_P256_SHA384_ASN1, p),
             (Self::EcdsaP256(p), HashAlgorithm::Sha512) => (&lc::ECDSA_P256_SHA512_ASN1, p),
@@ -199,9 +215,24 @@ impl PublicKey {
             (Self::EcdsaP384(p), HashAlgorithm::Sha384) => (&lc::ECDSA_P384_SHA384_ASN1, p),
             (Self::EcdsaP384(p), HashAlgorithm::Sha512) => (&lc::ECDSA_P384_SHA512_ASN1, p),
             (Self::Ed25519(_), _) => return Err(CryptoError::PrehashUnsupported("Ed25519")),
+            (Self::Rsa(k), HashAlgorithm::Sha256) => (&lc::RSA_PKCS1_2048_8192_SHA256, k),
+            (Self::Rsa(k), HashAlgorithm::Sha384) => (&lc::RSA_PKCS1_2048_8192_SHA384, k),
+            (Self::Rsa(k), HashAlgorithm::Sha512) => (&lc::RSA_PKCS1_2048_8192_SHA512, k),
         };
-        let sig = if sig.first() == Some(&0x30) { sig.to_vec() } else { fixed_to_der(sig)? };
-        lc::UnparsedPublicKey::new(verify_alg, key).verify_digest(&d, &sig).map_err(|_| CryptoError::BadSignature)
+        let key = lc::UnparsedPublicKey::new(verify_alg, key);
+        if key.verify_digest(&d, sig).is_ok() {
+            return Ok(());
+        }
+        // ECDSA signatures may also come as fixed-size r||s (upstream accepts both).
+        let fixed_len = match self {
+            Self::EcdsaP256(_) => 64,
+            Self::EcdsaP384(_) => 96,
+            _ => return Err(CryptoError::BadSignature),
+        };
+        if sig.len() == fixed_len && key.verify_digest(&d, &fixed_to_der(sig)?).is_ok() {
+            return Ok(());
+        }
+        Err(CryptoError::BadSignature)
     }
 }
 
