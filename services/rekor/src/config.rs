@@ -179,6 +179,15 @@ password_file = "k.pass"
     }
 
     #[test]
+    fn the_example_in_deploy_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rekor.example.toml");
+        let c = RekorConfig::load(&path).unwrap();
+        assert_eq!(c.origin_host().unwrap(), "rekor.example.internal");
+        assert_eq!(c.signing_key.password_env.as_deref(), Some("SIGSTEAD_REKOR_KEY_PASSWORD"));
+        assert!(c.database_url.unwrap().starts_with("postgres://"));
+    }
+
+    #[test]
     fn unknown_fields_and_bad_combinations_are_refused() {
         assert!(parse(&format!("{MINIMAL}\nsurprise = 1\n")).is_err());
         assert!(parse(&MINIMAL.replace("password_file = \"k.pass\"", "")).is_err());
