@@ -94,7 +94,7 @@ pub async fn open_with(
     };
     let origin = Origin::rekor_v1(&host, tree_id)?;
     let cp_signer = Arc::new(RekorCheckpointSigner { origin: origin.clone(), name: host, signer: signer.clone() });
-    let log = Log::open(store, log_config, cp_signer, |tree_id| genesis_body(&origin, tree_id), faults).await?;
+    let log = Log::open(store, log_config, cp_signer, |tree_id| Some(genesis_body(&origin, tree_id)), faults).await?;
     Ok(RekorLog::new(log, signer))
 }
 

@@ -143,14 +143,16 @@ struct Sequencer {
 }
 
 impl Log {
-    /// Opens the log `config.name`, creating it (tree ID and the genesis leaf
-    /// `genesis` at index 0) when it does not exist, finishing any batch a
+    /// Opens the log `config.name`, creating it (tree ID and, if `genesis`
+    /// gives one, the genesis leaf at index 0) when it does not exist; a log
+    /// without genesis starts with a signed checkpoint of the empty tree.
+    /// Finishes any batch a
     /// crash interrupted, and starting the sequencer.
     pub async fn open(
         store: Store,
         config: LogConfig,
         signer: Arc<dyn CheckpointSigner>,
-        genesis: impl FnOnce(std::num::NonZeroI64) -> Vec<u8>,
+        genesis: impl FnOnce(std::num::NonZeroI64) -> Option<Vec<u8>>,
         faults: Faults,
     ) -> Result<Self, Error> {
         let row = match store.load_log(&config.name).await? {
@@ -170,12 +172,21 @@ impl Log {
         let mut seq = Sequencer { store: store.clone(), row, config: config.clone(), signer, faults, publish };
         let mut state = seq.recover().await?;
         if state.range.size() == 0 {
-            // A new log: index 0 is the genesis record, so no client entry ever lands there.
-            let leaf = genesis(row.tree_id);
-            let (tx, rx) = oneshot::channel();
-            let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys: Vec::new(), reply: tx };
-            seq.run_batch(&mut state, vec![sub]).await?;
-            let _ = rx.await;
+            match genesis(row.tree_id) {
+                // A new log: index 0 is the genesis record, so no client entry ever lands there.
+                Some(leaf) => {
+                    let (tx, rx) = oneshot::channel();
+                    let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys: Vec::new(), reply: tx };
+                    seq.run_batch(&mut state, vec![sub]).await?;
+                    let _ = rx.await;
+                }
+                None if state.published.signed.is_empty() => {
+                    let published = seq.prove_sign_record(&state, &state.range.clone(), &HashMap::new()).await?;
+                    state.published = published;
+                    seq.publish.send_replace(state.published.clone());
+                }
+                None => {}
+            }
         }
         let (tx, rx) = mpsc::channel(config.queue_depth.max(1));
         tokio::spawn(seq.run(state, rx));

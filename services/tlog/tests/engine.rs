@@ -69,7 +69,7 @@ async fn open(url: &str, key: &Arc<EcdsaP256Signer>, faults: Faults) -> Log {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
     store.check_schema().await.unwrap();
-    Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| b"genesis".to_vec(), faults).await.unwrap()
+    Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| Some(b"genesis".to_vec()), faults).await.unwrap()
 }
 
 fn check_receipt(key: &EcdsaP256Signer, leaf: &[u8], r: &sigstead_tlog::Receipt) {
@@ -246,7 +246,8 @@ async fn a_tampered_node_store_is_detected_at_start() {
     let Store::Sqlite(pool) = &store else { unreachable!() };
     sqlx::query("UPDATE nodes SET hash = zeroblob(32) WHERE level = 3 AND node_index = 0").execute(pool).await.unwrap();
     let res =
-        Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| b"genesis".to_vec(), Faults::none()).await;
+        Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| Some(b"genesis".to_vec()), Faults::none())
+            .await;
     let err = res.expect_err("a store that no longer reproduces the signed root must not be served");
     assert!(err.to_string().contains("signed root"), "{err}");
 }

@@ -1,0 +1,185 @@
+//! The CT log over HTTP: a CA's precertificate gets an SCT that verifies in
+//! the final certificate, the entry is provably in the signed tree, and
+//! chains the log must not accept are refused.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sigstead_ca::{generate_ca, CaChain, LeafRequest, San};
+use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_ct::{LogEntry, Sct};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Fixture {
+    app: axum::Router,
+    ca: CaChain,
+    ct_key: Arc<EcdsaP256Signer>,
+    _dir: tempfile::TempDir,
+}
+
+fn ca(org: &str) -> CaChain {
+    let inter_key: Arc<dyn Signer> = Arc::new(EcdsaP256Signer::generate());
+    let (root, inter) =
+        generate_ca(org, Arc::new(EcdsaP256Signer::generate()), inter_key.clone(), time::OffsetDateTime::now_utc(), 1)
+            .unwrap();
+    CaChain::new(vec![inter, root], inter_key).unwrap()
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sigstead_tlog::Store::connect(&format!("sqlite://{}/ct.db", dir.path().display())).await.unwrap();
+    store.migrate().await.unwrap();
+    let ca = ca("trusted");
+    let ct_key = Arc::new(EcdsaP256Signer::generate());
+    let root = ca.chain()[1].clone();
+    let log = sigstead_ctlog::open_with(store, "ct", ct_key.clone(), vec![root], sigstead_tlog::Faults::none())
+        .await
+        .unwrap();
+    Fixture { app: sigstead_ctlog::router(log), ca, ct_key, _dir: dir }
+}
+
+fn leaf_request() -> LeafRequest {
+    let now = time::OffsetDateTime::now_utc();
+    LeafRequest {
+        spki_der: EcdsaP256Signer::generate().public_key_der().to_vec(),
+        san: San::Email("alice@example.com".into()),
+        extensions: vec![],
+        not_before: now,
+        not_after: now + time::Duration::minutes(10),
+        serial: sigstead_ca::new_serial(),
+    }
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn post(app: &axum::Router, path: &str, chain: &[&[u8]]) -> (StatusCode, Value) {
+    let body = json!({"chain": chain.iter().map(|c| STANDARD.encode(c)).collect::<Vec<_>>()});
+    call(
+        app,
+        Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap(),
+    )
+    .await
+}
+
+async fn get(app: &axum::Router, path: &str) -> (StatusCode, Value) {
+    call(app, Request::get(path).body(Body::empty()).unwrap()).await
+}
+
+fn sct_from_json(v: &Value) -> Sct {
+    let ds = STANDARD.decode(v["signature"].as_str().unwrap()).unwrap();
+    assert_eq!(&ds[..2], &[4, 3], "sha256 + ecdsa");
+    Sct {
+        log_id: STANDARD.decode(v["id"].as_str().unwrap()).unwrap().try_into().unwrap(),
+        timestamp_ms: v["timestamp"].as_u64().unwrap(),
+        signature: ds[4..].to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn precertificate_to_final_certificate_with_a_provable_sct() {
+    let f = fixture().await;
+    let (s, sth0) = get(&f.app, "/ct/v1/get-sth").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(sth0["tree_size"], 0, "a CT log has no genesis entry");
+
+    let pre = f.ca.precertificate(&leaf_request()).unwrap();
+    let (s, v) = post(&f.app, "/ct/v1/add-pre-chain", &[&pre.der, &f.ca.chain()[0]]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["sct_version"], 0);
+    let sct = sct_from_json(&v);
+    assert_eq!(sct.log_id, sigstead_crypto::log_id(f.ct_key.public_key_der()));
+    let entry = f.ca.ct_entry(&pre).unwrap();
+    let leaf = f.ca.finalize(pre, std::slice::from_ref(&sct)).unwrap();
+
+    // Verify from the final certificate alone, as clients do.
+    let (tbs, scts) = sigstead_ct::final_cert_tbs_and_scts(&leaf).unwrap();
+    let rebuilt = LogEntry::Precert { issuer_key_hash: sigstead_ct::spki_hash(&f.ca.chain()[0]).unwrap(), tbs };
+    scts[0].verify(&rebuilt, f.ct_key.public_key_der()).unwrap();
+
+    // The entry is in the signed tree.
+    let (_, sth) = get(&f.app, "/ct/v1/get-sth").await;
+    let size = sth["tree_size"].as_u64().unwrap();
+    let root: [u8; 32] = STANDARD.decode(sth["sha256_root_hash"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let sig = STANDARD.decode(sth["tree_head_signature"].as_str().unwrap()).unwrap();
+    sigstead_ct::verify_tree_head(sth["timestamp"].as_u64().unwrap(), size, &root, &sig, f.ct_key.public_key_der())
+        .unwrap();
+    let mtl = entry.merkle_tree_leaf(sct.timestamp_ms).unwrap();
+    let leaf_hash = sigstead_merkle::leaf_hash(&mtl);
+    let q = format!("/ct/v1/get-proof-by-hash?hash={}&tree_size={size}", urlencode(&STANDARD.encode(leaf_hash)));
+    let (s, p) = get(&f.app, &q).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let path: Vec<[u8; 32]> = p["audit_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| STANDARD.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    sigstead_merkle::verify_inclusion(p["leaf_index"].as_u64().unwrap(), size, &leaf_hash, &path, &root).unwrap();
+    let (_, e) = get(&f.app, "/ct/v1/get-entries?start=0&end=10").await;
+    assert_eq!(STANDARD.decode(e["entries"][0]["leaf_input"].as_str().unwrap()).unwrap(), mtl);
+
+    // A second entry; the tree heads are consistent.
+    let pre2 = f.ca.precertificate(&leaf_request()).unwrap();
+    assert_eq!(post(&f.app, "/ct/v1/add-pre-chain", &[&pre2.der, &f.ca.chain()[0]]).await.0, StatusCode::OK);
+    let (_, sth2) = get(&f.app, "/ct/v1/get-sth").await;
+    let root2: [u8; 32] = STANDARD.decode(sth2["sha256_root_hash"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let (_, c) = get(&f.app, &format!("/ct/v1/get-sth-consistency?first={size}&second={}", sth2["tree_size"])).await;
+    let proof: Vec<[u8; 32]> = c["consistency"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| STANDARD.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    sigstead_merkle::verify_consistency(size, sth2["tree_size"].as_u64().unwrap(), &proof, &root, &root2).unwrap();
+    let (_, roots) = get(&f.app, "/ct/v1/get-roots").await;
+    assert_eq!(roots["certificates"][0], STANDARD.encode(&f.ca.chain()[1]));
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+}
+
+#[tokio::test]
+async fn chains_the_log_must_not_accept_are_refused_and_not_logged() {
+    let f = fixture().await;
+    let other = ca("untrusted");
+    let pre = other.precertificate(&leaf_request()).unwrap();
+    // untrusted-root
+    let (s, v) = post(&f.app, "/ct/v1/add-pre-chain", &[&pre.der, &other.chain()[0], &other.chain()[1]]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error_message"].as_str().unwrap().contains("accepted root"));
+    // issuer-mismatch: a precert from the untrusted CA presented with the trusted intermediate
+    let (s, _) = post(&f.app, "/ct/v1/add-pre-chain", &[&pre.der, &f.ca.chain()[0]]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // precert-via-add-chain
+    let good = f.ca.precertificate(&leaf_request()).unwrap();
+    assert_eq!(post(&f.app, "/ct/v1/add-chain", &[&good.der, &f.ca.chain()[0]]).await.0, StatusCode::BAD_REQUEST);
+    // final-cert-via-add-pre-chain (no poison)
+    let sct = Sct::sign(&f.ca.ct_entry(&good).unwrap(), 1, f.ct_key.as_ref()).unwrap();
+    let final_cert = f.ca.finalize(good, &[sct]).unwrap();
+    assert_eq!(post(&f.app, "/ct/v1/add-pre-chain", &[&final_cert, &f.ca.chain()[0]]).await.0, StatusCode::BAD_REQUEST);
+    // missing-issuer
+    assert_eq!(post(&f.app, "/ct/v1/add-chain", &[&final_cert]).await.0, StatusCode::BAD_REQUEST);
+    // bad-base64
+    let (s, _) = call(
+        &f.app,
+        Request::post("/ct/v1/add-chain")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"chain":["!!"]}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, sth) = get(&f.app, "/ct/v1/get-sth").await;
+    assert_eq!(sth["tree_size"], 0, "nothing was logged");
+    // A final certificate with its chain is accepted by add-chain.
+    assert_eq!(post(&f.app, "/ct/v1/add-chain", &[&final_cert, &f.ca.chain()[0]]).await.0, StatusCode::OK);
+}

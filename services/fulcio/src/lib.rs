@@ -1,0 +1,376 @@
+//! Sigstead's Fulcio-compatible certificate authority.
+//!
+//! Trades an OIDC ID token and a proof of possession of a key for a
+//! short-lived code-signing certificate carrying an embedded SCT from the CT
+//! log. Request shapes accepted (every shape a real client sends):
+//!
+//! * `POST /api/v2/signingCert` with `publicKeyRequest` (+ proof of
+//!   possession) and the token in `Authorization: Bearer` (cosign 3,
+//!   sigstore-go) or in `credentials.oidcIdentityToken` (sigstore-js,
+//!   sigstore-rust); or with a `certificateSigningRequest` (sigstore-python);
+//! * legacy `POST /api/v1/signingCert` (201, PEM chain; gitsign, cosign 2);
+//! * `GET /api/v2/trustBundle`, `GET /api/v2/configuration`, `GET /api/v1/rootCert`.
+
+pub mod config;
+mod csr;
+mod jwks;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde_json::{json, Value};
+use sigstead_ca::{CaChain, ExtEncoding, IdentityExtension, LeafRequest, San};
+use sigstead_crypto::{pem_encode, VerifierMaterial};
+use sigstead_oidc::{IssuerSet, SubjectAltName, TokenError};
+use std::sync::Arc;
+
+pub use config::FulcioConfig;
+pub use jwks::JwksSource;
+
+/// The CA's one error type; [`IntoResponse`] is its one mapping to HTTP.
+/// Bodies follow upstream (grpc-gateway): `{"code": <grpc code>, "message": "..."}`.
+#[derive(Debug, thiserror::Error)]
+pub enum FulcioError {
+    #[error("There was an error processing the identity token")]
+    Token(#[source] TokenError),
+    #[error("There was an error processing the identity token: {0}")]
+    TokenSource(String),
+    #[error("The public key supplied in the request could not be parsed: {0}")]
+    PublicKey(String),
+    #[error("The signature supplied in the request could not be verified")]
+    ProofOfPossession,
+    #[error("The certificate signing request is not acceptable: {0}")]
+    Csr(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Error entering certificate in CTL: {0}")]
+    CtLog(String),
+    #[error("error communicating with CA backend: {0}")]
+    Internal(String),
+}
+
+impl FulcioError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::CtLog(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl IntoResponse for FulcioError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (grpc, message) = if status.is_server_error() {
+            tracing::error!(error = %self, "signing request failed");
+            let generic = match self {
+                Self::CtLog(_) => "Error entering certificate in CTL",
+                _ => "error communicating with CA backend",
+            };
+            (13, generic.to_string())
+        } else {
+            if let Self::Token(e) = &self {
+                tracing::info!(reason = %e, "identity token refused");
+            }
+            (3, self.to_string())
+        };
+        (status, Json(json!({"code": grpc, "message": message, "details": []}))).into_response()
+    }
+}
+
+/// Everything a request handler needs.
+#[derive(Debug, Clone)]
+pub struct Fulcio {
+    ca: Arc<CaChain>,
+    issuers: Arc<IssuerSet>,
+    jwks: JwksSource,
+    ct_log_url: String,
+    http: reqwest::Client,
+    validity: time::Duration,
+    leeway: u64,
+}
+
+fn now_unix() -> u64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    d.as_secs()
+}
+
+/// The key to certify, with its proof of possession already checked.
+struct ProvenKey {
+    spki_der: Vec<u8>,
+}
+
+impl Fulcio {
+    pub fn new(
+        ca: CaChain,
+        issuers: IssuerSet,
+        jwks: JwksSource,
+        ct_log_url: String,
+        validity_secs: u32,
+        leeway_secs: u32,
+    ) -> Self {
+        Self {
+            ca: Arc::new(ca),
+            issuers: Arc::new(issuers),
+            jwks,
+            ct_log_url: ct_log_url.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(20)).build().expect("HTTP client"),
+            validity: time::Duration::seconds(i64::from(validity_secs)),
+            leeway: u64::from(leeway_secs),
+        }
+    }
+
+    /// Verifies the token against its issuer's keys (refreshing them once on an unknown key ID).
+    async fn verify_token(&self, token: &str) -> Result<sigstead_oidc::VerifiedToken, FulcioError> {
+        let iss = sigstead_oidc::peek_issuer(token).map_err(FulcioError::Token)?;
+        let issuer =
+            self.issuers.lookup(&iss).ok_or_else(|| FulcioError::TokenSource(format!("unknown issuer {iss:?}")))?;
+        let now = now_unix();
+        let keys = self.jwks.get(issuer, &iss, false).await.map_err(FulcioError::TokenSource)?;
+        match sigstead_oidc::verify_token(token, issuer, &keys, now, self.leeway) {
+            Err(TokenError::UnknownKid(_)) => {
+                let keys = self.jwks.get(issuer, &iss, true).await.map_err(FulcioError::TokenSource)?;
+                sigstead_oidc::verify_token(token, issuer, &keys, now, self.leeway).map_err(FulcioError::Token)
+            }
+            other => other.map_err(FulcioError::Token),
+        }
+    }
+
+    /// Issues a certificate for `key` and `token`; returns the chain `[leaf, intermediate…, root]` as DER.
+    async fn issue(&self, token: &sigstead_oidc::VerifiedToken, key: ProvenKey) -> Result<Vec<Vec<u8>>, FulcioError> {
+        let identity = token.identity();
+        let san = match identity.san() {
+            SubjectAltName::Email(e) => San::Email(e.clone()),
+            SubjectAltName::Uri(u) => San::Uri(u.clone()),
+            SubjectAltName::OtherNameUsername(u) => San::Username(u.clone()),
+        };
+        let extensions = identity
+            .extensions()
+            .iter()
+            .map(|e| {
+                let oid = e
+                    .oid
+                    .split('.')
+                    .map(str::parse)
+                    .collect::<Result<Vec<u64>, _>>()
+                    .map_err(|_| FulcioError::Internal(format!("bad OID {}", e.oid)))?;
+                let encoding = match e.encoding {
+                    sigstead_oidc::ExtensionEncoding::Raw => ExtEncoding::Raw,
+                    sigstead_oidc::ExtensionEncoding::Utf8String => ExtEncoding::Utf8String,
+                };
+                Ok(IdentityExtension { oid, value: e.value.clone(), encoding })
+            })
+            .collect::<Result<Vec<_>, FulcioError>>()?;
+        let now =
+            time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let req = LeafRequest {
+            spki_der: key.spki_der,
+            san,
+            extensions,
+            not_before: now,
+            not_after: now + self.validity,
+            serial: sigstead_ca::new_serial(),
+        };
+        let pre = self.ca.precertificate(&req).map_err(|e| FulcioError::Internal(e.to_string()))?;
+        let sct = self.submit_precert(&pre.der).await?;
+        let leaf = self.ca.finalize(pre, &[sct]).map_err(|e| FulcioError::Internal(e.to_string()))?;
+        metrics_issued();
+        let mut chain = vec![leaf];
+        chain.extend(self.ca.chain().iter().cloned());
+        Ok(chain)
+    }
+
+    async fn submit_precert(&self, precert: &[u8]) -> Result<sigstead_ct::Sct, FulcioError> {
+        let body = json!({"chain": [STANDARD.encode(precert), STANDARD.encode(&self.ca.chain()[0])]});
+        let url = format!("{}/ct/v1/add-pre-chain", self.ct_log_url);
+        let resp = self
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| FulcioError::CtLog(e.without_url().to_string()))?;
+        if !resp.status().is_success() {
+            return Err(FulcioError::CtLog(format!("CT log answered {}", resp.status())));
+        }
+        let v: Value = resp.json().await.map_err(|e| FulcioError::CtLog(e.to_string()))?;
+        parse_sct_json(&v).ok_or_else(|| FulcioError::CtLog(format!("malformed SCT {v}")))
+    }
+}
+
+fn metrics_issued() {
+    tracing::debug!("certificate issued");
+}
+
+/// Parses an `add-pre-chain` answer into an SCT.
+fn parse_sct_json(v: &Value) -> Option<sigstead_ct::Sct> {
+    let ds = STANDARD.decode(v.get("signature")?.as_str()?).ok()?;
+    if ds.len() < 4 || ds[0] != 4 || ds[1] != 3 || usize::from(u16::from_be_bytes([ds[2], ds[3]])) != ds.len() - 4 {
+        return None;
+    }
+    Some(sigstead_ct::Sct {
+        log_id: STANDARD.decode(v.get("id")?.as_str()?).ok()?.try_into().ok()?,
+        timestamp_ms: v.get("timestamp")?.as_u64()?,
+        signature: ds[4..].to_vec(),
+    })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let t = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))?;
+    Some(t.trim().to_string())
+}
+
+/// Checks a proof of possession: a signature by `key` over the token's `email` or `sub`.
+fn check_pop(key: &VerifierMaterial, token: &sigstead_oidc::VerifiedToken, sig: &[u8]) -> Result<(), FulcioError> {
+    let ok = token.proof_of_possession_subjects().iter().any(|s| key.key.verify(s.as_bytes(), sig).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(FulcioError::ProofOfPossession)
+    }
+}
+
+fn parse_public_key(content: &[u8]) -> Result<VerifierMaterial, FulcioError> {
+    let m = VerifierMaterial::parse(content).map_err(|e| FulcioError::PublicKey(e.to_string()))?;
+    if m.certificate_der.is_some() {
+        return Err(FulcioError::PublicKey("expected a public key, not a certificate".into()));
+    }
+    Ok(m)
+}
+
+fn pem_chain(chain: &[Vec<u8>]) -> Vec<String> {
+    chain.iter().map(|c| pem_encode("CERTIFICATE", c).trim_end().to_string()).collect()
+}
+
+fn get_str<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(*p)?;
+    }
+    cur.as_str()
+}
+
+/// `POST /api/v2/signingCert`
+async fn signing_cert_v2(
+    State(f): State<Fulcio>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, FulcioError> {
+    let req: Value =
+        serde_json::from_slice(&body).map_err(|e| FulcioError::BadRequest(format!("request body is not JSON: {e}")))?;
+    let token = get_str(&req, &["credentials", "oidcIdentityToken"])
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .or_else(|| bearer(&headers))
+        .ok_or_else(|| FulcioError::TokenSource("no identity token in the request".into()))?;
+    let verified = f.verify_token(&token).await?;
+    let key = if let Some(csr) = get_str(&req, &["certificateSigningRequest"]).filter(|c| !c.is_empty()) {
+        let raw = STANDARD.decode(csr).map_err(|_| FulcioError::Csr("not base64".into()))?;
+        ProvenKey { spki_der: csr::verify_csr(&raw)? }
+    } else {
+        let content = get_str(&req, &["publicKeyRequest", "publicKey", "content"]).ok_or_else(|| {
+            FulcioError::BadRequest(
+                "publicKeyRequest.publicKey.content or certificateSigningRequest is required".into(),
+            )
+        })?;
+        let pop = get_str(&req, &["publicKeyRequest", "proofOfPossession"]).ok_or(FulcioError::ProofOfPossession)?;
+        let pop = STANDARD.decode(pop).map_err(|_| FulcioError::ProofOfPossession)?;
+        let key = parse_public_key(content.as_bytes())?;
+        check_pop(&key, &verified, &pop)?;
+        ProvenKey { spki_der: key.spki_der }
+    };
+    let chain = f.issue(&verified, key).await?;
+    Ok(Json(json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": pem_chain(&chain)}}})).into_response())
+}
+
+/// Legacy `POST /api/v1/signingCert`: `publicKey.content` is base64 of PEM,
+/// `signedEmailAddress` the proof of possession; answers 201 with a PEM chain.
+async fn signing_cert_v1(
+    State(f): State<Fulcio>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, FulcioError> {
+    let req: Value =
+        serde_json::from_slice(&body).map_err(|e| FulcioError::BadRequest(format!("request body is not JSON: {e}")))?;
+    let token = bearer(&headers).ok_or_else(|| FulcioError::TokenSource("no identity token in the request".into()))?;
+    let verified = f.verify_token(&token).await?;
+    let content = get_str(&req, &["publicKey", "content"])
+        .ok_or_else(|| FulcioError::BadRequest("publicKey.content is required".into()))?;
+    let pem = STANDARD.decode(content).map_err(|_| FulcioError::PublicKey("publicKey.content is not base64".into()))?;
+    let key = parse_public_key(&pem)?;
+    let pop = get_str(&req, &["signedEmailAddress"]).ok_or(FulcioError::ProofOfPossession)?;
+    let pop = STANDARD.decode(pop).map_err(|_| FulcioError::ProofOfPossession)?;
+    check_pop(&key, &verified, &pop)?;
+    let chain = f.issue(&verified, ProvenKey { spki_der: key.spki_der }).await?;
+    let body: String = chain.iter().map(|c| pem_encode("CERTIFICATE", c)).collect();
+    Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "application/pem-certificate-chain")], body).into_response())
+}
+
+async fn trust_bundle(State(f): State<Fulcio>) -> Response {
+    Json(json!({"chains": [{"certificates": pem_chain(f.ca.chain())}]})).into_response()
+}
+
+async fn root_cert(State(f): State<Fulcio>) -> Response {
+    let body: String = f.ca.chain().iter().map(|c| pem_encode("CERTIFICATE", c)).collect();
+    ([(header::CONTENT_TYPE, "application/pem-certificate-chain")], body).into_response()
+}
+
+async fn configuration(State(f): State<Fulcio>) -> Response {
+    let issuers: Vec<Value> = f
+        .issuers
+        .issuers()
+        .iter()
+        .map(|i| {
+            let url_key = if i.is_wildcard() { "wildcardIssuerUrl" } else { "issuerUrl" };
+            let challenge = if i.issuer_type() == sigstead_oidc::IssuerType::Email { "email" } else { "sub" };
+            json!({url_key: i.url(), "audience": i.client_id(), "challengeClaim": challenge, "issuerType": i.issuer_type().as_str()})
+        })
+        .collect();
+    Json(json!({"issuers": issuers})).into_response()
+}
+
+/// The Fulcio API routes, at the host root (sigstore-python drops any path prefix).
+pub fn router(f: Fulcio) -> Router {
+    Router::new()
+        .route("/api/v2/signingCert", post(signing_cert_v2))
+        .route("/api/v1/signingCert", post(signing_cert_v1))
+        .route("/api/v2/trustBundle", get(trust_bundle))
+        .route("/api/v2/configuration", get(configuration))
+        .route("/api/v1/rootCert", get(root_cert))
+        .with_state(f)
+}
+
+/// Builds the CA from its configuration.
+pub fn open(config: &FulcioConfig) -> anyhow::Result<Fulcio> {
+    let chain = config.load_chain()?;
+    let ca = CaChain::new(chain, config.load_ca_key()?)?;
+    let issuers = IssuerSet::from_config(&config.oidc).map_err(|e| anyhow::anyhow!("oidc: {e}"))?;
+    let jwks = JwksSource::new(config.static_jwks.iter().map(|(k, v)| (k.clone(), config.path(v))).collect())?;
+    Ok(Fulcio::new(
+        ca,
+        issuers,
+        jwks,
+        config.ct_log_url.clone(),
+        config.certificate_validity_secs,
+        config.token_leeway_secs,
+    ))
+}
+
+/// Serves the CA until `shutdown` resolves.
+pub async fn run(
+    config: FulcioConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let f = open(&config)?;
+    let ready: sigstead_server::ReadyCheck = Arc::new(|| Box::pin(async { Ok(()) }));
+    let app = sigstead_server::with_common_routes(router(f), &config.http, ready);
+    let tls = config.http.tls()?;
+    tracing::info!(listen = %config.listen, ct_log = %config.ct_log_url, "fulcio serving");
+    sigstead_server::serve(app, listener, tls, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,328 @@
+//! The CA over HTTP with a real CT log on a loopback socket: every request
+//! shape real clients send gets a certificate whose embedded SCT verifies,
+//! and every attack gets a 4xx with nothing issued or logged.
+
+use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sigstead_crypto::{EcdsaP256Signer, Signer};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const ISS: &str = "https://issuer.test";
+
+struct Fx {
+    app: axum::Router,
+    idp: EcdsaKeyPair,
+    ct_key: Arc<EcdsaP256Signer>,
+    ct_url: String,
+    chain: Vec<Vec<u8>>,
+    _dir: tempfile::TempDir,
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn jwt(key: &EcdsaKeyPair, header: Value, claims: Value) -> String {
+    let h = URL_SAFE_NO_PAD.encode(header.to_string());
+    let p = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let sig = key.sign(&aws_lc_rs::rand::SystemRandom::new(), format!("{h}.{p}").as_bytes()).unwrap();
+    format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
+fn claims(email: &str) -> Value {
+    json!({"iss": ISS, "aud": "sigstore", "sub": email, "email": email, "email_verified": true,
+           "iat": now() - 5, "exp": now() + 300})
+}
+
+fn token(f: &Fx, c: Value) -> String {
+    jwt(&f.idp, json!({"alg": "ES256", "kid": "k1", "typ": "JWT"}), c)
+}
+
+async fn fixture_with_ct(ct_url: Option<String>) -> Fx {
+    let dir = tempfile::tempdir().unwrap();
+    let inter_key = Arc::new(EcdsaP256Signer::generate());
+    let (root, inter) = sigstead_ca::generate_ca(
+        "fulcio test",
+        Arc::new(EcdsaP256Signer::generate()),
+        inter_key.clone(),
+        time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        1,
+    )
+    .unwrap();
+    // CT log on a loopback socket.
+    let ct_key = Arc::new(EcdsaP256Signer::generate());
+    let store = sigstead_tlog::Store::connect(&format!("sqlite://{}/ct.db", dir.path().display())).await.unwrap();
+    store.migrate().await.unwrap();
+    let ct = sigstead_ctlog::open_with(store, "ct", ct_key.clone(), vec![root.clone()], sigstead_tlog::Faults::none())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let live_ct_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, sigstead_ctlog::router(ct)).await.unwrap() });
+    let ct_url = ct_url.unwrap_or(live_ct_url.clone());
+
+    let idp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let point = idp.public_key().as_ref().to_vec();
+    let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])}]});
+    std::fs::write(dir.path().join("jwks.json"), jwks.to_string()).unwrap();
+    let pem = |d: &[u8]| sigstead_crypto::pem_encode("CERTIFICATE", d);
+    std::fs::write(dir.path().join("chain.pem"), format!("{}{}", pem(&inter), pem(&root))).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), inter_key.to_encrypted_pkcs8_pem(b"pw").unwrap()).unwrap();
+    std::fs::write(dir.path().join("ca.pass"), "pw\n").unwrap();
+    let cfg = format!(
+        r#"
+listen = "127.0.0.1:0"
+ct_log_url = "{ct_url}"
+ca_chain = "chain.pem"
+ca_key_path = "ca.pem"
+ca_key_password_file = "ca.pass"
+[static_jwks]
+"{ISS}" = "jwks.json"
+[[oidc.issuers]]
+issuer_url = "{ISS}"
+type = "email"
+"#
+    );
+    let config = sigstead_fulcio::FulcioConfig::parse(&cfg, dir.path()).unwrap();
+    let f = sigstead_fulcio::open(&config).unwrap();
+    Fx { app: sigstead_fulcio::router(f), idp, ct_key, ct_url: live_ct_url, chain: vec![inter, root], _dir: dir }
+}
+
+async fn fixture() -> Fx {
+    fixture_with_ct(None).await
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String, String) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    (status, ct, body)
+}
+
+async fn post_v2(f: &Fx, bearer: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut req = Request::post("/api/v2/signingCert").header("content-type", "application/json");
+    if let Some(t) = bearer {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let (s, _, b) = call(&f.app, req.body(Body::from(body.to_string())).unwrap()).await;
+    (s, serde_json::from_str(&b).unwrap_or(Value::Null))
+}
+
+async fn ct_size(f: &Fx) -> u64 {
+    let v: Value = reqwest::get(format!("{}/ct/v1/get-sth", f.ct_url)).await.unwrap().json().await.unwrap();
+    v["tree_size"].as_u64().unwrap()
+}
+
+/// Checks a returned chain: three certificates, the leaf certifies `spki`
+/// for `email`, and its single embedded SCT verifies against the CT key.
+fn check_chain(f: &Fx, certs: &[Vec<u8>], spki: &[u8], email: &str) {
+    use der::{Decode, Encode};
+    assert_eq!(certs.len(), 3, "leaf, intermediate, root");
+    assert_eq!(&certs[1..], &f.chain[..]);
+    let leaf = x509_cert::Certificate::from_der(&certs[0]).unwrap();
+    assert_eq!(leaf.tbs_certificate.subject_public_key_info.to_der().unwrap(), spki);
+    assert_eq!(sigstead_crypto::certificate_identities(&certs[0]), vec![email.to_string()]);
+    let exts = leaf.tbs_certificate.extensions.unwrap();
+    let issuer_ext = exts.iter().find(|e| e.extn_id.to_string() == "1.3.6.1.4.1.57264.1.1").expect("issuer OID 1.1");
+    assert_eq!(issuer_ext.extn_value.as_bytes(), ISS.as_bytes());
+    assert!(exts.iter().any(|e| e.extn_id.to_string() == "1.3.6.1.4.1.57264.1.8"), "issuer OID 1.8");
+    let (tbs, scts) = sigstead_ct::final_cert_tbs_and_scts(&certs[0]).unwrap();
+    assert_eq!(scts.len(), 1, "exactly one embedded SCT");
+    let entry = sigstead_ct::LogEntry::Precert { issuer_key_hash: sigstead_ct::spki_hash(&certs[1]).unwrap(), tbs };
+    scts[0].verify(&entry, f.ct_key.public_key_der()).expect("SCT verifies against the CT key");
+}
+
+fn pem_certs(v: &Value) -> Vec<Vec<u8>> {
+    v["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| sigstead_crypto::pem_decode_first(p.as_str().unwrap().as_bytes()).unwrap().1)
+        .collect()
+}
+
+fn client_key() -> (EcdsaKeyPair, Vec<u8>, String) {
+    use aws_lc_rs::encoding::AsDer;
+    let k = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+    let spki = k.public_key().as_der().unwrap().as_ref().to_vec();
+    let pem = sigstead_crypto::pem_encode("PUBLIC KEY", &spki);
+    (k, spki, pem)
+}
+
+fn pop(k: &EcdsaKeyPair, subject: &str) -> String {
+    STANDARD.encode(k.sign(&aws_lc_rs::rand::SystemRandom::new(), subject.as_bytes()).unwrap().as_ref())
+}
+
+#[tokio::test]
+async fn public_key_request_with_bearer_token_cosign_shape() {
+    let f = fixture().await;
+    let (k, spki, pem) = client_key();
+    let t = token(&f, claims("alice@example.com"));
+    let body = json!({"publicKeyRequest": {"publicKey": {"algorithm": "ECDSA", "content": pem}, "proofOfPossession": pop(&k, "alice@example.com")}});
+    let (s, v) = post_v2(&f, Some(&t), body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    check_chain(&f, &pem_certs(&v), &spki, "alice@example.com");
+    assert_eq!(ct_size(&f).await, 1, "the precertificate was logged");
+}
+
+#[tokio::test]
+async fn body_token_with_crlf_pem_and_empty_algorithm_sigstore_js_shape() {
+    let f = fixture().await;
+    let (k, spki, pem) = client_key();
+    let t = token(&f, claims("bob@example.com"));
+    let body = json!({"credentials": {"oidcIdentityToken": t},
+        "publicKeyRequest": {"publicKey": {"algorithm": "", "content": pem.replace('\n', "\r\n")}, "proofOfPossession": pop(&k, "bob@example.com")}});
+    let (s, v) = post_v2(&f, None, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    check_chain(&f, &pem_certs(&v), &spki, "bob@example.com");
+}
+
+#[tokio::test]
+async fn csr_with_bearer_token_sigstore_python_shape() {
+    let f = fixture().await;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+    let t = token(&f, claims("carol@example.com"));
+    let (s, v) = post_v2(&f, Some(&t), json!({"certificateSigningRequest": STANDARD.encode(csr)})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    check_chain(&f, &pem_certs(&v), &rcgen::PublicKeyData::subject_public_key_info(&key), "carol@example.com");
+
+    // csr-asking-for-ca
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+    let (s, v) = post_v2(&f, Some(&t), json!({"certificateSigningRequest": STANDARD.encode(csr)})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["code"], 3);
+    // csr-extra-extensions
+    let mut p2 = rcgen::CertificateParams::new(vec!["evil.example".to_string()]).unwrap();
+    p2.distinguished_name = rcgen::DistinguishedName::new();
+    let csr = p2.serialize_request(&key).unwrap().pem().unwrap();
+    let (s, _) = post_v2(&f, Some(&t), json!({"certificateSigningRequest": STANDARD.encode(csr)})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(ct_size(&f).await, 1, "only the good request was logged");
+}
+
+#[tokio::test]
+async fn legacy_v1_answers_201_with_a_pem_chain() {
+    let f = fixture().await;
+    let (k, spki, pem) = client_key();
+    let t = token(&f, claims("dave@example.com"));
+    let body = json!({"publicKey": {"content": STANDARD.encode(&pem), "algorithm": ""}, "signedEmailAddress": pop(&k, "dave@example.com")});
+    let req = Request::post("/api/v1/signingCert")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {t}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (s, ct, b) = call(&f.app, req).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(ct, "application/pem-certificate-chain");
+    let certs: Vec<Vec<u8>> = sigstead_crypto::pem_decode_all(b.as_bytes()).into_iter().map(|(_, d)| d).collect();
+    check_chain(&f, &certs, &spki, "dave@example.com");
+}
+
+#[tokio::test]
+async fn attacks_get_400_and_nothing_is_issued_or_logged() {
+    let f = fixture().await;
+    let (k, _, pem) = client_key();
+    let good_pop = pop(&k, "eve@example.com");
+    let body = |p: &str| json!({"publicKeyRequest": {"publicKey": {"algorithm": "ECDSA", "content": pem}, "proofOfPossession": p}});
+    let mut bad_tokens = vec![
+        (
+            "wrong-audience",
+            token(
+                &f,
+                json!({"aud": "not-sigstore", "iss": ISS, "sub": "eve@example.com", "email": "eve@example.com", "email_verified": true, "iat": now(), "exp": now() + 300}),
+            ),
+        ),
+        (
+            "expired",
+            token(
+                &f,
+                json!({"aud": "sigstore", "iss": ISS, "sub": "eve@example.com", "email": "eve@example.com", "email_verified": true, "iat": now() - 7200, "exp": now() - 3600}),
+            ),
+        ),
+        (
+            "email-unverified",
+            token(
+                &f,
+                json!({"aud": "sigstore", "iss": ISS, "sub": "eve@example.com", "email": "eve@example.com", "email_verified": false, "iat": now(), "exp": now() + 300}),
+            ),
+        ),
+        (
+            "unknown-issuer",
+            token(
+                &f,
+                json!({"aud": "sigstore", "iss": "https://other.test", "sub": "eve@example.com", "email": "eve@example.com", "email_verified": true, "iat": now(), "exp": now() + 300}),
+            ),
+        ),
+        ("san-injection", token(&f, claims("eve@example.com\nbob@example.com"))),
+    ];
+    let c = claims("eve@example.com");
+    let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), URL_SAFE_NO_PAD.encode(c.to_string()));
+    bad_tokens.push(("alg-none", none));
+    let other_idp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    bad_tokens.push(("signed-by-another-key", jwt(&other_idp, json!({"alg": "ES256", "kid": "k1"}), c.clone())));
+    bad_tokens.push(("oversized-token", token(&f, json!({"aud": "sigstore", "iss": ISS, "sub": "e", "iat": now(), "exp": now() + 300, "pad": "x".repeat(20_000)}))));
+    for (name, t) in &bad_tokens {
+        let (s, v) = post_v2(&f, Some(t), body(&good_pop)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{name}: {v}");
+        assert_eq!(v["code"], 3, "{name}");
+        assert!(v["message"].as_str().unwrap().contains("identity token"), "{name}: {v}");
+    }
+    let t = token(&f, c);
+    // bad-proof-of-possession: signed by another key / over another subject
+    let (other, _, _) = client_key();
+    for p in [pop(&other, "eve@example.com"), pop(&k, "mallory@example.com"), "!!".into()] {
+        let (s, v) = post_v2(&f, Some(&t), body(&p)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    }
+    // unsupported-key-type / garbage key
+    let (s, v) = post_v2(&f, Some(&t), json!({"publicKeyRequest": {"publicKey": {"content": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}, "proofOfPossession": good_pop}})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // no token at all
+    let (s, _) = post_v2(&f, None, body(&good_pop)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(ct_size(&f).await, 0, "nothing was logged");
+}
+
+#[tokio::test]
+async fn unreachable_ct_log_means_no_certificate() {
+    let f = fixture_with_ct(Some("http://127.0.0.1:9".into())).await;
+    let (k, _, pem) = client_key();
+    let t = token(&f, claims("frank@example.com"));
+    let (s, v) = post_v2(
+        &f,
+        Some(&t),
+        json!({"publicKeyRequest": {"publicKey": {"content": pem}, "proofOfPossession": pop(&k, "frank@example.com")}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(v["message"], "Error entering certificate in CTL");
+    assert!(v.get("signedCertificateEmbeddedSct").is_none());
+}
+
+#[tokio::test]
+async fn trust_bundle_and_configuration() {
+    let f = fixture().await;
+    let (s, _, b) = call(&f.app, Request::get("/api/v2/trustBundle").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    let v: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(v["chains"][0]["certificates"].as_array().unwrap().len(), 2);
+    let (_, _, b) = call(&f.app, Request::get("/api/v2/configuration").body(Body::empty()).unwrap()).await;
+    let v: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(v["issuers"][0]["issuerUrl"], ISS);
+    assert_eq!(v["issuers"][0]["challengeClaim"], "email");
+    let (s, ct, b) = call(&f.app, Request::get("/api/v1/rootCert").body(Body::empty()).unwrap()).await;
+    assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/pem-certificate-chain"));
+    assert_eq!(sigstead_crypto::pem_decode_all(b.as_bytes()).len(), 2);
+}
