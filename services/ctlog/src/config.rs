@@ -56,8 +56,15 @@ impl CtConfig {
         }
     }
 
+    /// The database URL; a relative SQLite path is relative to this file.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.base.join("ctlog.db").display()))
+        match self.database_url.as_deref() {
+            None => format!("sqlite://{}", self.base.join("ctlog.db").display()),
+            Some(u) => match u.strip_prefix("sqlite://") {
+                Some(p) if Path::new(p).is_relative() => format!("sqlite://{}", self.base.join(p).display()),
+                _ => u.to_string(),
+            },
+        }
     }
 
     pub fn load_signer(&self) -> anyhow::Result<Arc<dyn Signer>> {

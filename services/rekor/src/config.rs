@@ -104,7 +104,7 @@ impl RekorConfig {
             _ => {}
         }
         if self.database_url.is_none() {
-            self.database_url = Some(format!("sqlite://{}", base.join("rekor.db").display()));
+            self.database_url = Some("sqlite://rekor.db".to_string());
         }
         if let Some(url) = &mut self.database_url {
             if let Some(rest) = url.strip_prefix("sqlite://") {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod rekor_cmd;
+mod stack;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -23,9 +24,19 @@ enum Command {
         /// Use this Postgres database instead of embedded SQLite.
         #[arg(long)]
         database_url: Option<String>,
-        /// Port of the Rekor API.
+        /// First of four consecutive ports: Rekor, Fulcio, CT log, development OIDC issuer.
         #[arg(long, default_value_t = 3000)]
-        rekor_port: u16,
+        port_base: u16,
+    },
+    /// Operate the certificate authority.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Development helpers (never for production).
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
     },
     /// Run one service from its configuration file.
     Serve {
@@ -56,6 +67,41 @@ enum ServeCommand {
         #[arg(long)]
         config: PathBuf,
     },
+    /// The Fulcio-compatible certificate authority.
+    Fulcio {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// The RFC 6962 certificate transparency log.
+    Ctlog {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CaCommand {
+    /// Create a root and an intermediate (encrypted key files and ca-chain.pem in DIR).
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "sigstead")]
+        organization: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Print an ID token from the development OIDC issuer of `sigstead up` (INSECURE).
+    Token {
+        #[arg(long, default_value = "./sigstead-data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        email: String,
+        /// Write the token to this file (mode 0600, no trailing newline) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,8 +110,20 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Up { data_dir, database_url, rekor_port } => {
-                rekor_cmd::up(&data_dir, database_url, rekor_port).await
+            Command::Up { data_dir, database_url, port_base } => stack::up(&data_dir, database_url, port_base).await,
+            Command::Ca { command: CaCommand::Init { dir, organization } } => stack::ca_init(&dir, &organization),
+            Command::Dev { command: DevCommand::Token { data_dir, email, out } } => {
+                stack::dev_token(&data_dir, &email, out.as_deref())
+            }
+            Command::Serve { service: ServeCommand::Fulcio { config } } => {
+                let cfg = sigstead_fulcio::FulcioConfig::load(&config)?;
+                let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+                sigstead_fulcio::run(cfg, listener, sigstead_server::shutdown_signal()).await
+            }
+            Command::Serve { service: ServeCommand::Ctlog { config } } => {
+                let cfg = sigstead_ctlog::CtConfig::load(&config)?;
+                let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+                sigstead_ctlog::run(cfg, listener, sigstead_server::shutdown_signal()).await
             }
             Command::Serve { service: ServeCommand::Rekor { config } } => {
                 let cfg = sigstead_rekor::RekorConfig::load(&config)?;

@@ -92,14 +92,14 @@ pub fn init(
     RekorConfig::load(&config_path)
 }
 
-fn random_password() -> anyhow::Result<String> {
+pub fn random_password() -> anyhow::Result<String> {
     use std::io::Read;
     let mut b = [0u8; 24];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
     Ok(STANDARD.encode(b))
 }
 
-fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
@@ -112,7 +112,7 @@ fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rfc3339(unix: i64) -> anyhow::Result<String> {
+pub fn rfc3339(unix: i64) -> anyhow::Result<String> {
     Ok(time::OffsetDateTime::from_unix_timestamp(unix)?.format(&time::format_description::well_known::Rfc3339)?)
 }
 
@@ -155,40 +155,4 @@ pub fn trust_documents(url: &str, spki: &[u8], start: &str) -> (serde_json::Valu
         "rekorTlogConfig": {"selector": "ANY"},
     });
     (trusted_root, signing_config)
-}
-
-/// `sigstead up`: today the stack is the Rekor log; the CA, CT log, TUF and
-/// TSA join it as they land.
-pub async fn up(data_dir: &Path, database_url: Option<String>, rekor_port: u16) -> anyhow::Result<()> {
-    let rekor_dir = data_dir.join("rekor");
-    let listen = format!("127.0.0.1:{rekor_port}");
-    let cfg = init(&rekor_dir, &listen, None, database_url)?;
-    if let Some(url) = cfg.database_url.as_deref().filter(|u| u.starts_with("postgres")) {
-        let store = sigstead_tlog::Store::connect(url).await?;
-        store.migrate().await?;
-    }
-    let rekor = sigstead_rekor::open(&cfg, sigstead_tlog::Faults::none()).await?;
-    drop(rekor);
-    write_trust_material(&cfg, data_dir).await?;
-    let listener =
-        tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
-    println!("Sigstead is up (data in {}):", data_dir.display());
-    println!("  Rekor v1 log:     {}", cfg.public_url);
-    println!("  trusted root:     {}", data_dir.join("trusted_root.json").display());
-    println!("  signing config:   {}", data_dir.join("signing_config.v0.2.json").display());
-    println!();
-    println!("Sign and verify a file with a long-lived key (cosign 3):");
-    println!("  cosign generate-key-pair");
-    println!(
-        "  cosign sign-blob --yes --key cosign.key --signing-config {sc} --trusted-root {tr} --bundle artifact.sigstore.json artifact",
-        sc = data_dir.join("signing_config.v0.2.json").display(),
-        tr = data_dir.join("trusted_root.json").display()
-    );
-    println!(
-        "  cosign verify-blob --key cosign.pub --trusted-root {tr} --bundle artifact.sigstore.json artifact",
-        tr = data_dir.join("trusted_root.json").display()
-    );
-    println!();
-    println!("Keyless signing (Fulcio CA, CT log, OIDC) is not part of the stack yet.");
-    sigstead_rekor::run(cfg, listener, sigstead_server::shutdown_signal()).await
 }

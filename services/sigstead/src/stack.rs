@@ -1,0 +1,299 @@
+//! `sigstead ca init`, the development OIDC issuer, `sigstead dev token` and
+//! the whole-stack `sigstead up`.
+
+use anyhow::Context;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde_json::{json, Value};
+use sigstead_crypto::{log_id, pem_encode, EcdsaP256Signer, Signer};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::rekor_cmd::{random_password, rfc3339, write_private};
+
+/// Writes a new encrypted key (`NAME.pem`, `NAME.password`) unless it exists; returns it.
+fn key(dir: &Path, name: &str) -> anyhow::Result<Arc<EcdsaP256Signer>> {
+    let pem_path = dir.join(format!("{name}.pem"));
+    let pw_path = dir.join(format!("{name}.password"));
+    if !pem_path.exists() {
+        let pw = random_password()?;
+        let k = EcdsaP256Signer::generate();
+        write_private(&pw_path, pw.as_bytes())?;
+        write_private(&pem_path, k.to_encrypted_pkcs8_pem(pw.as_bytes())?.as_bytes())?;
+    }
+    let pw = std::fs::read_to_string(&pw_path)?;
+    let pem = std::fs::read_to_string(&pem_path)?;
+    Ok(Arc::new(EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, pw.trim_end().as_bytes())?))
+}
+
+/// `sigstead ca init`: a root and an intermediate (keys in `dir`), and `ca-chain.pem`.
+pub fn ca_init(dir: &Path, organization: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let chain_path = dir.join("ca-chain.pem");
+    if chain_path.exists() {
+        eprintln!("{} exists; keeping the existing CA", chain_path.display());
+        return Ok(());
+    }
+    let root = key(dir, "ca-root-key")?;
+    let inter = key(dir, "ca-intermediate-key")?;
+    let now = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    let (root_der, inter_der) = sigstead_ca::generate_ca(organization, root, inter, now, 10)?;
+    std::fs::write(
+        &chain_path,
+        format!("{}{}", pem_encode("CERTIFICATE", &inter_der), pem_encode("CERTIFICATE", &root_der)),
+    )?;
+    eprintln!("created CA: {}", chain_path.display());
+    Ok(())
+}
+
+/// The development OIDC issuer: discovery and JWKS over plain HTTP on
+/// loopback, tokens minted by `sigstead dev token`. INSECURE: anyone who can
+/// read the data directory can mint identities. `sigstead serve` never runs it.
+pub mod dev_oidc {
+    use super::*;
+    use axum::routing::get;
+    use axum::{Json, Router};
+
+    pub fn issuer_url(port: u16) -> String {
+        format!("http://127.0.0.1:{port}")
+    }
+
+    fn jwk(key: &EcdsaP256Signer) -> anyhow::Result<Value> {
+        use der::Decode;
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(key.public_key_der())?;
+        let point = spki.subject_public_key.raw_bytes();
+        anyhow::ensure!(point.len() == 65 && point[0] == 4, "unexpected P-256 point encoding");
+        Ok(json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid(key),
+                  "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])}))
+    }
+
+    fn kid(key: &EcdsaP256Signer) -> String {
+        hex::encode(&log_id(key.public_key_der())[..8])
+    }
+
+    pub fn router(issuer: String, key: &EcdsaP256Signer) -> anyhow::Result<Router> {
+        let discovery = json!({
+            "issuer": issuer,
+            "jwks_uri": format!("{issuer}/jwks"),
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+        });
+        let jwks = json!({"keys": [jwk(key)?]});
+        Ok(Router::new()
+            .route("/.well-known/openid-configuration", get(move || std::future::ready(Json(discovery.clone()))))
+            .route("/jwks", get(move || std::future::ready(Json(jwks.clone())))))
+    }
+
+    /// An ES256 ID token for `email` (audience `sigstore`, valid 10 minutes).
+    pub fn mint(issuer: &str, key: &EcdsaP256Signer, email: &str) -> anyhow::Result<String> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid(key)});
+        let claims = json!({"iss": issuer, "aud": "sigstore", "sub": email, "email": email, "email_verified": true,
+                            "iat": now, "nbf": now, "exp": now + 600});
+        let signing_input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let der = key.sign(signing_input.as_bytes())?;
+        let sig = p256::ecdsa::Signature::from_der(&der)?;
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes())))
+    }
+}
+
+/// Ports of the stack's services.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub rekor: u16,
+    pub fulcio: u16,
+    pub ctlog: u16,
+    pub oidc: u16,
+}
+
+impl Ports {
+    pub fn from_base(base: u16) -> Self {
+        Self { rekor: base, fulcio: base + 1, ctlog: base + 2, oidc: base + 3 }
+    }
+}
+
+fn write_if_missing(path: &Path, text: &str) -> anyhow::Result<()> {
+    if !path.exists() {
+        std::fs::write(path, text)?;
+    }
+    Ok(())
+}
+
+/// Creates the CA, CT and OIDC material and configuration under `data`.
+fn init_keyless(data: &Path, ports: Ports, database_url: Option<&str>) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let ca_dir = data.join("fulcio");
+    let ct_dir = data.join("ctlog");
+    let oidc_dir = data.join("oidc");
+    for d in [&ca_dir, &ct_dir, &oidc_dir] {
+        std::fs::create_dir_all(d)?;
+    }
+    ca_init(&ca_dir, "sigstead")?;
+    key(&ct_dir, "ct-key")?;
+    key(&oidc_dir, "dev-issuer-key")?;
+    std::fs::copy(ca_dir.join("ca-chain.pem"), ct_dir.join("accepted-roots.pem"))?;
+    let db = |name: &str| match database_url {
+        Some(u) => format!("database_url = {u:?}\n"),
+        None => format!("database_url = \"sqlite://{name}.db\"\n"),
+    };
+    let ct_cfg = ct_dir.join("ctlog.toml");
+    write_if_missing(
+        &ct_cfg,
+        &format!(
+            "# Sigstead CT log, created by `sigstead up`.\nlisten = \"127.0.0.1:{}\"\n{}key_path = \"ct-key.pem\"\nkey_password_file = \"ct-key.password\"\nroots = [\"accepted-roots.pem\"]\n",
+            ports.ctlog,
+            db("ctlog")
+        ),
+    )?;
+    let issuer = dev_oidc::issuer_url(ports.oidc);
+    let fulcio_cfg = ca_dir.join("fulcio.toml");
+    write_if_missing(
+        &fulcio_cfg,
+        &format!(
+            "# Sigstead CA, created by `sigstead up`.\nlisten = \"127.0.0.1:{}\"\nct_log_url = \"http://127.0.0.1:{}\"\nca_chain = \"ca-chain.pem\"\nca_key_path = \"ca-intermediate-key.pem\"\nca_key_password_file = \"ca-intermediate-key.password\"\n\n# The development issuer of `sigstead up` (INSECURE: for local use only).\n[[oidc.issuers]]\nissuer_url = \"{issuer}\"\ntype = \"email\"\ninsecure_allow_http = true\n",
+            ports.fulcio, ports.ctlog
+        ),
+    )?;
+    std::fs::write(oidc_dir.join("issuer"), &issuer)?;
+    Ok((fulcio_cfg, ct_cfg))
+}
+
+/// The trusted root, signing config and ClientTrustConfig for the whole stack.
+fn write_stack_trust(data: &Path, rekor: &sigstead_rekor::RekorConfig, ports: Ports, start: i64) -> anyhow::Result<()> {
+    let start = rfc3339(start)?;
+    let rekor_key = sigstead_rekor::load_signer(rekor)?;
+    let (mut tr, mut sc) = crate::rekor_cmd::trust_documents(&rekor.public_url, rekor_key.public_key_der(), &start);
+    let ct = key(&data.join("ctlog"), "ct-key")?;
+    let chain_pem = std::fs::read(data.join("fulcio/ca-chain.pem"))?;
+    let chain: Vec<Value> = sigstead_crypto::pem_decode_all(&chain_pem)
+        .into_iter()
+        .map(|(_, d)| json!({"rawBytes": STANDARD.encode(d)}))
+        .collect();
+    let fulcio_url = format!("http://127.0.0.1:{}", ports.fulcio);
+    tr["certificateAuthorities"] = json!([{
+        "subject": {"organization": "sigstead", "commonName": "sigstead intermediate"},
+        "uri": fulcio_url,
+        "certChain": {"certificates": chain},
+        "validFor": {"start": start},
+    }]);
+    tr["ctlogs"] = json!([{
+        "baseUrl": format!("http://127.0.0.1:{}", ports.ctlog),
+        "hashAlgorithm": "SHA2_256",
+        "publicKey": {"rawBytes": STANDARD.encode(ct.public_key_der()), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": start}},
+        "logId": {"keyId": STANDARD.encode(log_id(ct.public_key_der()))},
+    }]);
+    sc["caUrls"] =
+        json!([{"url": fulcio_url, "majorApiVersion": 1, "validFor": {"start": start}, "operator": "sigstead"}]);
+    sc["oidcUrls"] = json!([{"url": dev_oidc::issuer_url(ports.oidc), "majorApiVersion": 1, "validFor": {"start": start}, "operator": "sigstead"}]);
+    std::fs::write(data.join("trusted_root.json"), serde_json::to_vec_pretty(&tr)?)?;
+    std::fs::write(data.join("signing_config.v0.2.json"), serde_json::to_vec_pretty(&sc)?)?;
+    let tc = json!({"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json", "trustedRoot": tr, "signingConfig": sc});
+    std::fs::write(data.join("trust_config.json"), serde_json::to_vec_pretty(&tc)?)?;
+    Ok(())
+}
+
+/// `sigstead dev token`: prints an ID token from the development issuer of `data`.
+pub fn dev_token(data: &Path, email: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    let dir = data.join("oidc");
+    let issuer =
+        std::fs::read_to_string(dir.join("issuer")).context("no development issuer here; run `sigstead up` first")?;
+    let k = key(&dir, "dev-issuer-key")?;
+    let token = dev_oidc::mint(issuer.trim(), &k, email)?;
+    match out {
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            write_private(path, token.as_bytes())?;
+        }
+        None => println!("{token}"),
+    }
+    Ok(())
+}
+
+async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding 127.0.0.1:{port}"))
+}
+
+/// `sigstead up`: the Rekor log, the CT log, the CA and the development OIDC issuer.
+pub async fn up(data: &Path, database_url: Option<String>, base_port: u16) -> anyhow::Result<()> {
+    let ports = Ports::from_base(base_port);
+    let rekor_cfg =
+        crate::rekor_cmd::init(&data.join("rekor"), &format!("127.0.0.1:{}", ports.rekor), None, database_url.clone())?;
+    if let Some(url) = database_url.as_deref().filter(|u| u.starts_with("postgres")) {
+        sigstead_tlog::Store::connect(url).await?.migrate().await?;
+    }
+    let (fulcio_path, ct_path) = init_keyless(data, ports, database_url.as_deref())?;
+    let rekor = sigstead_rekor::open(&rekor_cfg, sigstead_tlog::Faults::none()).await?;
+    let created = rekor.engine().created_at();
+    drop(rekor);
+    write_stack_trust(data, &rekor_cfg, ports, created - 3600)?;
+
+    let oidc_key = key(&data.join("oidc"), "dev-issuer-key")?;
+    let issuer = dev_oidc::issuer_url(ports.oidc);
+    let oidc_app = dev_oidc::router(issuer.clone(), &oidc_key)?;
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let stopped = |tx: &tokio::sync::broadcast::Sender<()>| {
+        let mut rx = tx.subscribe();
+        async move {
+            let _ = rx.recv().await;
+        }
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    let (l_oidc, l_ct, l_fulcio, l_rekor) =
+        (bind(ports.oidc).await?, bind(ports.ctlog).await?, bind(ports.fulcio).await?, bind(ports.rekor).await?);
+    tasks.spawn(sigstead_server::serve(oidc_app, l_oidc, None, stopped(&stop_tx)).map_err_into());
+    tasks.spawn(sigstead_ctlog::run(sigstead_ctlog::CtConfig::load(&ct_path)?, l_ct, stopped(&stop_tx)));
+    tasks.spawn(sigstead_fulcio::run(sigstead_fulcio::FulcioConfig::load(&fulcio_path)?, l_fulcio, stopped(&stop_tx)));
+    tasks.spawn(sigstead_rekor::run(rekor_cfg.clone(), l_rekor, stopped(&stop_tx)));
+
+    let d = data.display();
+    println!("Sigstead is up (data in {d}):");
+    println!("  Rekor v1 log:        http://127.0.0.1:{}", ports.rekor);
+    println!("  Fulcio CA:           http://127.0.0.1:{}", ports.fulcio);
+    println!("  CT log:              http://127.0.0.1:{}", ports.ctlog);
+    println!("  OIDC issuer (DEV, INSECURE): {issuer}");
+    println!("  trusted root:        {d}/trusted_root.json");
+    println!("  signing config:      {d}/signing_config.v0.2.json");
+    println!("  trust config:        {d}/trust_config.json");
+    println!();
+    println!("Keyless signing: get an identity token from the development issuer (valid 10 minutes):");
+    println!("  sigstead dev token --data-dir {d} --email alice@example.com --out token.jwt");
+    println!();
+    println!("then sign and verify with cosign 3:");
+    println!("  cosign sign-blob --yes --signing-config {d}/signing_config.v0.2.json --trusted-root {d}/trusted_root.json --identity-token token.jwt --bundle artifact.sigstore.json artifact");
+    println!("  cosign verify-blob --trusted-root {d}/trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer {issuer} artifact");
+    println!();
+    println!("or with sigstore-python 4:");
+    println!("  sigstore --trust-config {d}/trust_config.json sign --identity-token \"$(cat token.jwt)\" --bundle artifact.py.sigstore.json artifact");
+    println!("  sigstore --trust-config {d}/trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer {issuer} artifact");
+    println!();
+    println!("With a long-lived key (cosign 3):");
+    println!("  cosign generate-key-pair");
+    println!("  cosign sign-blob --yes --key cosign.key --signing-config {d}/signing_config.v0.2.json --trusted-root {d}/trusted_root.json --bundle artifact.key.sigstore.json artifact");
+    println!("  cosign verify-blob --key cosign.pub --trusted-root {d}/trusted_root.json --bundle artifact.key.sigstore.json artifact");
+
+    tokio::select! {
+        () = sigstead_server::shutdown_signal() => {}
+        Some(res) = tasks.join_next() => {
+            let _ = stop_tx.send(());
+            return res?.context("a service stopped");
+        }
+    }
+    let _ = stop_tx.send(());
+    while let Some(res) = tasks.join_next().await {
+        res??;
+    }
+    Ok(())
+}
+
+trait MapErrInto {
+    type Out;
+    fn map_err_into(self) -> Self::Out;
+}
+
+impl<F: std::future::Future<Output = std::io::Result<()>> + Send + 'static> MapErrInto for F {
+    type Out = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
+    fn map_err_into(self) -> Self::Out {
+        Box::pin(async move { self.await.map_err(anyhow::Error::from) })
+    }
+}
