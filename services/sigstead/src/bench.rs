@@ -26,6 +26,27 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Submit hashedrekord entries to a running Rekor log.
     Rekor(RekorBench),
+    /// Request certificates (with embedded SCT) from the CA of a running `sigstead up`.
+    Fulcio(FulcioBench),
+}
+
+#[derive(Debug, Args)]
+pub struct FulcioBench {
+    /// Base URL of the CA.
+    #[arg(long, default_value = "http://127.0.0.1:3001")]
+    url: String,
+    /// Data directory of `sigstead up` (its development issuer mints the tokens).
+    #[arg(long, default_value = "./sigstead-data")]
+    data_dir: std::path::PathBuf,
+    /// Seconds of measured load.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Requests to prepare (each with its own key and proof of possession).
+    #[arg(long, default_value_t = 60_000)]
+    max_requests: usize,
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +71,7 @@ pub struct RekorBench {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Rekor(b) => rekor(b).await,
+        BenchCommand::Fulcio(b) => fulcio(b).await,
     }
 }
 
@@ -124,16 +146,24 @@ struct Outcome {
 }
 
 async fn send(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
-    let resp = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| format!("transport: {}", e.without_url()))?;
+    send_expect(client, url, body, None, 201).await
+}
+
+async fn send_expect(
+    client: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+    bearer: Option<&str>,
+    want: u16,
+) -> Result<(), String> {
+    let mut req = client.post(url).header("content-type", "application/json").body(body);
+    if let Some(t) = bearer {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let resp = req.send().await.map_err(|e| format!("transport: {}", e.without_url()))?;
     let status = resp.status();
     let _ = resp.bytes().await;
-    if status.as_u16() == 201 {
+    if status.as_u16() == want {
         Ok(())
     } else {
         Err(format!("HTTP {}", status.as_u16()))
@@ -285,4 +315,82 @@ async fn merge(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Outcome {
         }
     }
     all
+}
+
+/// Certificate issuance throughput: each request carries its own fresh
+/// P-256 key and proof of possession (cosign's request shape, token in the
+/// `Authorization` header); every answer is a chain with an embedded SCT,
+/// which means one CT log append per certificate.
+async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
+    let token = crate::stack::mint_dev_token(&b.data_dir, "bench@example.com")?;
+    let n = b.max_requests;
+    eprintln!("preparing {n} certificate requests…");
+    let bodies = tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let chunk = n.div_ceil(threads).max(1);
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    (t * chunk..((t + 1) * chunk).min(n))
+                        .map(|_| {
+                            let k = sigstead_crypto::EcdsaP256Signer::generate();
+                            let pop = k.sign(b"bench@example.com").expect("sign");
+                            let body = serde_json::json!({"publicKeyRequest": {
+                                "publicKey": {"algorithm": "ECDSA", "content": k.public_key_pem()},
+                                "proofOfPossession": STANDARD.encode(pop)}});
+                            bytes_body::Body(serde_json::to_vec(&body).expect("json"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("thread")).collect::<Vec<_>>()
+    })
+    .await?;
+    let bodies = Arc::new(bodies);
+    let url = format!("{}/api/v2/signingCert", b.url.trim_end_matches('/'));
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(b.duration);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..b.concurrency {
+        let (client, url, bodies, next, token) =
+            (client.clone(), url.clone(), bodies.clone(), next.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Outcome::default();
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                let t = Instant::now();
+                match send_expect(&client, &url, body.0.clone(), Some(&token), 200).await {
+                    Ok(()) => {
+                        out.ok += 1;
+                        out.latencies.push(t.elapsed());
+                    }
+                    Err(e) => *out.errors.entry(e).or_default() += 1,
+                }
+            }
+            out
+        }));
+    }
+    let outcome = merge(tasks).await;
+    let secs = start.elapsed().as_secs_f64();
+    let mut lat = outcome.latencies.clone();
+    lat.sort_unstable();
+    #[allow(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
+    let per_sec = outcome.ok as f64 / secs;
+    let report = serde_json::json!({
+        "mode": format!("closed loop, {} clients", b.concurrency),
+        "seconds": secs,
+        "certificates": outcome.ok,
+        "errors": outcome.errors,
+        "certificates_per_sec": per_sec,
+        "p50_ms": percentile(&lat, 50.0).as_secs_f64() * 1e3,
+        "p99_ms": percentile(&lat, 99.0).as_secs_f64() * 1e3,
+        "max_ms": lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }

@@ -193,6 +193,15 @@ fn write_stack_trust(data: &Path, rekor: &sigstead_rekor::RekorConfig, ports: Po
     Ok(())
 }
 
+/// A token from the development issuer of `data` (for the load generator).
+pub fn mint_dev_token(data: &Path, email: &str) -> anyhow::Result<String> {
+    let dir = data.join("oidc");
+    let issuer =
+        std::fs::read_to_string(dir.join("issuer")).context("no development issuer here; run `sigstead up` first")?;
+    let k = key(&dir, "dev-issuer-key")?;
+    dev_oidc::mint(issuer.trim(), &k, email)
+}
+
 /// `sigstead dev token`: prints an ID token from the development issuer of `data`.
 pub fn dev_token(data: &Path, email: &str, out: Option<&Path>) -> anyhow::Result<()> {
     let dir = data.join("oidc");
