@@ -33,6 +33,10 @@ pub struct FulcioConfig {
     /// Other issuers' keys come from OIDC discovery.
     #[serde(default)]
     pub static_jwks: BTreeMap<String, PathBuf>,
+    /// PEM file of CA certificates trusted (besides the system's) when fetching
+    /// issuers' discovery documents and JWKS over https, e.g. a private IdP's CA.
+    #[serde(default)]
+    pub oidc_ca_file: Option<PathBuf>,
     /// Trusted OIDC issuers and CI-provider templates.
     pub oidc: sigstead_oidc::OidcConfig,
     #[serde(default)]

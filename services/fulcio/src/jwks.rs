@@ -3,9 +3,9 @@
 //! cached, refreshed on an unknown key ID at most once per
 //! [`REFRESH_INTERVAL`] per issuer.
 //!
-//! Discovery uses plain HTTP only for issuers configured with
-//! `insecure_allow_http`; https issuers need the TLS client, which is not
-//! wired in yet (use `static_jwks` for them meanwhile).
+//! Discovery uses https (rustls on aws-lc-rs; the system's roots plus an
+//! optional private CA bundle, as in-network IdPs often have), and plain
+//! HTTP only for issuers configured with `insecure_allow_http`.
 
 use sigstead_oidc::{Issuer, Jwks};
 use std::collections::HashMap;
@@ -29,8 +29,10 @@ pub struct JwksSource {
 }
 
 impl JwksSource {
-    /// `fixed`: issuer URL → JWKS file.
-    pub fn new(fixed: Vec<(String, PathBuf)>) -> anyhow::Result<Self> {
+    /// `fixed`: issuer URL → JWKS file. `extra_roots`: PEM file of CA
+    /// certificates trusted for discovery besides the system's.
+    pub fn new(fixed: Vec<(String, PathBuf)>, extra_roots: Option<PathBuf>) -> anyhow::Result<Self> {
+        sigstead_server::install_crypto_provider();
         let mut map = HashMap::new();
         for (iss, path) in fixed {
             let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
@@ -40,7 +42,10 @@ impl JwksSource {
         Ok(Self {
             fixed: Arc::new(map),
             cache: Arc::new(Mutex::new(HashMap::new())),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .use_preconfigured_tls(tls_config(extra_roots)?)
+                .build()?,
         })
     }
 
@@ -87,4 +92,26 @@ impl JwksSource {
         let resp = self.http.get(url).send().await.map_err(|e| format!("OIDC discovery: {}", e.without_url()))?;
         resp.error_for_status().map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())
     }
+}
+
+/// rustls client configuration for discovery: system roots plus `extra`.
+fn tls_config(extra: Option<PathBuf>) -> anyhow::Result<tokio_rustls::rustls::ClientConfig> {
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = extra {
+        let pem = std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        let certs = sigstead_crypto::pem_decode_all(&pem);
+        anyhow::ensure!(!certs.is_empty(), "{} holds no certificates", path.display());
+        for (_, der) in certs {
+            roots.add(rustls::pki_types::CertificateDer::from(der))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }

@@ -349,7 +349,10 @@ pub fn open(config: &FulcioConfig) -> anyhow::Result<Fulcio> {
     let chain = config.load_chain()?;
     let ca = CaChain::new(chain, config.load_ca_key()?)?;
     let issuers = IssuerSet::from_config(&config.oidc).map_err(|e| anyhow::anyhow!("oidc: {e}"))?;
-    let jwks = JwksSource::new(config.static_jwks.iter().map(|(k, v)| (k.clone(), config.path(v))).collect())?;
+    let jwks = JwksSource::new(
+        config.static_jwks.iter().map(|(k, v)| (k.clone(), config.path(v))).collect(),
+        config.oidc_ca_file.as_ref().map(|p| config.path(p)),
+    )?;
     Ok(Fulcio::new(
         ca,
         issuers,

@@ -326,3 +326,75 @@ async fn trust_bundle_and_configuration() {
     assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/pem-certificate-chain"));
     assert_eq!(sigstead_crypto::pem_decode_all(b.as_bytes()).len(), 2);
 }
+
+/// An in-network IdP over https with a private CA: discovery and JWKS are
+/// fetched over TLS when (and only when) that CA is configured.
+#[tokio::test]
+async fn https_discovery_with_a_private_ca() {
+    use axum::routing::get;
+    for trust_private_ca in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        // The IdP: discovery + JWKS over HTTPS with a self-signed certificate for 127.0.0.1.
+        let tls_cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        std::fs::write(dir.path().join("idp.crt"), tls_cert.cert.pem()).unwrap();
+        std::fs::write(dir.path().join("idp.key"), tls_cert.signing_key.serialize_pem()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let iss = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let idp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let point = idp.public_key().as_ref().to_vec();
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])}]});
+        let discovery = json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks")});
+        let app = axum::Router::new()
+            .route("/.well-known/openid-configuration", get(move || std::future::ready(axum::Json(discovery.clone()))))
+            .route("/jwks", get(move || std::future::ready(axum::Json(jwks.clone()))));
+        let mut http = sigstead_server::HttpConfig {
+            tls_cert_file: Some("idp.crt".into()),
+            tls_key_file: Some("idp.key".into()),
+            ..Default::default()
+        };
+        http.resolve(dir.path()).unwrap();
+        tokio::spawn(sigstead_server::serve(app, listener, http.tls().unwrap(), std::future::pending()));
+
+        // CA and CT log.
+        let base = fixture().await;
+        let pem = |d: &[u8]| sigstead_crypto::pem_encode("CERTIFICATE", d);
+        std::fs::write(dir.path().join("chain.pem"), format!("{}{}", pem(&base.chain[0]), pem(&base.chain[1])))
+            .unwrap();
+        let ca_line = if trust_private_ca { "oidc_ca_file = \"idp.crt\"\n" } else { "" };
+        let cfg = format!(
+            "listen = \"127.0.0.1:0\"\nct_log_url = \"{}\"\nca_chain = \"chain.pem\"\nca_key_path = \"{}\"\nca_key_password_file = \"{}\"\n{ca_line}[[oidc.issuers]]\nissuer_url = \"{iss}\"\ntype = \"email\"\n",
+            base.ct_url,
+            base._dir.path().join("ca.pem").display(),
+            base._dir.path().join("ca.pass").display(),
+        );
+        let config = sigstead_fulcio::FulcioConfig::parse(&cfg, dir.path()).unwrap();
+        let app = sigstead_fulcio::router(sigstead_fulcio::open(&config).unwrap());
+        let f = Fx {
+            app,
+            idp,
+            ct_key: base.ct_key.clone(),
+            ct_url: base.ct_url.clone(),
+            chain: base.chain.clone(),
+            _dir: dir,
+        };
+        let mut c = claims("ida@example.com");
+        c["iss"] = json!(iss);
+        let t = token(&f, c);
+        let (k, spki, key_pem) = client_key();
+        let (s, v) = post_v2(&f, Some(&t), json!({"publicKeyRequest": {"publicKey": {"content": key_pem}, "proofOfPossession": pop(&k, "ida@example.com")}})).await;
+        if trust_private_ca {
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let certs = pem_certs(&v);
+            assert_eq!(sigstead_crypto::certificate_identities(&certs[0]), vec!["ida@example.com".to_string()]);
+            let _ = spki;
+        } else {
+            assert_eq!(
+                s,
+                StatusCode::BAD_REQUEST,
+                "an IdP whose certificate is not trusted cannot vouch for anyone: {v}"
+            );
+            assert_eq!(ct_size(&f).await, 0);
+        }
+    }
+}

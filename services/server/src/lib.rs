@@ -93,6 +93,12 @@ impl HttpConfig {
     }
 }
 
+/// Makes aws-lc-rs the process-wide rustls crypto provider (HTTPS clients
+/// built without an explicit configuration need one). Idempotent.
+pub fn install_crypto_provider() {
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// Installs the global tracing subscriber (`RUST_LOG` filters; JSON with `SIGSTEAD_LOG_FORMAT=json`).
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;

@@ -107,6 +107,7 @@ enum DevCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     sigstead_server::init_tracing();
+    sigstead_server::install_crypto_provider();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         match cli.command {
