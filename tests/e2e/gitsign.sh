@@ -49,7 +49,7 @@ bash "$ROOT/tests/tools/install-gitsign.sh" "$TOOLS_DIR" >"$RUN/install.log" 2>&
 bash "$ROOT/tests/tools/setup-python.sh" "$VENV_DIR" >"$RUN/python.log" 2>&1 || { fail setup_python "see $RUN/python.log"; finish; }
 GITSIGN="$TOOLS_DIR/gitsign"
 PY="$VENV_DIR/bin/python"
-BASE="$(python3 -c 'import random; print(random.randrange(20000, 60000, 8))')"
+BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
 REKOR="http://127.0.0.1:$BASE"
 FULCIO="http://127.0.0.1:$((BASE + 1))"
 ISSUER="http://127.0.0.1:$((BASE + 3))"

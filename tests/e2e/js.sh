@@ -73,7 +73,7 @@ bash "$ROOT/tests/tools/setup-python.sh" "$VENV_DIR" >"$RUN/python.log" 2>&1 && 
 COSIGN="$TOOLS_DIR/cosign"
 PYSIG="$VENV_DIR/bin/sigstore"      # the python `sigstore`; the npm one is $NPMSIG
 NPMSIG="$JS/node_modules/.bin/sigstore"
-BASE="$(python3 -c 'import random; print(random.randrange(20000, 60000, 4))')"
+BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
 REKOR="http://127.0.0.1:$BASE"
 FULCIO="http://127.0.0.1:$((BASE + 1))"
 ISSUER="http://127.0.0.1:$((BASE + 3))"

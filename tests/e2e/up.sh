@@ -39,7 +39,7 @@ bash "$ROOT/tests/tools/install-cosign.sh" "$TOOLS_DIR" >"$RUN/install.log" 2>&1
 bash "$ROOT/tests/tools/setup-python.sh" "$VENV_DIR" >"$RUN/python.log" 2>&1 || { fail setup_python "see $RUN/python.log"; finish; }
 COSIGN="$TOOLS_DIR/cosign"
 PYSIG="$VENV_DIR/bin/sigstore"
-BASE="$(python3 -c 'import random; print(random.randrange(20000, 60000, 4))')"
+BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
 ISSUER="http://127.0.0.1:$((BASE + 3))"
 WORK="$RUN/work"; mkdir -p "$WORK"
 export HOME="$RUN/home" XDG_DATA_HOME="$RUN/xdg-data" XDG_CACHE_HOME="$RUN/xdg-cache" COSIGN_PASSWORD="up-test" COLUMNS=200
