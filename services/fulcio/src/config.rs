@@ -19,10 +19,16 @@ pub struct FulcioConfig {
     pub ct_log_url: String,
     /// PEM file: the issuing intermediate first, the root last.
     pub ca_chain: PathBuf,
-    /// The intermediate's ECDSA P-256 key: encrypted PKCS#8 PEM.
-    pub ca_key_path: PathBuf,
+    /// The intermediate's ECDSA P-256 key: encrypted PKCS#8 PEM. Set this
+    /// and `ca_key_password_file`, or `[ca_key_pkcs11]`, not both.
+    #[serde(default)]
+    pub ca_key_path: Option<PathBuf>,
     /// File holding the CA key password.
-    pub ca_key_password_file: PathBuf,
+    #[serde(default)]
+    pub ca_key_password_file: Option<PathBuf>,
+    /// The intermediate's key on a PKCS#11 token (HSM) instead of a file.
+    #[serde(default)]
+    pub ca_key_pkcs11: Option<Pkcs11Key>,
     /// Lifetime of issued certificates, in seconds (Sigstore: 600).
     #[serde(default = "default_validity")]
     pub certificate_validity_secs: u32,
@@ -45,6 +51,20 @@ pub struct FulcioConfig {
     base: PathBuf,
 }
 
+/// A key on a PKCS#11 token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Key {
+    /// Path of the PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: PathBuf,
+    /// Label of the token holding the key.
+    pub token_label: String,
+    /// Label (CKA_LABEL) of the ECDSA P-256 key pair.
+    pub key_label: String,
+    /// Environment variable holding the user PIN.
+    pub pin_env: String,
+}
+
 fn default_validity() -> u32 {
     600
 }
@@ -65,6 +85,10 @@ impl FulcioConfig {
         if !(60..=3600).contains(&c.certificate_validity_secs) {
             anyhow::bail!("certificate_validity_secs must be between 60 and 3600");
         }
+        match (&c.ca_key_path, &c.ca_key_password_file, &c.ca_key_pkcs11) {
+            (Some(_), Some(_), None) | (None, None, Some(_)) => {}
+            _ => anyhow::bail!("set ca_key_path with ca_key_password_file, or [ca_key_pkcs11], exactly one of them"),
+        }
         if !(c.ct_log_url.starts_with("http://") || c.ct_log_url.starts_with("https://")) {
             anyhow::bail!("ct_log_url must be an http(s) URL");
         }
@@ -81,8 +105,17 @@ impl FulcioConfig {
     }
 
     pub fn load_ca_key(&self) -> anyhow::Result<Arc<dyn Signer>> {
-        let pem = std::fs::read_to_string(self.path(&self.ca_key_path))?;
-        let pw = std::fs::read_to_string(self.path(&self.ca_key_password_file))?;
+        if let Some(hsm) = &self.ca_key_pkcs11 {
+            let pin = std::env::var(&hsm.pin_env)
+                .map_err(|_| anyhow::anyhow!("environment variable {} is not set", hsm.pin_env))?;
+            let key = sigstead_hsm::Pkcs11Signer::open(&hsm.module, &hsm.token_label, &pin, &hsm.key_label)?;
+            return Ok(Arc::new(key));
+        }
+        let (Some(key), Some(pw)) = (&self.ca_key_path, &self.ca_key_password_file) else {
+            anyhow::bail!("no CA key configured");
+        };
+        let pem = std::fs::read_to_string(self.path(key))?;
+        let pw = std::fs::read_to_string(self.path(pw))?;
         Ok(Arc::new(EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, pw.trim_end_matches(['\n', '\r']).as_bytes())?))
     }
 
@@ -93,5 +126,25 @@ impl FulcioConfig {
             anyhow::bail!("ca_chain must hold the intermediate and the root");
         }
         Ok(chain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "listen = \"127.0.0.1:0\"\nct_log_url = \"http://127.0.0.1:1\"\nca_chain = \"c.pem\"\n";
+
+    #[test]
+    fn exactly_one_ca_key_source() {
+        let file = "ca_key_path = \"k.pem\"\nca_key_password_file = \"k.pass\"\n";
+        let hsm = "[ca_key_pkcs11]\nmodule = \"/m.so\"\ntoken_label = \"t\"\nkey_label = \"k\"\npin_env = \"PIN\"\n";
+        let parse =
+            |keys: &str, tables: &str| FulcioConfig::parse(&format!("{BASE}{keys}{tables}[oidc]\n"), Path::new("/"));
+        assert!(parse(file, "").is_ok());
+        assert!(parse("", hsm).is_ok());
+        assert!(parse("", "").is_err(), "no key");
+        assert!(parse("ca_key_path = \"k.pem\"\n", "").is_err(), "key without password");
+        assert!(parse(file, hsm).is_err(), "both");
     }
 }

@@ -237,6 +237,10 @@ impl PublicKey {
 }
 
 /// Re-encodes a fixed-size `r || s` ECDSA signature as ASN.1 DER.
+pub fn ecdsa_fixed_to_der(sig: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    fixed_to_der(sig)
+}
+
 fn fixed_to_der(sig: &[u8]) -> Result<Vec<u8>, CryptoError> {
     if sig.is_empty() || !sig.len().is_multiple_of(2) || sig.len() > 132 {
         return Err(CryptoError::MalformedSignature);

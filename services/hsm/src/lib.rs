@@ -1,0 +1,154 @@
+//! PKCS#11 keys behind the workspace [`Signer`] trait: a CA or log key that
+//! never leaves the HSM. Tested against SoftHSM2.
+//!
+//! Only ECDSA P-256 keys are supported; the module signs a SHA-256 digest
+//! computed here (`CKM_ECDSA`), and the fixed-size `r || s` it returns is
+//! re-encoded as ASN.1 DER, the form every other Sigstead signer produces.
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::types::AuthPin;
+use sha2::{Digest, Sha256};
+use sigstead_crypto::{CryptoError, Signer};
+use std::fmt;
+use std::path::Path;
+use std::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HsmError {
+    #[error("PKCS#11: {0}")]
+    Pkcs11(#[from] cryptoki::error::Error),
+    #[error("no token labelled {0:?}")]
+    NoToken(String),
+    #[error("no ECDSA P-256 key pair labelled {0:?} on the token")]
+    NoKey(String),
+    #[error("the key's public point is not an uncompressed P-256 point")]
+    BadPoint,
+}
+
+/// DER prefix of a P-256 SubjectPublicKeyInfo, up to the 65-byte point.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+/// DER OID of prime256v1, as CKA_EC_PARAMS.
+const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+
+/// An ECDSA P-256 private key on a PKCS#11 token.
+pub struct Pkcs11Signer {
+    session: Mutex<Session>,
+    key: ObjectHandle,
+    spki_der: Vec<u8>,
+    // Keeps the module loaded and initialized for the session's lifetime.
+    _ctx: Pkcs11,
+}
+
+impl fmt::Debug for Pkcs11Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pkcs11Signer(ECDSA P-256)")
+    }
+}
+
+/// Loads the module and finds the slot holding the token `token_label`.
+fn open_token(module: &Path, token_label: &str) -> Result<(Pkcs11, cryptoki::slot::Slot), HsmError> {
+    let ctx = Pkcs11::new(module)?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        // Another key of this process already initialized the module: that is fine.
+        Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    for slot in ctx.get_slots_with_token()? {
+        if ctx.get_token_info(slot)?.label().trim_end() == token_label {
+            return Ok((ctx, slot));
+        }
+    }
+    Err(HsmError::NoToken(token_label.to_string()))
+}
+
+/// Logs the user in. PKCS#11 login state is per application: if another
+/// session of this process is already logged in, so is this one.
+fn login(session: &Session, pin: &str) -> Result<(), HsmError> {
+    match session.login(UserType::User, Some(&AuthPin::from(pin.to_string()))) {
+        Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn spki_from_ec_point(point_attr: &[u8]) -> Result<Vec<u8>, HsmError> {
+    // CKA_EC_POINT is a DER OCTET STRING holding the point (some modules return the raw point).
+    let point = match point_attr {
+        [0x04, 0x41, rest @ ..] if rest.len() == 65 => rest,
+        raw if raw.len() == 65 => raw,
+        _ => return Err(HsmError::BadPoint),
+    };
+    if point[0] != 0x04 {
+        return Err(HsmError::BadPoint);
+    }
+    let mut spki = P256_SPKI_PREFIX.to_vec();
+    spki.extend_from_slice(point);
+    Ok(spki)
+}
+
+impl Pkcs11Signer {
+    /// Opens the key pair labelled `key_label` on the token `token_label`.
+    pub fn open(module: &Path, token_label: &str, pin: &str, key_label: &str) -> Result<Self, HsmError> {
+        let (ctx, slot) = open_token(module, token_label)?;
+        let session = ctx.open_ro_session(slot)?;
+        login(&session, pin)?;
+        let find =
+            |class| session.find_objects(&[Attribute::Class(class), Attribute::Label(key_label.as_bytes().to_vec())]);
+        let private =
+            find(ObjectClass::PRIVATE_KEY)?.into_iter().next().ok_or_else(|| HsmError::NoKey(key_label.into()))?;
+        let public =
+            find(ObjectClass::PUBLIC_KEY)?.into_iter().next().ok_or_else(|| HsmError::NoKey(key_label.into()))?;
+        let attrs = session.get_attributes(public, &[AttributeType::EcPoint])?;
+        let point = attrs
+            .into_iter()
+            .find_map(|a| if let Attribute::EcPoint(p) = a { Some(p) } else { None })
+            .ok_or(HsmError::BadPoint)?;
+        let spki_der = spki_from_ec_point(&point)?;
+        Ok(Self { session: Mutex::new(session), key: private, spki_der, _ctx: ctx })
+    }
+
+    /// Generates a non-extractable P-256 key pair labelled `key_label` on the token.
+    pub fn generate(module: &Path, token_label: &str, pin: &str, key_label: &str) -> Result<(), HsmError> {
+        let (ctx, slot) = open_token(module, token_label)?;
+        let session = ctx.open_rw_session(slot)?;
+        login(&session, pin)?;
+        let label = Attribute::Label(key_label.as_bytes().to_vec());
+        let public = [
+            Attribute::Token(true),
+            Attribute::KeyType(KeyType::EC),
+            Attribute::EcParams(P256_PARAMS.to_vec()),
+            Attribute::Verify(true),
+            label.clone(),
+        ];
+        let private = [
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+            label,
+        ];
+        session.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)?;
+        Ok(())
+    }
+}
+
+impl Signer for Pkcs11Signer {
+    fn public_key_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let digest = Sha256::digest(message);
+        let session = self.session.lock().map_err(|_| CryptoError::Signing("HSM session lock poisoned".into()))?;
+        let fixed = session
+            .sign(&Mechanism::Ecdsa, self.key, &digest)
+            .map_err(|e| CryptoError::Signing(format!("PKCS#11 sign: {e}")))?;
+        sigstead_crypto::ecdsa_fixed_to_der(&fixed)
+    }
+}
