@@ -1,7 +1,7 @@
 //! `ctlog.toml`: configuration of the CT log.
 
 use serde::Deserialize;
-use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_crypto::Signer;
 use sigstead_server::HttpConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -68,9 +68,8 @@ impl CtConfig {
     }
 
     pub fn load_signer(&self) -> anyhow::Result<Arc<dyn Signer>> {
-        let pem = std::fs::read_to_string(self.path(&self.key_path))?;
-        let pw = std::fs::read_to_string(self.path(&self.key_password_file))?;
-        Ok(Arc::new(EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, pw.trim_end_matches(['\n', '\r']).as_bytes())?))
+        let pw = sigstead_server::read_password_file(&self.path(&self.key_password_file))?;
+        Ok(Arc::new(sigstead_server::load_p256_key(&self.path(&self.key_path), &pw)?))
     }
 
     pub fn load_roots(&self) -> anyhow::Result<Vec<Vec<u8>>> {

@@ -1,7 +1,7 @@
 //! `fulcio.toml`: configuration of the CA.
 
 use serde::Deserialize;
-use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_crypto::Signer;
 use sigstead_server::HttpConfig;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -114,9 +114,8 @@ impl FulcioConfig {
         let (Some(key), Some(pw)) = (&self.ca_key_path, &self.ca_key_password_file) else {
             anyhow::bail!("no CA key configured");
         };
-        let pem = std::fs::read_to_string(self.path(key))?;
-        let pw = std::fs::read_to_string(self.path(pw))?;
-        Ok(Arc::new(EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, pw.trim_end_matches(['\n', '\r']).as_bytes())?))
+        let pw = sigstead_server::read_password_file(&self.path(pw))?;
+        Ok(Arc::new(sigstead_server::load_p256_key(&self.path(key), &pw)?))
     }
 
     pub fn load_chain(&self) -> anyhow::Result<Vec<Vec<u8>>> {

@@ -254,20 +254,30 @@ fn get_str<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     cur.as_str()
 }
 
+fn json_body(body: &[u8]) -> Result<Value, FulcioError> {
+    serde_json::from_slice(body).map_err(|e| FulcioError::BadRequest(format!("request body is not JSON: {e}")))
+}
+
+/// The identity token: `credentials.oidcIdentityToken` when `in_body` is
+/// allowed and set (sigstore-js, sigstore-rust), else `Authorization: Bearer`.
+fn identity_token(req: &Value, headers: &HeaderMap, in_body: bool) -> Result<String, FulcioError> {
+    in_body
+        .then(|| get_str(req, &["credentials", "oidcIdentityToken"]))
+        .flatten()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .or_else(|| bearer(headers))
+        .ok_or_else(|| FulcioError::TokenSource("no identity token in the request".into()))
+}
+
 /// `POST /api/v2/signingCert`
 async fn signing_cert_v2(
     State(f): State<Fulcio>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, FulcioError> {
-    let req: Value =
-        serde_json::from_slice(&body).map_err(|e| FulcioError::BadRequest(format!("request body is not JSON: {e}")))?;
-    let token = get_str(&req, &["credentials", "oidcIdentityToken"])
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .or_else(|| bearer(&headers))
-        .ok_or_else(|| FulcioError::TokenSource("no identity token in the request".into()))?;
-    let verified = f.verify_token(&token).await?;
+    let req = json_body(&body)?;
+    let verified = f.verify_token(&identity_token(&req, &headers, true)?).await?;
     let key = if let Some(csr) = get_str(&req, &["certificateSigningRequest"]).filter(|c| !c.is_empty()) {
         let raw = STANDARD.decode(csr).map_err(|_| FulcioError::Csr("not base64".into()))?;
         ProvenKey { spki_der: csr::verify_csr(&raw)? }
@@ -294,10 +304,8 @@ async fn signing_cert_v1(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, FulcioError> {
-    let req: Value =
-        serde_json::from_slice(&body).map_err(|e| FulcioError::BadRequest(format!("request body is not JSON: {e}")))?;
-    let token = bearer(&headers).ok_or_else(|| FulcioError::TokenSource("no identity token in the request".into()))?;
-    let verified = f.verify_token(&token).await?;
+    let req = json_body(&body)?;
+    let verified = f.verify_token(&identity_token(&req, &headers, false)?).await?;
     let content = get_str(&req, &["publicKey", "content"])
         .ok_or_else(|| FulcioError::BadRequest("publicKey.content is required".into()))?;
     let pem = STANDARD.decode(content).map_err(|_| FulcioError::PublicKey("publicKey.content is not base64".into()))?;

@@ -139,8 +139,7 @@ impl RekorConfig {
     /// The key password, from its file or environment variable.
     pub fn key_password(&self) -> anyhow::Result<Vec<u8>> {
         if let Some(f) = &self.signing_key.password_file {
-            let s = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("reading {}: {e}", f.display()))?;
-            return Ok(s.trim_end_matches(['\n', '\r']).as_bytes().to_vec());
+            return sigstead_server::read_password_file(f);
         }
         if let Some(var) = &self.signing_key.password_env {
             return std::env::var(var)

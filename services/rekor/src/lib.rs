@@ -14,7 +14,7 @@ pub use service::{RekorCheckpointSigner, RekorLog};
 
 use axum::routing::{get, post};
 use axum::Router;
-use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_crypto::Signer;
 use sigstead_note::Origin;
 use sigstead_tlog::{Faults, Log, LogConfig, Store};
 use std::future::Future;
@@ -48,9 +48,7 @@ pub fn genesis_body(origin: &Origin, tree_id: std::num::NonZeroI64) -> Vec<u8> {
 
 /// Loads the signing key named by the configuration.
 pub fn load_signer(config: &RekorConfig) -> anyhow::Result<Arc<dyn Signer>> {
-    let pem = std::fs::read_to_string(&config.signing_key.path)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", config.signing_key.path.display()))?;
-    let signer = EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, &config.key_password()?)?;
+    let signer = sigstead_server::load_p256_key(&config.signing_key.path, &config.key_password()?)?;
     Ok(Arc::new(signer))
 }
 

@@ -93,6 +93,18 @@ impl HttpConfig {
     }
 }
 
+/// Reads a key password file; a trailing newline is not part of the password.
+pub fn read_password_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let s = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    Ok(s.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
+}
+
+/// Loads an ECDSA P-256 key from an encrypted PKCS#8 PEM file.
+pub fn load_p256_key(pem_path: &Path, password: &[u8]) -> anyhow::Result<sigstead_crypto::EcdsaP256Signer> {
+    let pem = std::fs::read_to_string(pem_path).map_err(|e| anyhow::anyhow!("reading {}: {e}", pem_path.display()))?;
+    Ok(sigstead_crypto::EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, password)?)
+}
+
 /// Makes aws-lc-rs the process-wide rustls crypto provider (HTTPS clients
 /// built without an explicit configuration need one). Idempotent.
 pub fn install_crypto_provider() {

@@ -14,6 +14,7 @@
 //! rate, the floor cost of every append.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
+use bytes::Bytes;
 use clap::{Args, Subcommand};
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use sha2::{Digest, Sha256};
@@ -93,7 +94,7 @@ fn p256_verify_rate() -> f64 {
     f64::from(n) / start.elapsed().as_secs_f64()
 }
 
-fn make_requests(count: usize) -> Vec<bytes_body::Body> {
+fn make_requests(count: usize) -> Vec<Bytes> {
     let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
     let pem = {
         use p256::pkcs8::EncodePublicKey;
@@ -124,18 +125,12 @@ fn make_requests(count: usize) -> Vec<bytes_body::Body> {
                         "signature": {"content": STANDARD.encode(sig.to_der().as_bytes()), "publicKey": {"content": pem_b64}},
                     },
                 });
-                out.push(bytes_body::Body(serde_json::to_vec(&body).expect("json")));
+                out.push(Bytes::from(serde_json::to_vec(&body).expect("json")));
             }
             out
         }));
     }
     handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect()
-}
-
-mod bytes_body {
-    /// One pre-built request body.
-    #[derive(Debug, Clone)]
-    pub struct Body(pub Vec<u8>);
 }
 
 #[derive(Debug, Default)]
@@ -145,28 +140,47 @@ struct Outcome {
     errors: std::collections::BTreeMap<String, usize>,
 }
 
-async fn send(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(), String> {
-    send_expect(client, url, body, None, 201).await
+impl Outcome {
+    /// The common part of a report: counts, rate and latency percentiles.
+    fn report(&self, secs: f64, count_key: &str, rate_key: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut lat = self.latencies.clone();
+        lat.sort_unstable();
+        #[allow(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
+        let per_sec = self.ok as f64 / secs;
+        let mut m = serde_json::Map::new();
+        m.insert("seconds".into(), secs.into());
+        m.insert(count_key.into(), self.ok.into());
+        m.insert("errors".into(), serde_json::json!(self.errors));
+        m.insert(rate_key.into(), per_sec.into());
+        m.insert("p50_ms".into(), (percentile(&lat, 50.0).as_secs_f64() * 1e3).into());
+        m.insert("p99_ms".into(), (percentile(&lat, 99.0).as_secs_f64() * 1e3).into());
+        m.insert("max_ms".into(), (lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3).into());
+        m
+    }
 }
 
-async fn send_expect(
-    client: &reqwest::Client,
-    url: &str,
-    body: Vec<u8>,
-    bearer: Option<&str>,
-    want: u16,
-) -> Result<(), String> {
-    let mut req = client.post(url).header("content-type", "application/json").body(body);
-    if let Some(t) = bearer {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let resp = req.send().await.map_err(|e| format!("transport: {}", e.without_url()))?;
-    let status = resp.status();
-    let _ = resp.bytes().await;
-    if status.as_u16() == want {
-        Ok(())
-    } else {
-        Err(format!("HTTP {}", status.as_u16()))
+/// Where requests go and what counts as success.
+#[derive(Debug)]
+struct Target {
+    url: String,
+    bearer: Option<String>,
+    expect: u16,
+}
+
+impl Target {
+    async fn send(&self, client: &reqwest::Client, body: Bytes) -> Result<(), String> {
+        let mut req = client.post(&self.url).header("content-type", "application/json").body(body);
+        if let Some(t) = &self.bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let resp = req.send().await.map_err(|e| format!("transport: {}", e.without_url()))?;
+        let status = resp.status();
+        let _ = resp.bytes().await;
+        if status.as_u16() == self.expect {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}", status.as_u16()))
+        }
     }
 }
 
@@ -196,34 +210,22 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
     let size_before = tree_size(&client, &info_url).await?;
     let duration = Duration::from_secs(b.duration);
     let start = Instant::now();
+    let target = Arc::new(Target { url, bearer: None, expect: 201 });
     let outcome = match b.rate {
-        None => closed_loop(&client, &url, requests, b.concurrency, duration).await,
-        Some(rate) => open_loop(&client, &url, requests, rate, b.concurrency).await,
+        None => closed_loop(&client, &target, requests, b.concurrency, duration).await,
+        Some(rate) => open_loop(&client, &target, requests, rate, b.concurrency).await,
     };
     let elapsed = start.elapsed();
     let size_after = tree_size(&client, &info_url).await?;
-    let mut lat = outcome.latencies.clone();
-    lat.sort_unstable();
-    let secs = elapsed.as_secs_f64();
-    #[allow(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
-    let appends_per_sec = outcome.ok as f64 / secs;
     let mode = match b.rate {
         Some(r) => format!("open loop at {r}/s"),
         None => format!("closed loop, {} clients", b.concurrency),
     };
-    let report = serde_json::json!({
-        "mode": mode,
-        "seconds": secs,
-        "appended": outcome.ok,
-        "errors": outcome.errors,
-        "appends_per_sec": appends_per_sec,
-        "p50_ms": percentile(&lat, 50.0).as_secs_f64() * 1e3,
-        "p99_ms": percentile(&lat, 99.0).as_secs_f64() * 1e3,
-        "max_ms": lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        "tree_size_before": size_before,
-        "tree_size_after": size_after,
-        "p256_verify_per_sec_one_core": verify_rate,
-    });
+    let mut report = outcome.report(elapsed.as_secs_f64(), "appended", "appends_per_sec");
+    report.insert("mode".into(), mode.into());
+    report.insert("tree_size_before".into(), size_before.into());
+    report.insert("tree_size_after".into(), size_after.into());
+    report.insert("p256_verify_per_sec_one_core".into(), verify_rate.into());
     println!("{}", serde_json::to_string_pretty(&report)?);
     if size_after < size_before + u64::try_from(outcome.ok)? {
         anyhow::bail!("the tree grew by {} but {} appends were acknowledged", size_after - size_before, outcome.ok);
@@ -238,8 +240,8 @@ async fn tree_size(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
 
 async fn closed_loop(
     client: &reqwest::Client,
-    url: &str,
-    requests: Arc<Vec<bytes_body::Body>>,
+    target: &Arc<Target>,
+    requests: Arc<Vec<Bytes>>,
     concurrency: usize,
     duration: Duration,
 ) -> Outcome {
@@ -247,14 +249,14 @@ async fn closed_loop(
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, url, requests, next) = (client.clone(), url.to_string(), requests.clone(), next.clone());
+        let (client, target, requests, next) = (client.clone(), target.clone(), requests.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Outcome::default();
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = requests.get(i) else { break };
                 let t = Instant::now();
-                match send(&client, &url, body.0.clone()).await {
+                match target.send(&client, body.clone()).await {
                     Ok(()) => {
                         out.ok += 1;
                         out.latencies.push(t.elapsed());
@@ -270,8 +272,8 @@ async fn closed_loop(
 
 async fn open_loop(
     client: &reqwest::Client,
-    url: &str,
-    requests: Arc<Vec<bytes_body::Body>>,
+    target: &Arc<Target>,
+    requests: Arc<Vec<Bytes>>,
     rate: u64,
     cap: usize,
 ) -> Outcome {
@@ -284,13 +286,13 @@ async fn open_loop(
         );
         let scheduled = start + offset;
         tokio::time::sleep_until(scheduled).await;
-        let (client, url, body, permits) = (client.clone(), url.to_string(), body.0.clone(), permits.clone());
+        let (client, target, body, permits) = (client.clone(), target.clone(), body.clone(), permits.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Outcome::default();
             let Ok(_permit) = permits.acquire_owned().await else {
                 return out;
             };
-            match send(&client, &url, body).await {
+            match target.send(&client, body).await {
                 Ok(()) => {
                     out.ok = 1;
                     out.latencies.push(scheduled.elapsed());
@@ -338,7 +340,7 @@ async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
                             let body = serde_json::json!({"publicKeyRequest": {
                                 "publicKey": {"algorithm": "ECDSA", "content": k.public_key_pem()},
                                 "proofOfPossession": STANDARD.encode(pop)}});
-                            bytes_body::Body(serde_json::to_vec(&body).expect("json"))
+                            Bytes::from(serde_json::to_vec(&body).expect("json"))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -351,46 +353,11 @@ async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
     let url = format!("{}/api/v2/signingCert", b.url.trim_end_matches('/'));
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
-    let next = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs(b.duration);
+    let target = Arc::new(Target { url, bearer: Some(token), expect: 200 });
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..b.concurrency {
-        let (client, url, bodies, next, token) =
-            (client.clone(), url.clone(), bodies.clone(), next.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut out = Outcome::default();
-            while Instant::now() < deadline {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else { break };
-                let t = Instant::now();
-                match send_expect(&client, &url, body.0.clone(), Some(&token), 200).await {
-                    Ok(()) => {
-                        out.ok += 1;
-                        out.latencies.push(t.elapsed());
-                    }
-                    Err(e) => *out.errors.entry(e).or_default() += 1,
-                }
-            }
-            out
-        }));
-    }
-    let outcome = merge(tasks).await;
-    let secs = start.elapsed().as_secs_f64();
-    let mut lat = outcome.latencies.clone();
-    lat.sort_unstable();
-    #[allow(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
-    let per_sec = outcome.ok as f64 / secs;
-    let report = serde_json::json!({
-        "mode": format!("closed loop, {} clients", b.concurrency),
-        "seconds": secs,
-        "certificates": outcome.ok,
-        "errors": outcome.errors,
-        "certificates_per_sec": per_sec,
-        "p50_ms": percentile(&lat, 50.0).as_secs_f64() * 1e3,
-        "p99_ms": percentile(&lat, 99.0).as_secs_f64() * 1e3,
-        "max_ms": lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-    });
+    let outcome = closed_loop(&client, &target, bodies, b.concurrency, Duration::from_secs(b.duration)).await;
+    let mut report = outcome.report(start.elapsed().as_secs_f64(), "certificates", "certificates_per_sec");
+    report.insert("mode".into(), format!("closed loop, {} clients", b.concurrency).into());
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -21,9 +21,8 @@ fn key(dir: &Path, name: &str) -> anyhow::Result<Arc<EcdsaP256Signer>> {
         write_private(&pw_path, pw.as_bytes())?;
         write_private(&pem_path, k.to_encrypted_pkcs8_pem(pw.as_bytes())?.as_bytes())?;
     }
-    let pw = std::fs::read_to_string(&pw_path)?;
-    let pem = std::fs::read_to_string(&pem_path)?;
-    Ok(Arc::new(EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, pw.trim_end().as_bytes())?))
+    let pw = sigstead_server::read_password_file(&pw_path)?;
+    Ok(Arc::new(sigstead_server::load_p256_key(&pem_path, &pw)?))
 }
 
 /// `sigstead ca init`: a root and an intermediate (keys in `dir`), and `ca-chain.pem`.

@@ -403,9 +403,9 @@ impl Sequencer {
 
     /// Steps 2–6 for one batch. On error every submitter of the batch gets the
     /// error and the caller must rebuild the state with [`Sequencer::recover`].
-    async fn run_batch(&mut self, state: &mut State, batch: Vec<Submission>) -> Result<(), Error> {
+    async fn run_batch(&mut self, state: &mut State, mut batch: Vec<Submission>) -> Result<(), Error> {
         let started = Instant::now();
-        let result = self.integrate_batch(state, &batch).await;
+        let result = self.integrate_batch(state, &mut batch).await;
         match result {
             Ok(outcomes) => {
                 for (sub, outcome) in batch.into_iter().zip(outcomes) {
@@ -425,7 +425,13 @@ impl Sequencer {
         }
     }
 
-    async fn integrate_batch(&mut self, state: &mut State, batch: &[Submission]) -> Result<Vec<AppendOutcome>, Error> {
+    /// Moves each new leaf and its search keys out of its submission (only the
+    /// reply channel is needed afterwards), so the write path copies nothing.
+    async fn integrate_batch(
+        &mut self,
+        state: &mut State,
+        batch: &mut [Submission],
+    ) -> Result<Vec<AppendOutcome>, Error> {
         let log_id = self.row.log_id;
         // Step 2: deduplicate.
         let hashes: Vec<Hash> = batch.iter().map(|s| s.leaf_hash).collect();
@@ -437,7 +443,7 @@ impl Sequencer {
         let mut staged = Batch::default();
         let mut in_batch: HashMap<Hash, LeafIndex> = HashMap::new();
         let mut placement = Vec::with_capacity(batch.len());
-        for sub in batch {
+        for sub in batch.iter_mut() {
             if let Some(i) = existing.get(&sub.leaf_hash).or_else(|| in_batch.get(&sub.leaf_hash)) {
                 placement.push(Err(*i));
                 continue;
@@ -451,9 +457,9 @@ impl Sequencer {
             staged.entries.push(NewEntry {
                 leaf_index: index,
                 leaf_hash: sub.leaf_hash,
-                body: sub.leaf.clone(),
+                body: std::mem::take(&mut sub.leaf),
                 integrated_time,
-                index_keys: sub.index_keys.clone(),
+                index_keys: std::mem::take(&mut sub.index_keys),
             });
             placement.push(Ok(index));
         }
