@@ -407,15 +407,8 @@ impl EcdsaP256Signer {
 
     /// Loads an `ENCRYPTED PRIVATE KEY` (PKCS#8, PBES2) PEM.
     pub fn from_encrypted_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Self, CryptoError> {
-        let (label, der) = pem_decode_first(pem.as_bytes()).ok_or_else(|| CryptoError::PrivateKey("not PEM".into()))?;
-        if label != "ENCRYPTED PRIVATE KEY" {
-            return Err(CryptoError::PrivateKey(format!("expected ENCRYPTED PRIVATE KEY, found {label}")));
-        }
-        let enc = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
-            .map_err(|e| CryptoError::PrivateKey(e.to_string()))?;
-        let plain =
-            enc.decrypt(password).map_err(|_| CryptoError::PrivateKey("wrong password or corrupt key".into()))?;
-        let key = lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, plain.as_bytes())
+        let plain = decrypt_pkcs8_pem(pem, password)?;
+        let key = lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, &plain)
             .map_err(|e| CryptoError::PrivateKey(format!("not an ECDSA P-256 key: {e}")))?;
         Self::from_key(key)
     }
@@ -423,9 +416,7 @@ impl EcdsaP256Signer {
     /// Writes the key as an `ENCRYPTED PRIVATE KEY` PEM (scrypt + AES-256-CBC).
     pub fn to_encrypted_pkcs8_pem(&self, password: &[u8]) -> Result<String, CryptoError> {
         let doc = self.key.to_pkcs8v1().map_err(|_| CryptoError::PrivateKey("cannot export the key".into()))?;
-        let info = pkcs8::PrivateKeyInfo::try_from(doc.as_ref()).map_err(|e| CryptoError::PrivateKey(e.to_string()))?;
-        let enc = info.encrypt(rand_core::OsRng, password).map_err(|e| CryptoError::PrivateKey(e.to_string()))?;
-        Ok(pem_encode("ENCRYPTED PRIVATE KEY", enc.as_bytes()))
+        encrypt_pkcs8(doc.as_ref(), password)
     }
 
     /// The public key as Go-style PEM.
@@ -445,9 +436,105 @@ impl Signer for EcdsaP256Signer {
     }
 }
 
+/// An in-memory Ed25519 key, loaded from (encrypted) PKCS#8. Used for TUF
+/// role keys (the TUF and Sigstore ecosystems' most common key type).
+pub struct Ed25519Signer {
+    key: lc::Ed25519KeyPair,
+    spki_der: Vec<u8>,
+}
+
+impl fmt::Debug for Ed25519Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ed25519Signer(key id {})", hex_prefix(&log_id(&self.spki_der)))
+    }
+}
+
+/// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw key follows.
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+impl Ed25519Signer {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        Self::from_key(lc::Ed25519KeyPair::generate().expect("Ed25519 key generation"))
+    }
+
+    fn from_key(key: lc::Ed25519KeyPair) -> Self {
+        let mut spki_der = ED25519_SPKI_PREFIX.to_vec();
+        spki_der.extend_from_slice(key.public_key().as_ref());
+        Self { key, spki_der }
+    }
+
+    /// Loads an `ENCRYPTED PRIVATE KEY` (PKCS#8, PBES2) PEM.
+    pub fn from_encrypted_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Self, CryptoError> {
+        let plain = decrypt_pkcs8_pem(pem, password)?;
+        let key = lc::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&plain)
+            .map_err(|e| CryptoError::PrivateKey(format!("not an Ed25519 key: {e}")))?;
+        Ok(Self::from_key(key))
+    }
+
+    /// Writes the key as an `ENCRYPTED PRIVATE KEY` PEM (scrypt + AES-256-CBC).
+    pub fn to_encrypted_pkcs8_pem(&self, password: &[u8]) -> Result<String, CryptoError> {
+        let doc = self.key.to_pkcs8v1().map_err(|_| CryptoError::PrivateKey("cannot export the key".into()))?;
+        encrypt_pkcs8(doc.as_ref(), password)
+    }
+}
+
+impl Signer for Ed25519Signer {
+    fn public_key_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(self.key.sign(message).as_ref().to_vec())
+    }
+}
+
+fn decrypt_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let (label, der) = pem_decode_first(pem.as_bytes()).ok_or_else(|| CryptoError::PrivateKey("not PEM".into()))?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(CryptoError::PrivateKey(format!("expected ENCRYPTED PRIVATE KEY, found {label}")));
+    }
+    let enc =
+        pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()).map_err(|e| CryptoError::PrivateKey(e.to_string()))?;
+    let plain = enc.decrypt(password).map_err(|_| CryptoError::PrivateKey("wrong password or corrupt key".into()))?;
+    Ok(plain.as_bytes().to_vec())
+}
+
+fn encrypt_pkcs8(plain_der: &[u8], password: &[u8]) -> Result<String, CryptoError> {
+    let info = pkcs8::PrivateKeyInfo::try_from(plain_der).map_err(|e| CryptoError::PrivateKey(e.to_string()))?;
+    let enc = info.encrypt(rand_core::OsRng, password).map_err(|e| CryptoError::PrivateKey(e.to_string()))?;
+    Ok(pem_encode("ENCRYPTED PRIVATE KEY", enc.as_bytes()))
+}
+
+/// Loads an encrypted PKCS#8 key of either supported type (ECDSA P-256 or Ed25519).
+pub fn signer_from_encrypted_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Box<dyn Signer>, CryptoError> {
+    let plain = decrypt_pkcs8_pem(pem, password)?;
+    if let Ok(key) = lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, &plain) {
+        return Ok(Box::new(EcdsaP256Signer::from_key(key)?));
+    }
+    if let Ok(key) = lc::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&plain) {
+        return Ok(Box::new(Ed25519Signer::from_key(key)));
+    }
+    Err(CryptoError::PrivateKey("neither an ECDSA P-256 nor an Ed25519 key".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ed25519_signer_roundtrip_through_encrypted_pkcs8() {
+        let s = Ed25519Signer::generate();
+        let pk = PublicKey::from_spki_der(s.public_key_der()).unwrap();
+        assert!(matches!(pk, PublicKey::Ed25519(_)));
+        let sig = s.sign(b"tuf").unwrap();
+        pk.verify(b"tuf", &sig).unwrap();
+        assert_eq!(pk.verify(b"tug", &sig), Err(CryptoError::BadSignature));
+        let pem = s.to_encrypted_pkcs8_pem(b"pw").unwrap();
+        let loaded = signer_from_encrypted_pkcs8_pem(&pem, b"pw").unwrap();
+        assert_eq!(loaded.public_key_der(), s.public_key_der());
+        pk.verify(b"again", &loaded.sign(b"again").unwrap()).unwrap();
+        assert!(signer_from_encrypted_pkcs8_pem(&pem, b"wrong").is_err());
+    }
 
     #[test]
     fn sign_verify_roundtrip_and_tamper() {
@@ -458,6 +545,8 @@ mod tests {
         assert_eq!(pk.verify(b"hellp", &sig), Err(CryptoError::BadSignature));
         let d = digest(HashAlgorithm::Sha256, b"hello");
         pk.verify_prehash(HashAlgorithm::Sha256, &d, &sig).unwrap();
+        let loaded = signer_from_encrypted_pkcs8_pem(&s.to_encrypted_pkcs8_pem(b"pw").unwrap(), b"pw").unwrap();
+        assert_eq!(loaded.public_key_der(), s.public_key_der());
         assert!(matches!(pk.verify_prehash(HashAlgorithm::Sha384, &d, &sig), Err(CryptoError::DigestLength { .. })));
     }
 
