@@ -44,7 +44,7 @@ impl JwksSource {
             cache: Arc::new(Mutex::new(HashMap::new())),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
-                .use_preconfigured_tls(tls_config(extra_roots)?)
+                .use_preconfigured_tls(sigstead_server::client_tls_config(extra_roots.as_deref())?)
                 .build()?,
         })
     }
@@ -92,26 +92,4 @@ impl JwksSource {
         let resp = self.http.get(url).send().await.map_err(|e| format!("OIDC discovery: {}", e.without_url()))?;
         resp.error_for_status().map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())
     }
-}
-
-/// rustls client configuration for discovery: system roots plus `extra`.
-fn tls_config(extra: Option<PathBuf>) -> anyhow::Result<tokio_rustls::rustls::ClientConfig> {
-    use tokio_rustls::rustls;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = extra {
-        let pem = std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        let certs = sigstead_crypto::pem_decode_all(&pem);
-        anyhow::ensure!(!certs.is_empty(), "{} holds no certificates", path.display());
-        for (_, der) in certs {
-            roots.add(rustls::pki_types::CertificateDer::from(der))?;
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }

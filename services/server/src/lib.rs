@@ -280,3 +280,26 @@ pub async fn shutdown_signal() {
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutdown requested");
 }
+
+/// rustls client configuration for outgoing HTTPS (OIDC discovery, TUF
+/// mirroring): the system's roots plus the PEM certificates in `extra`.
+pub fn client_tls_config(extra: Option<&Path>) -> anyhow::Result<tokio_rustls::rustls::ClientConfig> {
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = extra {
+        let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        let certs = sigstead_crypto::pem_decode_all(&pem);
+        anyhow::ensure!(!certs.is_empty(), "{} holds no certificates", path.display());
+        for (_, der) in certs {
+            roots.add(rustls::pki_types::CertificateDer::from(der))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}

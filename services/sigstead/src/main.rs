@@ -3,6 +3,7 @@
 mod bench;
 mod rekor_cmd;
 mod stack;
+mod tuf_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -53,6 +54,27 @@ enum Command {
         #[command(subcommand)]
         command: rekor_cmd::RekorCommand,
     },
+    /// Operate the TUF repository (root of trust): keys, init, offline signing, rotation.
+    Tuf {
+        #[command(subcommand)]
+        command: tuf_cmd::TufCommand,
+    },
+    /// Copy a TUF repository for an air-gapped site, verifying every step from
+    /// a pinned root; re-running updates the copy and refuses rollbacks.
+    Mirror {
+        /// Base URL of the repository to copy.
+        #[arg(long)]
+        url: String,
+        /// The pinned root to start from (e.g. 1.root.json, obtained out of band).
+        #[arg(long)]
+        root: PathBuf,
+        /// Directory to write (and, on a re-run, update).
+        #[arg(long)]
+        out: PathBuf,
+        /// Extra CA certificates (PEM) for an https URL.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
     /// Load generators.
     Bench {
         #[command(subcommand)]
@@ -74,6 +96,11 @@ enum ServeCommand {
     },
     /// The RFC 6962 certificate transparency log.
     Ctlog {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// The TUF repository server.
+    Tuf {
         #[arg(long)]
         config: PathBuf,
     },
@@ -131,6 +158,13 @@ fn main() -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
                 sigstead_rekor::run(cfg, listener, sigstead_server::shutdown_signal()).await
             }
+            Command::Serve { service: ServeCommand::Tuf { config } } => {
+                let cfg = sigstead_tuf_service::TufConfig::load(&config)?;
+                let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+                sigstead_tuf_service::run(cfg, listener, sigstead_server::shutdown_signal()).await
+            }
+            Command::Tuf { command } => tuf_cmd::run(command),
+            Command::Mirror { url, root, out, ca_file } => tuf_cmd::mirror(&url, &root, &out, ca_file.as_deref()).await,
             Command::Migrate { database_url } => {
                 let store = sigstead_tlog::Store::connect(&database_url).await?;
                 store.migrate().await?;

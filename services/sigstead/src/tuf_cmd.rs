@@ -1,0 +1,504 @@
+//! `sigstead tuf …`: the root-of-trust lifecycle, and `sigstead mirror`.
+//!
+//! Offline signing: `stage-root` / `stage-targets` write an unsigned
+//! metadata file; carry it to the offline host, `sign` it there with each
+//! key (the file gains one signature per run), carry it back and `publish`
+//! it. `publish` checks what a client will check (thresholds of the old and
+//! new root for a root, of the current root's targets role for targets)
+//! before anything is written, so a repository never serves metadata its
+//! clients would refuse.
+
+use anyhow::{bail, Context};
+use clap::{Subcommand, ValueEnum};
+use serde::Deserialize;
+use sigstead_crypto::Signer;
+use sigstead_tuf::metadata::{Envelope, Role, Root, Targets};
+use sigstead_tuf::repo::{self, root_path, target_path, targets_path};
+use sigstead_tuf::TufKey;
+use sigstead_tuf_service::online::{self, Lifetimes};
+use sigstead_tuf_service::repo_dir::RepoDir;
+use sigstead_tuf_service::OnlineKeys;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Algorithm {
+    Ed25519,
+    EcdsaP256,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TufCommand {
+    /// Generate a key: PREFIX.key (encrypted PKCS#8) and PREFIX.pub (public key PEM).
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "ed25519")]
+        algorithm: Algorithm,
+        /// Password for the private key (or SIGSTEAD_TUF_KEY_PASSWORD).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Create a repository: root 1 from the policy, the targets, snapshot and
+    /// timestamp, signed with the given keys (all four roles' keys needed).
+    Init {
+        /// Policy file (see tuf-repo/policy.example.toml).
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long)]
+        repo: PathBuf,
+        /// NAME=FILE, e.g. trusted_root.json=./trusted_root.json (repeatable).
+        #[arg(long = "target", value_parser = parse_target)]
+        targets: Vec<(String, PathBuf)>,
+        /// Private key files to sign with (repeatable).
+        #[arg(long = "key")]
+        keys: Vec<PathBuf>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Write the next root version, from the policy, unsigned, for offline signing.
+    StageRoot {
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long)]
+        repo: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the next targets version (the current targets plus/minus these), unsigned.
+    StageTargets {
+        #[arg(long)]
+        repo: PathBuf,
+        #[arg(long = "target", value_parser = parse_target)]
+        targets: Vec<(String, PathBuf)>,
+        /// Target names to drop.
+        #[arg(long = "remove")]
+        remove: Vec<String>,
+        #[arg(long, default_value_t = 180)]
+        expires_days: u32,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add a signature to a staged metadata file (on the offline host).
+    Sign {
+        #[arg(long)]
+        metadata: PathBuf,
+        #[arg(long = "key")]
+        keys: Vec<PathBuf>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Verify a signed staged file as a client would and publish it; with
+    /// online keys, also re-sign snapshot and timestamp.
+    Publish {
+        #[arg(long)]
+        repo: PathBuf,
+        #[arg(long)]
+        metadata: PathBuf,
+        /// Online snapshot/timestamp keys (repeatable); without them the
+        /// running server re-signs at its next check.
+        #[arg(long = "online-key")]
+        online_keys: Vec<PathBuf>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Versions and expiry of every role.
+    Status {
+        #[arg(long)]
+        repo: PathBuf,
+    },
+    /// Write the attack fixtures (test support) into DIR/<attack>/.
+    #[command(hide = true)]
+    AttackFixtures {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_target(s: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = s.split_once('=').ok_or("expected NAME=FILE")?;
+    if !repo::valid_target_name(name) {
+        return Err(format!("{name:?} is not a valid target name"));
+    }
+    Ok((name.to_string(), PathBuf::from(path)))
+}
+
+/// One role in the policy file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolePolicy {
+    /// Signatures required.
+    pub threshold: u32,
+    /// Lifetime of each version of this role, in days.
+    pub expires_days: u32,
+    /// Public key files (PEM), relative to the policy file.
+    pub keys: Vec<PathBuf>,
+}
+
+/// `tuf-repo/policy.toml`: roles, thresholds, expiries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub root: RolePolicy,
+    pub targets: RolePolicy,
+    pub snapshot: RolePolicy,
+    pub timestamp: RolePolicy,
+}
+
+impl Policy {
+    pub fn load(path: &Path) -> anyhow::Result<(Self, PathBuf)> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let p: Self = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
+        Ok((p, path.parent().unwrap_or(Path::new(".")).to_path_buf()))
+    }
+
+    fn role(&self, r: Role) -> &RolePolicy {
+        match r {
+            Role::Root => &self.root,
+            Role::Targets => &self.targets,
+            Role::Snapshot => &self.snapshot,
+            Role::Timestamp => &self.timestamp,
+        }
+    }
+
+    /// The root this policy describes, as version `version`.
+    pub fn root(&self, base: &Path, version: u64, now: OffsetDateTime) -> anyhow::Result<Root> {
+        let mut roles = Vec::new();
+        for r in Role::ALL {
+            let rp = self.role(r);
+            let mut keys = Vec::new();
+            for k in &rp.keys {
+                let path = base.join(k);
+                let pem = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let (_, der) = sigstead_crypto::pem_decode_first(&pem)
+                    .ok_or_else(|| anyhow::anyhow!("{} is not PEM", path.display()))?;
+                keys.push(TufKey::from_spki_der(&der).with_context(|| path.display().to_string())?);
+            }
+            roles.push((r, keys, rp.threshold));
+        }
+        Ok(Root::new(version, days(now, self.root.expires_days), &roles)?)
+    }
+}
+
+fn days(now: OffsetDateTime, d: u32) -> sigstead_tuf::Expiry {
+    repo::expires_in(now, i64::from(d) * 86_400)
+}
+
+fn password(file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    match file {
+        Some(p) => sigstead_server::read_password_file(p),
+        None => std::env::var("SIGSTEAD_TUF_KEY_PASSWORD")
+            .map(String::into_bytes)
+            .map_err(|_| anyhow::anyhow!("give --password-file or set SIGSTEAD_TUF_KEY_PASSWORD")),
+    }
+}
+
+/// Loads encrypted private keys.
+pub fn load_keys(paths: &[PathBuf], pw_file: Option<&Path>) -> anyhow::Result<Vec<Arc<dyn Signer>>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pw = password(pw_file)?;
+    paths
+        .iter()
+        .map(|p| {
+            let pem = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let s =
+                sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, &pw).with_context(|| p.display().to_string())?;
+            Ok(Arc::from(s))
+        })
+        .collect()
+}
+
+/// The keys among `keys` that `root` lists for `role`.
+fn keys_for<'a>(root: &Root, role: Role, keys: &'a [Arc<dyn Signer>]) -> Vec<&'a dyn Signer> {
+    let ids = root.role(role).map(|r| r.keyids.clone()).unwrap_or_default();
+    keys.iter()
+        .filter(|k| TufKey::from_spki_der(k.public_key_der()).is_ok_and(|t| ids.contains(&t.key_id())))
+        .map(|k| k.as_ref())
+        .collect()
+}
+
+fn online_keys(root: &Root, keys: &[Arc<dyn Signer>]) -> anyhow::Result<OnlineKeys> {
+    let pick = |role| -> anyhow::Result<Arc<dyn Signer>> {
+        let ids = root.role(role).map(|r| r.keyids.clone()).unwrap_or_default();
+        keys.iter()
+            .find(|k| TufKey::from_spki_der(k.public_key_der()).is_ok_and(|t| ids.contains(&t.key_id())))
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("none of the given keys is a {role} key of the current root"))
+    };
+    Ok(OnlineKeys { snapshot: pick(Role::Snapshot)?, timestamp: pick(Role::Timestamp)? })
+}
+
+/// Default lifetimes of online roles signed from the command line; the
+/// server's configuration governs them afterwards.
+const CLI_LIFETIMES: Lifetimes = Lifetimes { timestamp_secs: 86_400, snapshot_secs: 7 * 86_400 };
+
+/// Reads target files and copies them into `targets/<sha256>.<name>`.
+fn add_target_files(
+    dir: &RepoDir,
+    listed: &mut BTreeMap<String, Vec<u8>>,
+    targets: &[(String, PathBuf)],
+) -> anyhow::Result<()> {
+    for (name, path) in targets {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        listed.insert(name.clone(), bytes);
+    }
+    for (name, bytes) in listed.iter() {
+        let tf = sigstead_tuf::TargetFile::describe(bytes, None);
+        let p = target_path(name, &tf).expect("sha256 listed");
+        if dir.read(&p)?.as_deref() != Some(bytes.as_slice()) {
+            dir.write_atomic(&p, bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// The current targets' files, read back from the repository.
+fn current_target_files(dir: &RepoDir) -> anyhow::Result<(u64, BTreeMap<String, Vec<u8>>)> {
+    let Some(v) = dir.latest("targets")? else { return Ok((0, BTreeMap::new())) };
+    let env = Envelope::parse(&dir.read(&targets_path(v))?.unwrap_or_default())?;
+    let t: Targets = env.signed_as()?;
+    let mut files = BTreeMap::new();
+    for (name, tf) in &t.targets {
+        let p = target_path(name, tf).ok_or_else(|| anyhow::anyhow!("target {name} has no sha256"))?;
+        let bytes = dir.read(&p)?.ok_or_else(|| anyhow::anyhow!("{p} is missing from the repository"))?;
+        anyhow::ensure!(tf.matches(&bytes), "{p} does not match its listed hash");
+        files.insert(name.clone(), bytes);
+    }
+    Ok((v, files))
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Publishes a signed root or targets file after checking it as a client would.
+pub fn publish(dir: &RepoDir, env: &Envelope, online: Option<&OnlineKeys>) -> anyhow::Result<String> {
+    let now = OffsetDateTime::now_utc();
+    let published = match env.type_name() {
+        Some("root") => {
+            let root: Root = env.signed_as()?;
+            let bytes = env.to_bytes();
+            match dir.latest("root")? {
+                None => {
+                    anyhow::ensure!(root.version == 1, "the first root must be version 1");
+                    sigstead_tuf::TrustedSet::new(&bytes, now).map_err(|e| anyhow::anyhow!("root 1: {e}"))?;
+                }
+                Some(_) => {
+                    let (_, current) = dir.latest_root()?;
+                    repo::check_root_successor(&current, &bytes)
+                        .map_err(|e| anyhow::anyhow!("refusing root {}: {e}", root.version))?;
+                }
+            }
+            anyhow::ensure!(!root.expires.is_expired(now), "root {} is already expired", root.version);
+            dir.write_atomic(&root_path(root.version), &bytes)?;
+            root_path(root.version)
+        }
+        Some("targets") => {
+            let t: Targets = env.signed_as()?;
+            let (_, rb) = dir.latest_root()?;
+            let root: Root = Envelope::parse(&rb)?.signed_as()?;
+            repo::check_role_signed(&root, Role::Targets, env).map_err(|e| anyhow::anyhow!("refusing targets: {e}"))?;
+            let next = dir.latest("targets")?.unwrap_or(0) + 1;
+            anyhow::ensure!(t.version == next, "targets version {} is not the next version {next}", t.version);
+            anyhow::ensure!(!t.expires.is_expired(now), "targets {} is already expired", t.version);
+            for (name, tf) in &t.targets {
+                let p = target_path(name, tf).ok_or_else(|| anyhow::anyhow!("target {name} has no sha256"))?;
+                let ok = dir.read(&p)?.is_some_and(|b| tf.matches(&b));
+                anyhow::ensure!(ok, "{p} is not in the repository (stage-targets copies it)");
+            }
+            dir.write_atomic(&targets_path(t.version), &env.to_bytes())?;
+            targets_path(t.version)
+        }
+        other => bail!(
+            "only root and targets are published this way (found {other:?}); the server signs snapshot and timestamp"
+        ),
+    };
+    if let Some(keys) = online {
+        online::refresh_online(dir, keys, CLI_LIFETIMES, now)?;
+    }
+    Ok(published)
+}
+
+pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    match cmd {
+        TufCommand::Keygen { out, algorithm, password_file } => {
+            let pw = password(password_file.as_deref())?;
+            let (pem, signer): (String, Box<dyn Signer>) = match algorithm {
+                Algorithm::Ed25519 => {
+                    let s = sigstead_crypto::Ed25519Signer::generate();
+                    (s.to_encrypted_pkcs8_pem(&pw)?, Box::new(s))
+                }
+                Algorithm::EcdsaP256 => {
+                    let s = sigstead_crypto::EcdsaP256Signer::generate();
+                    (s.to_encrypted_pkcs8_pem(&pw)?, Box::new(s))
+                }
+            };
+            let key_path = out.with_extension("key");
+            let pub_path = out.with_extension("pub");
+            anyhow::ensure!(!key_path.exists(), "{} exists; refusing to overwrite a key", key_path.display());
+            write_new(&key_path, pem.as_bytes())?;
+            write_new(&pub_path, sigstead_crypto::pem_encode("PUBLIC KEY", signer.public_key_der()).as_bytes())?;
+            println!("{} {}", TufKey::from_spki_der(signer.public_key_der())?.key_id(), key_path.display());
+            Ok(())
+        }
+        TufCommand::Init { policy, repo: repo_path, targets, keys, password_file } => {
+            let dir = RepoDir::new(&repo_path);
+            anyhow::ensure!(dir.latest("root")?.is_none(), "{} already holds a root", repo_path.display());
+            let (policy, base) = Policy::load(&policy)?;
+            let keys = load_keys(&keys, password_file.as_deref())?;
+            let root = policy.root(&base, 1, now)?;
+            let env = repo::sign(&root, &keys_for(&root, Role::Root, &keys))?;
+            let online = online_keys(&root, &keys)?;
+            publish(&dir, &env, None)?;
+            let mut files = BTreeMap::new();
+            add_target_files(&dir, &mut files, &targets)?;
+            let t = repo::targets_for(1, days(now, policy.targets.expires_days), &files)?;
+            let env = repo::sign(&t, &keys_for(&root, Role::Targets, &keys))?;
+            publish(&dir, &env, None)?;
+            let life = Lifetimes {
+                timestamp_secs: u64::from(policy.timestamp.expires_days) * 86_400,
+                snapshot_secs: u64::from(policy.snapshot.expires_days) * 86_400,
+            };
+            online::refresh_online(&dir, &online, life, now)?;
+            println!("initialised {} (root 1, targets 1: {} files)", repo_path.display(), files.len());
+            Ok(())
+        }
+        TufCommand::StageRoot { policy, repo: repo_path, out } => {
+            let dir = RepoDir::new(&repo_path);
+            let (policy, base) = Policy::load(&policy)?;
+            let version = dir.latest("root")?.unwrap_or(0) + 1;
+            let root = policy.root(&base, version, now)?;
+            write_new(&out, &Envelope::new(&root)?.to_bytes())?;
+            println!(
+                "staged root {version} in {}: sign it with a threshold of the current and the new root keys",
+                out.display()
+            );
+            Ok(())
+        }
+        TufCommand::StageTargets { repo: repo_path, targets, remove, expires_days, out } => {
+            let dir = RepoDir::new(&repo_path);
+            let (v, mut files) = current_target_files(&dir)?;
+            for name in &remove {
+                anyhow::ensure!(files.remove(name).is_some(), "no target named {name}");
+            }
+            add_target_files(&dir, &mut files, &targets)?;
+            let t = repo::targets_for(v + 1, days(now, expires_days), &files)?;
+            write_new(&out, &Envelope::new(&t)?.to_bytes())?;
+            println!("staged targets {} ({} files) in {}", v + 1, files.len(), out.display());
+            Ok(())
+        }
+        TufCommand::Sign { metadata, keys, password_file } => {
+            anyhow::ensure!(!keys.is_empty(), "give at least one --key");
+            let mut env = Envelope::parse(&std::fs::read(&metadata).with_context(|| metadata.display().to_string())?)?;
+            for k in load_keys(&keys, password_file.as_deref())? {
+                println!("signed with {}", env.sign(k.as_ref())?);
+            }
+            std::fs::write(&metadata, env.to_bytes())?;
+            Ok(())
+        }
+        TufCommand::Publish { repo: repo_path, metadata, online_keys: okeys, password_file } => {
+            let dir = RepoDir::new(&repo_path);
+            let env = Envelope::parse(&std::fs::read(&metadata).with_context(|| metadata.display().to_string())?)?;
+            let keys = load_keys(&okeys, password_file.as_deref())?;
+            let online = if keys.is_empty() {
+                None
+            } else {
+                // The keys of the root in force after this publication.
+                let root: Root = if env.type_name() == Some("root") {
+                    env.signed_as()?
+                } else {
+                    Envelope::parse(&dir.latest_root()?.1)?.signed_as()?
+                };
+                Some(online_keys(&root, &keys)?)
+            };
+            let published = publish(&dir, &env, online.as_ref())?;
+            println!("published {published}");
+            Ok(())
+        }
+        TufCommand::Status { repo: repo_path } => {
+            let dir = RepoDir::new(&repo_path);
+            for (role, version, expires) in online::expiries(&dir)? {
+                let left = (expires - now).whole_hours();
+                let expires = sigstead_tuf::Expiry::at(expires);
+                println!("{:<9} version {version:<4} expires {expires} ({left} h)", role.name());
+            }
+            Ok(())
+        }
+        TufCommand::AttackFixtures { out } => {
+            for f in sigstead_tuf::fixtures::all(now)? {
+                let base = out.join(f.name);
+                let write = |sub: &str, files: &sigstead_tuf::client::Files| -> anyhow::Result<()> {
+                    let d = RepoDir::new(base.join(sub));
+                    for (p, b) in files {
+                        d.write_atomic(p, b)?;
+                    }
+                    Ok(())
+                };
+                write("repo", &f.repo)?;
+                if let Some(b) = &f.baseline {
+                    write("baseline", b)?;
+                }
+                std::fs::write(base.join("1.root.json"), &f.root1)?;
+                std::fs::write(base.join("expect"), if f.good { "accept\n" } else { "refuse\n" })?;
+                std::fs::write(base.join("attack"), format!("{}\n", f.attack))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `sigstead mirror`: a verified copy of a repository for an air-gapped site.
+pub async fn mirror(url: &str, root: &Path, out: &Path, ca_file: Option<&Path>) -> anyhow::Result<()> {
+    let url = url.trim_end_matches('/').to_string();
+    let root1 = std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
+    let dir = RepoDir::new(out);
+    let local = dir.load_files()?;
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(sigstead_server::client_tls_config(ca_file)?)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()?;
+    let handle = tokio::runtime::Handle::current();
+    let (set, files) = tokio::task::spawn_blocking(move || {
+        let mut fetched = 0usize;
+        let mut fetch = |path: &str| -> Result<Option<Vec<u8>>, String> {
+            let resp = handle.block_on(http.get(format!("{url}/{path}")).send()).map_err(|e| e.to_string())?;
+            let status = resp.status();
+            if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::FORBIDDEN {
+                return Ok(None);
+            }
+            if !status.is_success() {
+                return Err(format!("HTTP {status}"));
+            }
+            let body = handle.block_on(resp.bytes()).map_err(|e| e.to_string())?;
+            fetched += 1;
+            eprintln!("  fetched {path} ({} bytes)", body.len());
+            Ok(Some(body.to_vec()))
+        };
+        sigstead_tuf::client::refresh(&root1, &local, OffsetDateTime::now_utc(), &mut fetch)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("refusing to mirror: {e}"))?;
+    // Everything verified; write versioned files first and the timestamp last.
+    let mut written = 0;
+    let mut order: Vec<_> = files.iter().filter(|(p, _)| p.as_str() != repo::TIMESTAMP_PATH).collect();
+    order.extend(files.get_key_value(repo::TIMESTAMP_PATH));
+    for (path, bytes) in order {
+        if dir.read(path)?.as_deref() != Some(bytes.as_slice()) {
+            dir.write_atomic(path, bytes)?;
+            written += 1;
+        }
+    }
+    println!(
+        "mirrored root {} / targets {} into {} ({written} files written, {} up to date)",
+        set.root().version,
+        set.targets().map_or(0, |t| t.version),
+        out.display(),
+        files.len() - written
+    );
+    Ok(())
+}

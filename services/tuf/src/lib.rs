@@ -1,0 +1,170 @@
+//! Sigstead's TUF repository server.
+//!
+//! Serves a repository directory in the consistent-snapshot layout Sigstore
+//! clients use (`N.root.json`, `timestamp.json`, `N.snapshot.json`,
+//! `N.targets.json`, `targets/<sha256>.<name>`), with cache headers that fit
+//! each file: `timestamp.json` (and the convenience `root.json`) must be
+//! revalidated, versioned and hash-prefixed files are immutable. A missing
+//! `N+1.root.json` is a 404, which ends a client's root walk.
+//!
+//! With online keys, the server re-signs snapshot and timestamp on a schedule
+//! ([`online::refresh_online`]) so that clients never see expired metadata,
+//! and warns well before the offline roles (root, targets) expire.
+
+pub mod config;
+pub mod online;
+pub mod repo_dir;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+pub use config::{OnlineKeys, TufConfig};
+use online::Lifetimes;
+use repo_dir::RepoDir;
+use sigstead_tuf::repo::valid_target_name;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct TufState {
+    dir: Arc<RepoDir>,
+}
+
+impl TufState {
+    pub fn new(dir: RepoDir) -> Self {
+        Self { dir: Arc::new(dir) }
+    }
+}
+
+/// Errors of this boundary, mapped to HTTP by [`ServeError::into_response`].
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("not found")]
+    NotFound,
+    #[error("storage: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            ServeError::NotFound => (StatusCode::NOT_FOUND, "not found"),
+            ServeError::Io(e) => {
+                tracing::error!(error = %e, "reading the repository");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        };
+        (status, axum::Json(serde_json::json!({"code": status.as_u16(), "message": message}))).into_response()
+    }
+}
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+/// The routes of the repository.
+pub fn router(state: TufState) -> Router {
+    Router::new().route("/{file}", get(metadata)).route("/targets/{*path}", get(target)).with_state(state)
+}
+
+/// Which top-level file a request names, and its cache policy.
+fn classify(file: &str) -> Option<&'static str> {
+    if file == "timestamp.json" || file == "root.json" {
+        return Some(REVALIDATE);
+    }
+    ["root", "snapshot", "targets"].into_iter().any(|r| repo_dir::versioned(file, r).is_some()).then_some(IMMUTABLE)
+}
+
+fn respond(bytes: Vec<u8>, content_type: &'static str, cache: &'static str) -> Response {
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    resp
+}
+
+async fn metadata(State(s): State<TufState>, Path(file): Path<String>) -> Result<Response, ServeError> {
+    let cache = classify(&file).ok_or(ServeError::NotFound)?;
+    let bytes = if file == "root.json" {
+        s.dir.latest_root().map(|(_, b)| b).map_err(|_| ServeError::NotFound)?
+    } else {
+        s.dir.read(&file)?.ok_or(ServeError::NotFound)?
+    };
+    Ok(respond(bytes, "application/json", cache))
+}
+
+async fn target(State(s): State<TufState>, Path(path): Path<String>) -> Result<Response, ServeError> {
+    if !valid_target_name(&path) {
+        return Err(ServeError::NotFound);
+    }
+    let bytes = s.dir.read(&format!("targets/{path}"))?.ok_or(ServeError::NotFound)?;
+    let ct = if path.ends_with(".json") { "application/json" } else { "application/octet-stream" };
+    Ok(respond(bytes, ct, IMMUTABLE))
+}
+
+/// One scheduled pass: re-sign the online roles if needed, publish expiry
+/// metrics, warn about offline roles close to expiry.
+pub fn check_once(dir: &RepoDir, keys: Option<&OnlineKeys>, config: &TufConfig) -> anyhow::Result<()> {
+    let now = time::OffsetDateTime::now_utc();
+    if let Some(keys) = keys {
+        let life =
+            Lifetimes { timestamp_secs: config.timestamp_expiry_secs, snapshot_secs: config.snapshot_expiry_secs };
+        let out = online::refresh_online(dir, keys, life, now)?;
+        if out.snapshot.is_some() || out.timestamp.is_some() {
+            tracing::info!(snapshot = ?out.snapshot, timestamp = ?out.timestamp, "re-signed online roles");
+        }
+    }
+    let warn = time::Duration::days(i64::try_from(config.offline_expiry_warning_days).unwrap_or(i64::MAX / 86_400));
+    for (role, version, expires) in online::expiries(dir)? {
+        let left = expires - now;
+        metrics::gauge!("sigstead_tuf_expires_in_seconds", "role" => role.name()).set(left.as_seconds_f64());
+        let offline = matches!(role, sigstead_tuf::Role::Root | sigstead_tuf::Role::Targets);
+        let warning = offline && left < warn;
+        metrics::gauge!("sigstead_tuf_expiry_warning", "role" => role.name()).set(if warning { 1.0 } else { 0.0 });
+        if warning {
+            tracing::warn!(%role, version, expires = %expires, "offline-signed {role} metadata expires soon: sign a new version");
+        }
+    }
+    Ok(())
+}
+
+/// Serves the repository described by `config` until `shutdown` resolves.
+pub async fn run(
+    config: TufConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let dir = RepoDir::new(config.repository_dir());
+    let keys = config.load_online_keys()?;
+    // Refuse to start on a repository we cannot keep fresh.
+    check_once(&dir, keys.as_ref(), &config)?;
+    let ticker = {
+        let (dir, config) = (dir.clone(), config.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(config.check_interval_secs));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let (d, k, c) = (dir.clone(), keys.clone(), config.clone());
+                match tokio::task::spawn_blocking(move || check_once(&d, k.as_ref(), &c)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "TUF online role check failed"),
+                    Err(e) => tracing::error!(error = %e, "TUF online role check panicked"),
+                }
+            }
+        })
+    };
+    let ready_dir = dir.clone();
+    let ready: sigstead_server::ReadyCheck = Arc::new(move || {
+        let d = ready_dir.clone();
+        Box::pin(async move { d.latest_root().map(|_| ()).map_err(|e| e.to_string()) })
+    });
+    let app = sigstead_server::with_common_routes(router(TufState::new(dir)), &config.http, ready);
+    let tls = config.http.tls()?;
+    tracing::info!(listen = %config.listen, "tuf repository serving");
+    let result = sigstead_server::serve(app, listener, tls, shutdown).await;
+    ticker.abort();
+    result.map_err(Into::into)
+}
