@@ -91,7 +91,7 @@ while IFS= read -r line; do
     n=$((n + 1))
     expect_ok "printed_$n(${line%% --*})" "$line"
 done < <(grep -E '^\s+(sigstead|cosign|sigstore) ' "$RUN/up1.out")
-[ "$n" -ge 8 ] && pass up_printed_all_flows || fail up_printed_all_flows "found $n commands"
+[ "$n" -ge 14 ] && pass up_printed_all_flows || fail up_printed_all_flows "found $n commands"
 D="$RUN/data"
 TR="$D/trusted_root.json"; TC="$D/trust_config.json"; SC="$D/signing_config.v0.2.json"
 

@@ -25,7 +25,7 @@ enum Command {
         /// Use this Postgres database instead of embedded SQLite.
         #[arg(long)]
         database_url: Option<String>,
-        /// First of four consecutive ports: Rekor, Fulcio, CT log, development OIDC issuer.
+        /// First of five consecutive ports: Rekor, Fulcio, CT log, development OIDC issuer, TUF repository.
         #[arg(long, default_value_t = 3000)]
         port_base: u16,
     },

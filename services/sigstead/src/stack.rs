@@ -105,11 +105,12 @@ pub struct Ports {
     pub fulcio: u16,
     pub ctlog: u16,
     pub oidc: u16,
+    pub tuf: u16,
 }
 
 impl Ports {
     pub fn from_base(base: u16) -> Self {
-        Self { rekor: base, fulcio: base + 1, ctlog: base + 2, oidc: base + 3 }
+        Self { rekor: base, fulcio: base + 1, ctlog: base + 2, oidc: base + 3, tuf: base + 4 }
     }
 }
 
@@ -192,6 +193,68 @@ fn write_stack_trust(data: &Path, rekor: &sigstead_rekor::RekorConfig, ports: Po
     Ok(())
 }
 
+/// The TUF repository of `sigstead up` in `data/tuf`: Ed25519 keys for the
+/// four roles (one each, threshold 1; all on this machine, which suits a
+/// development stack only: production keeps root and targets keys offline,
+/// see deploy/RUNBOOK.md), root 1, and targets `trusted_root.json` and
+/// `signing_config.v0.2.json`. When those files change (say, the ports
+/// moved), a new targets version is published. Returns the server config.
+fn init_tuf(data: &Path, ports: Ports) -> anyhow::Result<PathBuf> {
+    use sigstead_tuf::metadata::Role;
+    use sigstead_tuf::repo;
+    let tuf = data.join("tuf");
+    let keys_dir = tuf.join("keys");
+    std::fs::create_dir_all(&keys_dir)?;
+    let pw_path = keys_dir.join("password");
+    if !pw_path.exists() {
+        write_private(&pw_path, random_password()?.as_bytes())?;
+    }
+    let pw = sigstead_server::read_password_file(&pw_path)?;
+    let mut keys: Vec<Arc<dyn Signer>> = Vec::new();
+    for role in Role::ALL {
+        let path = keys_dir.join(format!("{role}.key"));
+        if !path.exists() {
+            let k = sigstead_crypto::Ed25519Signer::generate();
+            write_private(&path, k.to_encrypted_pkcs8_pem(&pw)?.as_bytes())?;
+        }
+        let pem = std::fs::read_to_string(&path)?;
+        keys.push(Arc::from(sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, &pw)?));
+    }
+    let dir = sigstead_tuf_service::repo_dir::RepoDir::new(tuf.join("repository"));
+    let now = time::OffsetDateTime::now_utc();
+    let year = repo::expires_in(now, 365 * 86_400);
+    if dir.latest("root")?.is_none() {
+        let roles: Vec<_> = Role::ALL
+            .iter()
+            .zip(&keys)
+            .map(|(r, k)| Ok((*r, vec![sigstead_tuf::TufKey::from_spki_der(k.public_key_der())?], 1)))
+            .collect::<anyhow::Result<_>>()?;
+        let root = sigstead_tuf::Root::new(1, year, &roles)?;
+        crate::tuf_cmd::publish(&dir, &repo::sign(&root, &crate::tuf_cmd::keys_for(&root, Role::Root, &keys))?, None)?;
+    }
+    let (_, root_bytes) = dir.latest_root()?;
+    let root: sigstead_tuf::Root = sigstead_tuf::Envelope::parse(&root_bytes)?.signed_as()?;
+    let (version, current) = crate::tuf_cmd::current_target_files(&dir)?;
+    let mut files = std::collections::BTreeMap::new();
+    let wanted: Vec<(String, PathBuf)> =
+        ["trusted_root.json", "signing_config.v0.2.json"].iter().map(|n| (n.to_string(), data.join(n))).collect();
+    crate::tuf_cmd::add_target_files(&dir, &mut files, &wanted)?;
+    if files != current {
+        let t = repo::targets_for(version + 1, year, &files)?;
+        let env = repo::sign(&t, &crate::tuf_cmd::keys_for(&root, Role::Targets, &keys))?;
+        crate::tuf_cmd::publish(&dir, &env, None)?;
+    }
+    let cfg = tuf.join("tuf.toml");
+    write_if_missing(
+        &cfg,
+        &format!(
+            "# Sigstead TUF repository, created by `sigstead up`.\nlisten = \"127.0.0.1:{}\"\nrepository_dir = \"repository\"\ntimestamp_key_path = \"keys/timestamp.key\"\nsnapshot_key_path = \"keys/snapshot.key\"\nkey_password_file = \"keys/password\"\n",
+            ports.tuf
+        ),
+    )?;
+    Ok(cfg)
+}
+
 /// A token from the development issuer of `data` (for the load generator).
 pub fn mint_dev_token(data: &Path, email: &str) -> anyhow::Result<String> {
     let dir = data.join("oidc");
@@ -235,6 +298,7 @@ pub async fn up(data: &Path, database_url: Option<String>, base_port: u16) -> an
     let created = rekor.engine().created_at();
     drop(rekor);
     write_stack_trust(data, &rekor_cfg, ports, created - 3600)?;
+    let tuf_path = init_tuf(data, ports)?;
 
     let oidc_key = key(&data.join("oidc"), "dev-issuer-key")?;
     let issuer = dev_oidc::issuer_url(ports.oidc);
@@ -247,19 +311,27 @@ pub async fn up(data: &Path, database_url: Option<String>, base_port: u16) -> an
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
-    let (l_oidc, l_ct, l_fulcio, l_rekor) =
-        (bind(ports.oidc).await?, bind(ports.ctlog).await?, bind(ports.fulcio).await?, bind(ports.rekor).await?);
+    let (l_oidc, l_ct, l_fulcio, l_rekor, l_tuf) = (
+        bind(ports.oidc).await?,
+        bind(ports.ctlog).await?,
+        bind(ports.fulcio).await?,
+        bind(ports.rekor).await?,
+        bind(ports.tuf).await?,
+    );
     tasks.spawn(sigstead_server::serve(oidc_app, l_oidc, None, stopped(&stop_tx)).map_err_into());
     tasks.spawn(sigstead_ctlog::run(sigstead_ctlog::CtConfig::load(&ct_path)?, l_ct, stopped(&stop_tx)));
     tasks.spawn(sigstead_fulcio::run(sigstead_fulcio::FulcioConfig::load(&fulcio_path)?, l_fulcio, stopped(&stop_tx)));
     tasks.spawn(sigstead_rekor::run(rekor_cfg.clone(), l_rekor, stopped(&stop_tx)));
+    tasks.spawn(sigstead_tuf_service::run(sigstead_tuf_service::TufConfig::load(&tuf_path)?, l_tuf, stopped(&stop_tx)));
 
     let d = data.display();
+    let tuf_url = format!("http://127.0.0.1:{}", ports.tuf);
     println!("Sigstead is up (data in {d}):");
     println!("  Rekor v1 log:        http://127.0.0.1:{}", ports.rekor);
     println!("  Fulcio CA:           http://127.0.0.1:{}", ports.fulcio);
     println!("  CT log:              http://127.0.0.1:{}", ports.ctlog);
     println!("  OIDC issuer (DEV, INSECURE): {issuer}");
+    println!("  TUF repository:      {tuf_url}  (pinned root: {d}/tuf/repository/1.root.json)");
     println!("  trusted root:        {d}/trusted_root.json");
     println!("  signing config:      {d}/signing_config.v0.2.json");
     println!("  trust config:        {d}/trust_config.json");
@@ -274,6 +346,14 @@ pub async fn up(data: &Path, database_url: Option<String>, base_port: u16) -> an
     println!("or with sigstore-python 4:");
     println!("  sigstore --trust-config {d}/trust_config.json sign --identity-token \"$(cat token.jwt)\" --bundle artifact.py.sigstore.json artifact");
     println!("  sigstore --trust-config {d}/trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer {issuer} artifact");
+    println!();
+    println!("Or take the root of trust from the TUF repository, as production clients do:");
+    println!("  cosign initialize --mirror {tuf_url} --root {d}/tuf/repository/1.root.json");
+    println!("  cosign sign-blob --yes --identity-token token.jwt --bundle artifact.tuf.sigstore.json artifact");
+    println!("  cosign verify-blob --bundle artifact.tuf.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer {issuer} artifact");
+    println!("  sigstore --instance {tuf_url} trust-instance {d}/tuf/repository/1.root.json");
+    println!("  sigstore --instance {tuf_url} sign --identity-token \"$(cat token.jwt)\" --bundle artifact.tuf.py.sigstore.json artifact");
+    println!("  sigstore --instance {tuf_url} verify identity --bundle artifact.tuf.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer {issuer} artifact");
     println!();
     println!("With a long-lived key (cosign 3):");
     println!("  cosign generate-key-pair");

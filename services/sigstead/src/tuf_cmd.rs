@@ -213,7 +213,7 @@ pub fn load_keys(paths: &[PathBuf], pw_file: Option<&Path>) -> anyhow::Result<Ve
 }
 
 /// The keys among `keys` that `root` lists for `role`.
-fn keys_for<'a>(root: &Root, role: Role, keys: &'a [Arc<dyn Signer>]) -> Vec<&'a dyn Signer> {
+pub(crate) fn keys_for<'a>(root: &Root, role: Role, keys: &'a [Arc<dyn Signer>]) -> Vec<&'a dyn Signer> {
     let ids = root.role(role).map(|r| r.keyids.clone()).unwrap_or_default();
     keys.iter()
         .filter(|k| TufKey::from_spki_der(k.public_key_der()).is_ok_and(|t| ids.contains(&t.key_id())))
@@ -221,7 +221,7 @@ fn keys_for<'a>(root: &Root, role: Role, keys: &'a [Arc<dyn Signer>]) -> Vec<&'a
         .collect()
 }
 
-fn online_keys(root: &Root, keys: &[Arc<dyn Signer>]) -> anyhow::Result<OnlineKeys> {
+pub(crate) fn online_keys(root: &Root, keys: &[Arc<dyn Signer>]) -> anyhow::Result<OnlineKeys> {
     let pick = |role| -> anyhow::Result<Arc<dyn Signer>> {
         let ids = root.role(role).map(|r| r.keyids.clone()).unwrap_or_default();
         keys.iter()
@@ -237,7 +237,7 @@ fn online_keys(root: &Root, keys: &[Arc<dyn Signer>]) -> anyhow::Result<OnlineKe
 const CLI_LIFETIMES: Lifetimes = Lifetimes { timestamp_secs: 86_400, snapshot_secs: 7 * 86_400 };
 
 /// Reads target files and copies them into `targets/<sha256>.<name>`.
-fn add_target_files(
+pub(crate) fn add_target_files(
     dir: &RepoDir,
     listed: &mut BTreeMap<String, Vec<u8>>,
     targets: &[(String, PathBuf)],
@@ -257,7 +257,7 @@ fn add_target_files(
 }
 
 /// The current targets' files, read back from the repository.
-fn current_target_files(dir: &RepoDir) -> anyhow::Result<(u64, BTreeMap<String, Vec<u8>>)> {
+pub(crate) fn current_target_files(dir: &RepoDir) -> anyhow::Result<(u64, BTreeMap<String, Vec<u8>>)> {
     let Some(v) = dir.latest("targets")? else { return Ok((0, BTreeMap::new())) };
     let env = Envelope::parse(&dir.read(&targets_path(v))?.unwrap_or_default())?;
     let t: Targets = env.signed_as()?;

@@ -327,15 +327,27 @@ pub fn refresh(
     set.update_timestamp(&ts)?;
     files.insert(TIMESTAMP_PATH.into(), ts);
 
-    let v = set.timestamp().and_then(|t| t.snapshot_meta()).map(|m| m.version).unwrap_or_default();
-    let path = snapshot_path(v);
-    let snap = get(&path)?.ok_or_else(|| RefreshError::Missing(path.clone()))?;
+    // A local copy of a versioned file is reused only when the file naming
+    // it pins its hash; otherwise it is fetched again.
+    let reuse = |meta: Option<&MetaFile>, path: &str| -> Option<Vec<u8>> {
+        let meta = meta.filter(|m| m.hashes.is_some())?;
+        local.get(path).filter(|b| check_meta_file(meta, b, path).is_ok()).cloned()
+    };
+    let meta = set.timestamp().and_then(|t| t.snapshot_meta()).cloned();
+    let path = snapshot_path(meta.as_ref().map(|m| m.version).unwrap_or_default());
+    let snap = match reuse(meta.as_ref(), &path) {
+        Some(b) => b,
+        None => get(&path)?.ok_or_else(|| RefreshError::Missing(path.clone()))?,
+    };
     set.update_snapshot(&snap)?;
     files.insert(path, snap);
 
-    let v = set.snapshot().and_then(|s| s.targets_meta()).map(|m| m.version).unwrap_or_default();
-    let path = targets_path(v);
-    let targets = get(&path)?.ok_or_else(|| RefreshError::Missing(path.clone()))?;
+    let meta = set.snapshot().and_then(|s| s.targets_meta()).cloned();
+    let path = targets_path(meta.as_ref().map(|m| m.version).unwrap_or_default());
+    let targets = match reuse(meta.as_ref(), &path) {
+        Some(b) => b,
+        None => get(&path)?.ok_or_else(|| RefreshError::Missing(path.clone()))?,
+    };
     set.update_targets(&targets)?;
     files.insert(path, targets);
 

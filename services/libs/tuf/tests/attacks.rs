@@ -136,3 +136,18 @@ fn a_local_copy_that_fails_verification_is_an_error_not_a_fresh_start() {
     let err = refresh(&f.root1, &local, now, &mut serve(&good.repo)).unwrap_err();
     assert!(matches!(err, RefreshError::Local(ClientError::Signatures { role: Role::Root, .. })), "{err}");
 }
+
+#[test]
+fn a_rerun_reuses_pinned_local_files_and_fetches_only_what_changed() {
+    let now = OffsetDateTime::now_utc();
+    let f = fixtures::all(now).unwrap().into_iter().find(|f| f.name == "good").unwrap();
+    let (_, first) = refresh(&f.root1, &Files::new(), now, &mut serve(&f.repo)).unwrap();
+    let mut asked = Vec::new();
+    let mut fetch = |p: &str| {
+        asked.push(p.to_string());
+        Ok(f.repo.get(p).cloned())
+    };
+    let (_, second) = refresh(&f.root1, &first, now, &mut fetch).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(asked, ["2.root.json", "timestamp.json"], "only the root probe and the timestamp are fetched again");
+}

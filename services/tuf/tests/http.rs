@@ -1,0 +1,199 @@
+//! The TUF server over HTTP (tower oneshot), and the online re-signing.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use sigstead_crypto::{Ed25519Signer, Signer};
+use sigstead_tuf::client::{refresh, Files};
+use sigstead_tuf::metadata::{Envelope, Role, Root, Timestamp};
+use sigstead_tuf::repo;
+use sigstead_tuf::TufKey;
+use sigstead_tuf_service::online::{refresh_online, Lifetimes};
+use sigstead_tuf_service::repo_dir::RepoDir;
+use sigstead_tuf_service::{router, OnlineKeys, TufConfig, TufState};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+struct Repo {
+    _tmp: tempfile::TempDir,
+    dir: RepoDir,
+    root_key: Ed25519Signer,
+    targets_key: Ed25519Signer,
+    online: OnlineKeys,
+    root1: Vec<u8>,
+}
+
+const LIFE: Lifetimes = Lifetimes { timestamp_secs: 86_400, snapshot_secs: 7 * 86_400 };
+
+fn tkey(s: &dyn Signer) -> TufKey {
+    TufKey::from_spki_der(s.public_key_der()).unwrap()
+}
+
+fn publish_targets(r: &Repo, version: u64, content: &str) {
+    let files = BTreeMap::from([("trusted_root.json".to_string(), content.as_bytes().to_vec())]);
+    let t = repo::targets_for(version, repo::expires_in(OffsetDateTime::now_utc(), 86_400 * 30), &files).unwrap();
+    for (name, bytes) in &files {
+        r.dir.write_atomic(&repo::target_path(name, &t.targets[name]).unwrap(), bytes).unwrap();
+    }
+    r.dir.write_atomic(&repo::targets_path(version), &repo::sign(&t, &[&r.targets_key]).unwrap().to_bytes()).unwrap();
+}
+
+fn new_repo() -> Repo {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = RepoDir::new(tmp.path().join("repo"));
+    let (root_key, targets_key) = (Ed25519Signer::generate(), Ed25519Signer::generate());
+    let online =
+        OnlineKeys { snapshot: Arc::new(Ed25519Signer::generate()), timestamp: Arc::new(Ed25519Signer::generate()) };
+    let root = Root::new(
+        1,
+        repo::expires_in(OffsetDateTime::now_utc(), 86_400 * 365),
+        &[
+            (Role::Root, vec![tkey(&root_key)], 1),
+            (Role::Targets, vec![tkey(&targets_key)], 1),
+            (Role::Snapshot, vec![tkey(online.snapshot.as_ref())], 1),
+            (Role::Timestamp, vec![tkey(online.timestamp.as_ref())], 1),
+        ],
+    )
+    .unwrap();
+    let root1 = repo::sign(&root, &[&root_key]).unwrap().to_bytes();
+    dir.write_atomic("1.root.json", &root1).unwrap();
+    let r = Repo { _tmp: tmp, dir, root_key, targets_key, online, root1 };
+    publish_targets(&r, 1, "{\"v\":1}");
+    r
+}
+
+async fn get(r: &Repo, path: &str) -> (StatusCode, Option<String>, Vec<u8>) {
+    let app = router(TufState::new(r.dir.clone()));
+    let resp = app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    let cache = resp.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string());
+    let status = resp.status();
+    (status, cache, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+fn timestamp(r: &Repo) -> Timestamp {
+    Envelope::parse(&r.dir.read("timestamp.json").unwrap().unwrap()).unwrap().signed_as().unwrap()
+}
+
+#[tokio::test]
+async fn serves_the_consistent_snapshot_layout_with_fitting_cache_headers() {
+    let r = new_repo();
+    refresh_online(&r.dir, &r.online, LIFE, OffsetDateTime::now_utc()).unwrap();
+    let (s, c, body) = get(&r, "/timestamp.json").await;
+    assert_eq!((s, c.as_deref()), (StatusCode::OK, Some("no-cache")));
+    assert_eq!(body, r.dir.read("timestamp.json").unwrap().unwrap());
+    for path in ["/1.root.json", "/1.snapshot.json", "/1.targets.json"] {
+        let (s, c, _) = get(&r, path).await;
+        assert_eq!((s, c.as_deref()), (StatusCode::OK, Some("public, max-age=31536000, immutable")), "{path}");
+    }
+    let (s, c, body) = get(&r, "/root.json").await;
+    assert_eq!((s, c.as_deref(), body), (StatusCode::OK, Some("no-cache"), r.root1.clone()));
+    // The next root does not exist yet: 404 ends a client's root walk.
+    assert_eq!(get(&r, "/2.root.json").await.0, StatusCode::NOT_FOUND);
+    // Everything a client needs verifies through the router.
+    let files = r.dir.load_files().unwrap();
+    let target = files.keys().find(|p| p.starts_with("targets/")).unwrap().clone();
+    let (s, c, body) = get(&r, &format!("/{target}")).await;
+    assert_eq!((s, c.as_deref()), (StatusCode::OK, Some("public, max-age=31536000, immutable")));
+    assert_eq!(body, b"{\"v\":1}");
+}
+
+#[tokio::test]
+async fn path_traversal_and_unknown_files_are_404() {
+    let r = new_repo();
+    refresh_online(&r.dir, &r.online, LIFE, OffsetDateTime::now_utc()).unwrap();
+    std::fs::write(r.dir.path().join("secret.key"), b"x").unwrap();
+    for path in [
+        "/secret.key",
+        "/targets/../1.root.json",
+        "/targets/..%2f1.root.json",
+        "/targets/%2e%2e/secret.key",
+        "/01.root.json",
+        "/.1.root.json.tmp-1",
+        "/targets/",
+    ] {
+        assert_eq!(get(&r, path).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[test]
+fn online_roles_are_signed_once_and_kept_while_fresh() {
+    let r = new_repo();
+    let now = OffsetDateTime::now_utc();
+    let first = refresh_online(&r.dir, &r.online, LIFE, now).unwrap();
+    assert_eq!((first.snapshot, first.timestamp), (Some(1), Some(1)));
+    let again = refresh_online(&r.dir, &r.online, LIFE, now + time::Duration::hours(1)).unwrap();
+    assert_eq!((again.snapshot, again.timestamp), (None, None), "nothing changed, nothing re-signed");
+    // Past half of the timestamp's lifetime: a new timestamp, same snapshot.
+    let later = refresh_online(&r.dir, &r.online, LIFE, now + time::Duration::hours(13)).unwrap();
+    assert_eq!((later.snapshot, later.timestamp), (None, Some(2)));
+    assert_eq!(timestamp(&r).snapshot_meta().unwrap().version, 1);
+}
+
+#[test]
+fn new_targets_get_a_new_snapshot_and_timestamp_and_clients_follow() {
+    let r = new_repo();
+    let now = OffsetDateTime::now_utc();
+    refresh_online(&r.dir, &r.online, LIFE, now).unwrap();
+    let fetch_from = |dir: &RepoDir| {
+        let files = dir.load_files().unwrap();
+        move |p: &str| Ok(files.get(p).cloned())
+    };
+    let (_, before) = refresh(&r.root1, &Files::new(), now, &mut fetch_from(&r.dir)).unwrap();
+    publish_targets(&r, 2, "{\"v\":2}");
+    let out = refresh_online(&r.dir, &r.online, LIFE, now).unwrap();
+    assert_eq!((out.snapshot, out.timestamp), (Some(2), Some(2)));
+    let (set, _) = refresh(&r.root1, &before, now, &mut fetch_from(&r.dir)).unwrap();
+    assert_eq!(set.targets().unwrap().version, 2);
+}
+
+#[test]
+fn refuses_to_sign_a_snapshot_for_targets_that_do_not_verify() {
+    let r = new_repo();
+    let now = OffsetDateTime::now_utc();
+    refresh_online(&r.dir, &r.online, LIFE, now).unwrap();
+    let ts_before = r.dir.read("timestamp.json").unwrap();
+    // Targets 2 signed by the root key, which is not a targets key.
+    let t = repo::targets_for(2, repo::expires_in(now, 86_400), &BTreeMap::new()).unwrap();
+    r.dir.write_atomic("2.targets.json", &repo::sign(&t, &[&r.root_key]).unwrap().to_bytes()).unwrap();
+    let err = refresh_online(&r.dir, &r.online, LIFE, now).unwrap_err().to_string();
+    assert!(err.contains("does not verify under the current root"), "{err}");
+    assert_eq!(r.dir.read("timestamp.json").unwrap(), ts_before, "nothing was re-signed");
+    assert_eq!(r.dir.latest("snapshot").unwrap(), Some(1));
+}
+
+#[test]
+fn refuses_online_keys_that_root_does_not_list() {
+    let r = new_repo();
+    let wrong = OnlineKeys { snapshot: r.online.snapshot.clone(), timestamp: Arc::new(Ed25519Signer::generate()) };
+    let err = refresh_online(&r.dir, &wrong, LIFE, OffsetDateTime::now_utc()).unwrap_err().to_string();
+    assert!(err.contains("is not one of root's timestamp keys"), "{err}");
+    assert_eq!(r.dir.read("timestamp.json").unwrap(), None);
+}
+
+#[test]
+fn example_config_parses_and_bad_combinations_fail() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/tuf.example.toml")).unwrap();
+    let c = TufConfig::parse(&text, std::path::Path::new("/etc/sigstead")).unwrap();
+    assert_eq!(c.timestamp_expiry_secs, 86_400);
+    assert!(!c.static_only);
+    let static_with_keys = format!("{text}\nstatic_only = true\n");
+    let e = TufConfig::parse(&static_with_keys, std::path::Path::new("/")).unwrap_err().to_string();
+    assert!(e.contains("static_only"), "{e}");
+    let no_keys = "listen = \"127.0.0.1:1\"\nrepository_dir = \"r\"\n";
+    let e = TufConfig::parse(no_keys, std::path::Path::new("/")).unwrap_err().to_string();
+    assert!(e.contains("required"), "{e}");
+    assert!(TufConfig::parse(&format!("{no_keys}static_only = true\n"), std::path::Path::new("/")).is_ok());
+    let e = TufConfig::parse(&format!("{no_keys}static_only = true\nbogus = 1\n"), std::path::Path::new("/"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown field"), "{e}");
+    let e = TufConfig::parse(
+        &format!("{no_keys}static_only = true\ncheck_interval_secs = 50000\n"),
+        std::path::Path::new("/"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("check_interval_secs"), "{e}");
+}
