@@ -35,6 +35,10 @@ fn jwt(key: &EcdsaKeyPair, header: Value, claims: Value) -> String {
     format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
 }
 
+fn other_idp_for_kid() -> EcdsaKeyPair {
+    EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap()
+}
+
 fn claims(email: &str) -> Value {
     json!({"iss": ISS, "aud": "sigstore", "sub": email, "email": email, "email_verified": true,
            "iat": now() - 5, "exp": now() + 300})
@@ -87,6 +91,9 @@ ca_key_password_file = "ca.pass"
 "{ISS}" = "jwks.json"
 [[oidc.issuers]]
 issuer_url = "{ISS}"
+type = "email"
+[[oidc.issuers]]
+wildcard_issuer_url = "https://*.meta.test"
 type = "email"
 "#
     );
@@ -273,6 +280,33 @@ async fn attacks_get_400_and_nothing_is_issued_or_logged() {
     let other_idp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
     bad_tokens.push(("signed-by-another-key", jwt(&other_idp, json!({"alg": "ES256", "kid": "k1"}), c.clone())));
     bad_tokens.push(("oversized-token", token(&f, json!({"aud": "sigstore", "iss": ISS, "sub": "e", "iat": now(), "exp": now() + 300, "pad": "x".repeat(20_000)}))));
+    let with = |extra: Value| {
+        let mut c = claims("eve@example.com");
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    // not-yet-valid: nbf ten minutes ahead (leeway is 60 s).
+    bad_tokens.push(("not-yet-valid", token(&f, with(json!({"nbf": now() + 600})))));
+    // issued-in-future: iat ten minutes ahead.
+    bad_tokens.push(("issued-in-future", token(&f, with(json!({"iat": now() + 600})))));
+    // unknown-kid: a key ID the issuer's JWKS does not have.
+    bad_tokens.push(("unknown-kid", jwt(&other_idp_for_kid(), json!({"alg": "ES256", "kid": "k2"}), with(json!({})))));
+    // hs256-signed-with-public-key: HMAC keyed with the issuer's public key bytes.
+    {
+        let h = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "kid": "k1"}).to_string());
+        let p = URL_SAFE_NO_PAD.encode(with(json!({})).to_string());
+        let mac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, f.idp.public_key().as_ref());
+        let tag = aws_lc_rs::hmac::sign(&mac_key, format!("{h}.{p}").as_bytes());
+        bad_tokens.push(("hs256-signed-with-public-key", format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))));
+    }
+    // metaissuer-wildcard-abuse: `*` must match exactly one URL label.
+    for iss in
+        ["https://a.b.meta.test", "https://evil.test/.meta.test", "https://meta.test", "https://x.meta.test.evil.test"]
+    {
+        bad_tokens.push(("metaissuer-wildcard-abuse", token(&f, with(json!({"iss": iss})))));
+    }
     for (name, t) in &bad_tokens {
         let (s, v) = post_v2(&f, Some(t), body(&good_pop)).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{name}: {v}");
