@@ -3,6 +3,7 @@
 mod bench;
 mod rekor_cmd;
 mod stack;
+mod trust;
 mod tuf_cmd;
 
 use clap::{Parser, Subcommand};

@@ -2,7 +2,7 @@
 //! the whole-stack `sigstead up`.
 
 use anyhow::Context;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 use sigstead_crypto::{log_id, pem_encode, EcdsaP256Signer, Signer};
@@ -163,29 +163,19 @@ fn init_keyless(data: &Path, ports: Ports, database_url: Option<&str>) -> anyhow
 fn write_stack_trust(data: &Path, rekor: &sigstead_rekor::RekorConfig, ports: Ports, start: i64) -> anyhow::Result<()> {
     let start = rfc3339(start)?;
     let rekor_key = sigstead_rekor::load_signer(rekor)?;
-    let (mut tr, mut sc) = crate::rekor_cmd::trust_documents(&rekor.public_url, rekor_key.public_key_der(), &start);
     let ct = key(&data.join("ctlog"), "ct-key")?;
     let chain_pem = std::fs::read(data.join("fulcio/ca-chain.pem"))?;
-    let chain: Vec<Value> = sigstead_crypto::pem_decode_all(&chain_pem)
-        .into_iter()
-        .map(|(_, d)| json!({"rawBytes": STANDARD.encode(d)}))
-        .collect();
-    let fulcio_url = format!("http://127.0.0.1:{}", ports.fulcio);
-    tr["certificateAuthorities"] = json!([{
-        "subject": {"organization": "sigstead", "commonName": "sigstead intermediate"},
-        "uri": fulcio_url,
-        "certChain": {"certificates": chain},
-        "validFor": {"start": start},
-    }]);
-    tr["ctlogs"] = json!([{
-        "baseUrl": format!("http://127.0.0.1:{}", ports.ctlog),
-        "hashAlgorithm": "SHA2_256",
-        "publicKey": {"rawBytes": STANDARD.encode(ct.public_key_der()), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": start}},
-        "logId": {"keyId": STANDARD.encode(log_id(ct.public_key_der()))},
-    }]);
-    sc["caUrls"] =
-        json!([{"url": fulcio_url, "majorApiVersion": 1, "validFor": {"start": start}, "operator": "sigstead"}]);
-    sc["oidcUrls"] = json!([{"url": dev_oidc::issuer_url(ports.oidc), "majorApiVersion": 1, "validFor": {"start": start}, "operator": "sigstead"}]);
+    let services = crate::trust::Services {
+        rekor: crate::trust::LogKey { url: rekor.public_url.clone(), spki: rekor_key.public_key_der().to_vec() },
+        ct: crate::trust::LogKey {
+            url: format!("http://127.0.0.1:{}", ports.ctlog),
+            spki: ct.public_key_der().to_vec(),
+        },
+        fulcio_url: format!("http://127.0.0.1:{}", ports.fulcio),
+        ca_chain: sigstead_crypto::pem_decode_all(&chain_pem).into_iter().map(|(_, d)| d).collect(),
+        oidc_urls: vec![dev_oidc::issuer_url(ports.oidc)],
+    };
+    let (tr, sc) = crate::trust::build(&services, &start);
     std::fs::write(data.join("trusted_root.json"), serde_json::to_vec_pretty(&tr)?)?;
     std::fs::write(data.join("signing_config.v0.2.json"), serde_json::to_vec_pretty(&sc)?)?;
     let tc = json!({"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json", "trustedRoot": tr, "signingConfig": sc});

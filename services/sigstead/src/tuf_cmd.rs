@@ -104,6 +104,38 @@ pub enum TufCommand {
         #[arg(long)]
         password_file: Option<PathBuf>,
     },
+    /// Write trusted_root.json, signing_config.v0.2.json and trust_config.json
+    /// for the live services (their public keys and URLs). With --previous,
+    /// keys and CAs no longer current stay listed with a closed validity
+    /// window, so bundles made under them keep verifying.
+    TrustDocuments {
+        #[arg(long)]
+        rekor_url: String,
+        /// Rekor's public key (PEM), e.g. from `sigstead rekor trust-material`.
+        #[arg(long)]
+        rekor_key: PathBuf,
+        #[arg(long)]
+        ctlog_url: String,
+        /// The CT log's public key (PEM).
+        #[arg(long)]
+        ct_key: PathBuf,
+        #[arg(long)]
+        fulcio_url: String,
+        /// The CA chain (PEM, intermediate first), e.g. ca-chain.pem from `sigstead ca init`.
+        #[arg(long)]
+        ca_chain: PathBuf,
+        /// OIDC issuer URLs offered to interactive clients (repeatable).
+        #[arg(long = "oidc-url")]
+        oidc_urls: Vec<String>,
+        /// The trusted root currently published, to carry its history over.
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// Start of validity of new entries (RFC 3339); default: now.
+        #[arg(long)]
+        start: Option<String>,
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
     /// Versions and expiry of every role.
     Status {
         #[arg(long)]
@@ -418,6 +450,58 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             };
             let published = publish(&dir, &env, online.as_ref())?;
             println!("published {published}");
+            Ok(())
+        }
+        TufCommand::TrustDocuments {
+            rekor_url,
+            rekor_key,
+            ctlog_url,
+            ct_key,
+            fulcio_url,
+            ca_chain,
+            oidc_urls,
+            previous,
+            start,
+            out_dir,
+        } => {
+            let spki = |p: &Path| -> anyhow::Result<Vec<u8>> {
+                let pem = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+                let v = sigstead_crypto::VerifierMaterial::parse(&pem).with_context(|| p.display().to_string())?;
+                Ok(v.spki_der)
+            };
+            let chain_pem = std::fs::read(&ca_chain).with_context(|| format!("reading {}", ca_chain.display()))?;
+            let chain: Vec<Vec<u8>> = sigstead_crypto::pem_decode_all(&chain_pem)
+                .into_iter()
+                .filter(|(label, _)| label == "CERTIFICATE")
+                .map(|(_, d)| d)
+                .collect();
+            anyhow::ensure!(!chain.is_empty(), "{} holds no certificates", ca_chain.display());
+            let services = crate::trust::Services {
+                rekor: crate::trust::LogKey { url: rekor_url, spki: spki(&rekor_key)? },
+                ct: crate::trust::LogKey { url: ctlog_url, spki: spki(&ct_key)? },
+                fulcio_url,
+                ca_chain: chain,
+                oidc_urls,
+            };
+            let now_s = sigstead_tuf::Expiry::at(now).to_string();
+            let start = start.unwrap_or_else(|| now_s.clone());
+            let (mut tr, sc) = crate::trust::build(&services, &start);
+            if let Some(prev) = previous {
+                let old: serde_json::Value = serde_json::from_slice(&std::fs::read(&prev)?)
+                    .with_context(|| format!("{} is not JSON", prev.display()))?;
+                crate::trust::carry_over(&old, &mut tr, &now_s);
+            }
+            std::fs::create_dir_all(&out_dir)?;
+            let tc = serde_json::json!({"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json", "trustedRoot": tr, "signingConfig": sc});
+            for (name, doc) in
+                [("trusted_root.json", &tr), ("signing_config.v0.2.json", &sc), ("trust_config.json", &tc)]
+            {
+                std::fs::write(out_dir.join(name), serde_json::to_vec_pretty(doc)?)?;
+            }
+            println!(
+                "wrote trusted_root.json, signing_config.v0.2.json and trust_config.json in {}",
+                out_dir.display()
+            );
             Ok(())
         }
         TufCommand::Status { repo: repo_path } => {
