@@ -7,8 +7,9 @@
 //! `get-sth`, `get-sth-consistency`, `get-proof-by-hash`, `get-entries`,
 //! `get-roots`, all under `/ct/v1/`.
 //!
-//! Not yet stored: the `extra_data` of entries (the submitted chain);
-//! `get-entries` returns it empty.
+//! Each entry's `extra_data` (RFC 6962 §4.6: the submitted chain, and for a
+//! precertificate the precertificate itself) is stored beside its leaf in the
+//! same transaction and served by `get-entries`.
 
 pub mod config;
 
@@ -163,7 +164,8 @@ impl CtLog {
         };
         let timestamp = now_ms();
         let leaf = entry.merkle_tree_leaf(timestamp).map_err(|e| CtApiError::BadRequest(e.to_string()))?;
-        match self.log.append(leaf, Vec::new()).await {
+        let extra = sigstead_ct::extra_data(precert, &chain).map_err(|e| CtApiError::BadRequest(e.to_string()))?;
+        match self.log.append_with_extra_data(leaf, Vec::new(), Some(extra)).await {
             Ok(AppendOutcome::Appended(_)) | Ok(AppendOutcome::Duplicate(_)) => {}
             Err(e) => return Err(CtApiError::Unavailable(e.to_string())),
         }
@@ -249,7 +251,10 @@ async fn get_entries(
     let mut entries = Vec::new();
     for i in start..=end {
         match ct.log.entry(LeafIndex(i)).await? {
-            Some(e) => entries.push(serde_json::json!({"leaf_input": STANDARD.encode(&e.body), "extra_data": ""})),
+            Some(e) => entries.push(serde_json::json!({
+                "leaf_input": STANDARD.encode(&e.body),
+                "extra_data": STANDARD.encode(e.extra_data.as_deref().unwrap_or_default()),
+            })),
             None => break,
         }
     }

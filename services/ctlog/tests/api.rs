@@ -91,6 +91,7 @@ async fn precertificate_to_final_certificate_with_a_provable_sct() {
     assert_eq!(sth0["tree_size"], 0, "a CT log has no genesis entry");
 
     let pre = f.ca.precertificate(&leaf_request()).unwrap();
+    let pre_der = pre.der.clone();
     let (s, v) = post(&f.app, "/ct/v1/add-pre-chain", &[&pre.der, &f.ca.chain()[0]]).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["sct_version"], 0);
@@ -125,6 +126,10 @@ async fn precertificate_to_final_certificate_with_a_provable_sct() {
     sigstead_merkle::verify_inclusion(p["leaf_index"].as_u64().unwrap(), size, &leaf_hash, &path, &root).unwrap();
     let (_, e) = get(&f.app, "/ct/v1/get-entries?start=0&end=10").await;
     assert_eq!(STANDARD.decode(e["entries"][0]["leaf_input"].as_str().unwrap()).unwrap(), mtl);
+    // extra_data is the PrecertChainEntry: the precertificate, then the submitted chain after it.
+    let extra = STANDARD.decode(e["entries"][0]["extra_data"].as_str().unwrap()).unwrap();
+    let certs = sigstead_ct::parse_extra_data(true, &extra).unwrap();
+    assert_eq!(certs, vec![pre_der.clone(), f.ca.chain()[0].clone()]);
 
     // A second entry; the tree heads are consistent.
     let pre2 = f.ca.precertificate(&leaf_request()).unwrap();

@@ -105,6 +105,7 @@ struct Submission {
     leaf: Vec<u8>,
     leaf_hash: Hash,
     index_keys: Vec<String>,
+    extra_data: Option<Vec<u8>>,
     reply: oneshot::Sender<Result<AppendOutcome, Arc<Error>>>,
 }
 
@@ -176,7 +177,13 @@ impl Log {
                 // A new log: index 0 is the genesis record, so no client entry ever lands there.
                 Some(leaf) => {
                     let (tx, rx) = oneshot::channel();
-                    let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys: Vec::new(), reply: tx };
+                    let sub = Submission {
+                        leaf_hash: leaf_hash(&leaf),
+                        leaf,
+                        index_keys: Vec::new(),
+                        extra_data: None,
+                        reply: tx,
+                    };
                     seq.run_batch(&mut state, vec![sub]).await?;
                     let _ = rx.await;
                 }
@@ -196,8 +203,20 @@ impl Log {
 
     /// Submits a leaf and waits until it is durable and covered by a signed checkpoint.
     pub async fn append(&self, leaf: Vec<u8>, index_keys: Vec<String>) -> Result<AppendOutcome, Arc<Error>> {
+        self.append_with_extra_data(leaf, index_keys, None).await
+    }
+
+    /// Like [`Log::append`], also storing `extra_data` beside the leaf (in the
+    /// same transaction; not hashed into the tree). A duplicate leaf keeps the
+    /// extra data of its first submission.
+    pub async fn append_with_extra_data(
+        &self,
+        leaf: Vec<u8>,
+        index_keys: Vec<String>,
+        extra_data: Option<Vec<u8>>,
+    ) -> Result<AppendOutcome, Arc<Error>> {
         let (reply, rx) = oneshot::channel();
-        let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys, reply };
+        let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys, extra_data, reply };
         self.shared.tx.send(sub).await.map_err(|_| Arc::new(Error::Unavailable))?;
         rx.await.map_err(|_| Arc::new(Error::Unavailable))?
     }
@@ -460,6 +479,7 @@ impl Sequencer {
                 body: std::mem::take(&mut sub.leaf),
                 integrated_time,
                 index_keys: std::mem::take(&mut sub.index_keys),
+                extra_data: sub.extra_data.take(),
             });
             placement.push(Ok(index));
         }

@@ -41,7 +41,12 @@ pub struct StoredEntry {
     pub leaf_hash: Hash,
     pub body: Vec<u8>,
     pub integrated_time: i64,
+    /// Stored beside the leaf, not hashed into it (the CT log's `extra_data`).
+    pub extra_data: Option<Vec<u8>>,
 }
+
+/// Columns of one `entries` row, in SELECT order.
+type EntryRow = (i64, Vec<u8>, Vec<u8>, i64, Option<Vec<u8>>);
 
 /// A leaf about to be integrated.
 #[derive(Debug, Clone)]
@@ -51,6 +56,7 @@ pub struct NewEntry {
     pub body: Vec<u8>,
     pub integrated_time: i64,
     pub index_keys: Vec<String>,
+    pub extra_data: Option<Vec<u8>>,
 }
 
 /// Everything one sequencing step writes, atomically.
@@ -345,6 +351,7 @@ impl Store {
                 let mut lh = Vec::with_capacity(batch.entries.len());
                 let mut body = Vec::with_capacity(batch.entries.len());
                 let mut it = Vec::with_capacity(batch.entries.len());
+                let mut extra: Vec<Option<&[u8]>> = Vec::with_capacity(batch.entries.len());
                 let (mut k_key, mut k_idx) = (Vec::new(), Vec::new());
                 for e in &batch.entries {
                     let i = i64_of(e.leaf_index.0)?;
@@ -352,20 +359,22 @@ impl Store {
                     lh.push(&e.leaf_hash[..]);
                     body.push(&e.body[..]);
                     it.push(e.integrated_time);
+                    extra.push(e.extra_data.as_deref());
                     for k in &e.index_keys {
                         k_key.push(k.as_str());
                         k_idx.push(i);
                     }
                 }
                 sqlx::query(
-                    "INSERT INTO entries (log_id, leaf_index, leaf_hash, body, integrated_time) \
-                     SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])",
+                    "INSERT INTO entries (log_id, leaf_index, leaf_hash, body, integrated_time, extra_data) \
+                     SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[], $6::bytea[])",
                 )
                 .bind(log_id)
                 .bind(&idx)
                 .bind(&lh)
                 .bind(&body)
                 .bind(&it)
+                .bind(&extra)
                 .execute(&mut *tx)
                 .await?;
                 let levels: Vec<i16> = batch.nodes.iter().map(|(n, _)| i16::from(n.level)).collect();
@@ -408,14 +417,18 @@ impl Store {
                 }
                 for e in &batch.entries {
                     let i = i64_of(e.leaf_index.0)?;
-                    sqlx::query("INSERT INTO entries (log_id, leaf_index, leaf_hash, body, integrated_time) VALUES (?, ?, ?, ?, ?)")
-                        .bind(log_id)
-                        .bind(i)
-                        .bind(&e.leaf_hash[..])
-                        .bind(&e.body[..])
-                        .bind(e.integrated_time)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "INSERT INTO entries (log_id, leaf_index, leaf_hash, body, integrated_time, extra_data) \
+                         VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(log_id)
+                    .bind(i)
+                    .bind(&e.leaf_hash[..])
+                    .bind(&e.body[..])
+                    .bind(e.integrated_time)
+                    .bind(e.extra_data.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
                     for k in &e.index_keys {
                         sqlx::query("INSERT OR IGNORE INTO index_keys (log_id, key, leaf_index) VALUES (?, ?, ?)")
                             .bind(log_id)
@@ -440,20 +453,21 @@ impl Store {
         Ok(())
     }
 
-    fn entry_from(row: (i64, Vec<u8>, Vec<u8>, i64)) -> Result<StoredEntry, Error> {
+    fn entry_from(row: EntryRow) -> Result<StoredEntry, Error> {
         Ok(StoredEntry {
             leaf_index: LeafIndex(u64_of(row.0)?),
             leaf_hash: hash_of(row.1)?,
             body: row.2,
             integrated_time: row.3,
+            extra_data: row.4,
         })
     }
 
     pub async fn entry_by_index(&self, log_id: i16, index: LeafIndex) -> Result<Option<StoredEntry>, Error> {
         let sql =
-            "SELECT leaf_index, leaf_hash, body, integrated_time FROM entries WHERE log_id = $1 AND leaf_index = $2";
+            "SELECT leaf_index, leaf_hash, body, integrated_time, extra_data FROM entries WHERE log_id = $1 AND leaf_index = $2";
         let i = i64_of(index.0)?;
-        let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = match self {
+        let row: Option<EntryRow> = match self {
             Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(i).fetch_optional(p).await?,
             Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(i).fetch_optional(p).await?,
         };
@@ -462,8 +476,8 @@ impl Store {
 
     pub async fn entry_by_leaf_hash(&self, log_id: i16, leaf_hash: &Hash) -> Result<Option<StoredEntry>, Error> {
         let sql =
-            "SELECT leaf_index, leaf_hash, body, integrated_time FROM entries WHERE log_id = $1 AND leaf_hash = $2";
-        let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = match self {
+            "SELECT leaf_index, leaf_hash, body, integrated_time, extra_data FROM entries WHERE log_id = $1 AND leaf_hash = $2";
+        let row: Option<EntryRow> = match self {
             Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(&leaf_hash[..]).fetch_optional(p).await?,
             Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(&leaf_hash[..]).fetch_optional(p).await?,
         };

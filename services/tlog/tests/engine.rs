@@ -251,3 +251,20 @@ async fn a_tampered_node_store_is_detected_at_start() {
     let err = res.expect_err("a store that no longer reproduces the signed root must not be served");
     assert!(err.to_string().contains("signed root"), "{err}");
 }
+
+#[tokio::test]
+async fn extra_data_is_stored_beside_the_leaf_and_not_hashed() {
+    for db in backends("extra_data").await {
+        let key = Arc::new(EcdsaP256Signer::generate());
+        let log = open(&db.url, &key, Faults::none()).await;
+        let with = log.append_with_extra_data(b"leaf-a".to_vec(), vec![], Some(b"chain-a".to_vec())).await.unwrap();
+        let without = append_ok(&log, b"leaf-b").await;
+        let AppendOutcome::Appended(with) = with else { panic!("duplicate") };
+        check_receipt(&key, b"leaf-a", &with);
+        let a = log.entry(with.leaf_index).await.unwrap().unwrap();
+        assert_eq!((a.body.as_slice(), a.extra_data.as_deref()), (&b"leaf-a"[..], Some(&b"chain-a"[..])), "{}", db.url);
+        assert_eq!(a.leaf_hash, leaf_hash(b"leaf-a"), "the extra data is not part of the leaf hash");
+        let b = log.entry(without.leaf_index).await.unwrap().unwrap();
+        assert_eq!(b.extra_data, None);
+    }
+}

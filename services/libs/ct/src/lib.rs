@@ -31,6 +31,10 @@ pub enum CtError {
     TooLarge(&'static str),
     #[error("malformed SCT list")]
     MalformedSctList,
+    #[error("malformed extra_data: {0}")]
+    Malformed(&'static str),
+    #[error("empty chain")]
+    EmptyChain,
     #[error("signature: {0}")]
     Signature(#[from] CryptoError),
 }
@@ -233,6 +237,79 @@ fn tbs_without(tbs: &TbsCertificate, drop: &str) -> Result<(Vec<u8>, Option<Exte
     }
     let der = tbs.to_der().map_err(|e| CtError::BadCertificate(e.to_string()))?;
     Ok((der, removed))
+}
+
+/// The RFC 6962 `extra_data` of an entry submitted as `chain` (leaf first):
+/// for `add-chain`, `certificate_chain` (the chain after the leaf); for
+/// `add-pre-chain`, a `PrecertChainEntry` (the precertificate, then the chain
+/// after it). Each certificate and each list carries a 24-bit length.
+pub fn extra_data(precert: bool, chain: &[Vec<u8>]) -> Result<Vec<u8>, CtError> {
+    let (first, rest) = chain.split_first().ok_or(CtError::EmptyChain)?;
+    let mut list = Vec::new();
+    for cert in rest {
+        u24(&mut list, cert, "certificate")?;
+    }
+    let mut out = Vec::new();
+    if precert {
+        u24(&mut out, first, "precertificate")?;
+    }
+    u24(&mut out, &list, "certificate chain")?;
+    Ok(out)
+}
+
+/// Splits `extra_data` back into certificates (the inverse of [`extra_data`]).
+pub fn parse_extra_data(precert: bool, data: &[u8]) -> Result<Vec<Vec<u8>>, CtError> {
+    fn take(b: &mut &[u8]) -> Result<Vec<u8>, CtError> {
+        if b.len() < 3 {
+            return Err(CtError::Malformed("truncated length"));
+        }
+        let n = usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]);
+        let rest = &b[3..];
+        if rest.len() < n {
+            return Err(CtError::Malformed("truncated element"));
+        }
+        let (item, tail) = rest.split_at(n);
+        *b = tail;
+        Ok(item.to_vec())
+    }
+    let mut b = data;
+    let mut out = Vec::new();
+    if precert {
+        out.push(take(&mut b)?);
+    }
+    let list = take(&mut b)?;
+    if !b.is_empty() {
+        return Err(CtError::Malformed("trailing bytes"));
+    }
+    let mut l = list.as_slice();
+    while !l.is_empty() {
+        out.push(take(&mut l)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod extra_data_tests {
+    use super::*;
+
+    #[test]
+    fn precert_chain_entry_layout() {
+        let chain = vec![b"PRE".to_vec(), b"I".to_vec(), b"RT".to_vec()];
+        let got = extra_data(true, &chain).unwrap();
+        // 000003 "PRE" | 000009 ( 000001 "I" 000002 "RT" )
+        assert_eq!(got, b"\x00\x00\x03PRE\x00\x00\x09\x00\x00\x01I\x00\x00\x02RT".to_vec());
+        assert_eq!(parse_extra_data(true, &got).unwrap(), chain);
+    }
+
+    #[test]
+    fn x509_chain_layout_omits_the_leaf() {
+        let chain = vec![b"LEAF".to_vec(), b"I".to_vec()];
+        let got = extra_data(false, &chain).unwrap();
+        assert_eq!(got, b"\x00\x00\x04\x00\x00\x01I".to_vec());
+        assert_eq!(parse_extra_data(false, &got).unwrap(), vec![b"I".to_vec()]);
+        assert!(parse_extra_data(false, &got[..5]).is_err());
+        assert!(parse_extra_data(false, &[got.clone(), vec![0]].concat()).is_err());
+    }
 }
 
 /// For a precertificate: its TBS without the poison extension (what an SCT
