@@ -220,7 +220,11 @@ fn init_tuf(data: &Path, ports: Ports) -> anyhow::Result<PathBuf> {
             .map(|(r, k)| Ok((*r, vec![sigstead_tuf::TufKey::from_spki_der(k.public_key_der())?], 1)))
             .collect::<anyhow::Result<_>>()?;
         let root = sigstead_tuf::Root::new(1, year, &roles)?;
-        crate::tuf_cmd::publish(&dir, &repo::sign(&root, &crate::tuf_cmd::keys_for(&root, Role::Root, &keys))?, None)?;
+        crate::tuf_cmd::publish(
+            &dir,
+            &[repo::sign(&root, &crate::tuf_cmd::keys_for(&root, Role::Root, &keys))?],
+            None,
+        )?;
     }
     let (_, root_bytes) = dir.latest_root()?;
     let root: sigstead_tuf::Root = sigstead_tuf::Envelope::parse(&root_bytes)?.signed_as()?;
@@ -232,7 +236,7 @@ fn init_tuf(data: &Path, ports: Ports) -> anyhow::Result<PathBuf> {
     if files != current {
         let t = repo::targets_for(version + 1, year, &files)?;
         let env = repo::sign(&t, &crate::tuf_cmd::keys_for(&root, Role::Targets, &keys))?;
-        crate::tuf_cmd::publish(&dir, &env, None)?;
+        crate::tuf_cmd::publish(&dir, &[env], None)?;
     }
     let cfg = tuf.join("tuf.toml");
     write_if_missing(

@@ -8,12 +8,12 @@
 //! before anything is written, so a repository never serves metadata its
 //! clients would refuse.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use serde::Deserialize;
 use sigstead_crypto::Signer;
 use sigstead_tuf::metadata::{Envelope, Role, Root, Targets};
-use sigstead_tuf::repo::{self, root_path, target_path, targets_path};
+use sigstead_tuf::repo::{self, target_path, targets_path};
 use sigstead_tuf::TufKey;
 use sigstead_tuf_service::online::{self, Lifetimes};
 use sigstead_tuf_service::repo_dir::RepoDir;
@@ -52,7 +52,8 @@ pub enum TufCommand {
         /// NAME=FILE, e.g. trusted_root.json=./trusted_root.json (repeatable).
         #[arg(long = "target", value_parser = parse_target)]
         targets: Vec<(String, PathBuf)>,
-        /// Private key files to sign with (repeatable).
+        /// Private key files to sign with (repeatable); KEY=PASSWORD_FILE gives
+        /// a key its own password (default: --password-file).
         #[arg(long = "key")]
         keys: Vec<PathBuf>,
         #[arg(long)]
@@ -85,18 +86,22 @@ pub enum TufCommand {
     Sign {
         #[arg(long)]
         metadata: PathBuf,
+        /// Key files (repeatable), each KEY or KEY=PASSWORD_FILE.
         #[arg(long = "key")]
         keys: Vec<PathBuf>,
         #[arg(long)]
         password_file: Option<PathBuf>,
     },
-    /// Verify a signed staged file as a client would and publish it; with
-    /// online keys, also re-sign snapshot and timestamp.
+    /// Verify signed staged files as a client would and publish them: a root,
+    /// a targets, or both at once (a root that replaces the targets keys
+    /// needs targets signed by the new keys); with online keys, also re-sign
+    /// snapshot and timestamp.
     Publish {
         #[arg(long)]
         repo: PathBuf,
-        #[arg(long)]
-        metadata: PathBuf,
+        /// A staged, signed root or targets file (repeatable: one of each).
+        #[arg(long = "metadata", required = true)]
+        metadata: Vec<PathBuf>,
         /// Online snapshot/timestamp keys (repeatable); without them the
         /// running server re-signs at its next check.
         #[arg(long = "online-key")]
@@ -227,21 +232,30 @@ fn password(file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// Loads encrypted private keys.
+/// Loads encrypted private keys. Each path may carry its own password file
+/// as `KEY=PASSWORD_FILE`; keys without one use `pw_file` (or
+/// SIGSTEAD_TUF_KEY_PASSWORD), so offline and online keys need not share a
+/// password.
 pub fn load_keys(paths: &[PathBuf], pw_file: Option<&Path>) -> anyhow::Result<Vec<Arc<dyn Signer>>> {
-    if paths.is_empty() {
-        return Ok(Vec::new());
+    let mut shared: Option<Vec<u8>> = None;
+    let mut out: Vec<Arc<dyn Signer>> = Vec::new();
+    for spec in paths {
+        let spec_s = spec.to_string_lossy();
+        let (key_path, pw) = match spec_s.split_once('=') {
+            Some((k, p)) => (PathBuf::from(k), sigstead_server::read_password_file(Path::new(p))?),
+            None => {
+                if shared.is_none() {
+                    shared = Some(password(pw_file)?);
+                }
+                (spec.clone(), shared.clone().unwrap_or_default())
+            }
+        };
+        let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
+        let s = sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, &pw)
+            .with_context(|| key_path.display().to_string())?;
+        out.push(Arc::from(s));
     }
-    let pw = password(pw_file)?;
-    paths
-        .iter()
-        .map(|p| {
-            let pem = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            let s =
-                sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, &pw).with_context(|| p.display().to_string())?;
-            Ok(Arc::from(s))
-        })
-        .collect()
+    Ok(out)
 }
 
 /// The keys among `keys` that `root` lists for `role`.
@@ -307,52 +321,9 @@ fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Publishes a signed root or targets file after checking it as a client would.
-pub fn publish(dir: &RepoDir, env: &Envelope, online: Option<&OnlineKeys>) -> anyhow::Result<String> {
-    let now = OffsetDateTime::now_utc();
-    let published = match env.type_name() {
-        Some("root") => {
-            let root: Root = env.signed_as()?;
-            let bytes = env.to_bytes();
-            match dir.latest("root")? {
-                None => {
-                    anyhow::ensure!(root.version == 1, "the first root must be version 1");
-                    sigstead_tuf::TrustedSet::new(&bytes, now).map_err(|e| anyhow::anyhow!("root 1: {e}"))?;
-                }
-                Some(_) => {
-                    let (_, current) = dir.latest_root()?;
-                    repo::check_root_successor(&current, &bytes)
-                        .map_err(|e| anyhow::anyhow!("refusing root {}: {e}", root.version))?;
-                }
-            }
-            anyhow::ensure!(!root.expires.is_expired(now), "root {} is already expired", root.version);
-            dir.write_atomic(&root_path(root.version), &bytes)?;
-            root_path(root.version)
-        }
-        Some("targets") => {
-            let t: Targets = env.signed_as()?;
-            let (_, rb) = dir.latest_root()?;
-            let root: Root = Envelope::parse(&rb)?.signed_as()?;
-            repo::check_role_signed(&root, Role::Targets, env).map_err(|e| anyhow::anyhow!("refusing targets: {e}"))?;
-            let next = dir.latest("targets")?.unwrap_or(0) + 1;
-            anyhow::ensure!(t.version == next, "targets version {} is not the next version {next}", t.version);
-            anyhow::ensure!(!t.expires.is_expired(now), "targets {} is already expired", t.version);
-            for (name, tf) in &t.targets {
-                let p = target_path(name, tf).ok_or_else(|| anyhow::anyhow!("target {name} has no sha256"))?;
-                let ok = dir.read(&p)?.is_some_and(|b| tf.matches(&b));
-                anyhow::ensure!(ok, "{p} is not in the repository (stage-targets copies it)");
-            }
-            dir.write_atomic(&targets_path(t.version), &env.to_bytes())?;
-            targets_path(t.version)
-        }
-        other => bail!(
-            "only root and targets are published this way (found {other:?}); the server signs snapshot and timestamp"
-        ),
-    };
-    if let Some(keys) = online {
-        online::refresh_online(dir, keys, CLI_LIFETIMES, now)?;
-    }
-    Ok(published)
+/// Publishes signed metadata (see [`sigstead_tuf_service::publish`]).
+pub fn publish(dir: &RepoDir, metadata: &[Envelope], online: Option<&OnlineKeys>) -> anyhow::Result<Vec<String>> {
+    sigstead_tuf_service::publish::publish(dir, metadata, online, CLI_LIFETIMES, OffsetDateTime::now_utc())
 }
 
 pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
@@ -386,12 +357,12 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             let root = policy.root(&base, 1, now)?;
             let env = repo::sign(&root, &keys_for(&root, Role::Root, &keys))?;
             let online = online_keys(&root, &keys)?;
-            publish(&dir, &env, None)?;
+            publish(&dir, &[env], None)?;
             let mut files = BTreeMap::new();
             add_target_files(&dir, &mut files, &targets)?;
             let t = repo::targets_for(1, days(now, policy.targets.expires_days), &files)?;
             let env = repo::sign(&t, &keys_for(&root, Role::Targets, &keys))?;
-            publish(&dir, &env, None)?;
+            publish(&dir, &[env], None)?;
             let life = Lifetimes {
                 timestamp_secs: u64::from(policy.timestamp.expires_days) * 86_400,
                 snapshot_secs: u64::from(policy.snapshot.expires_days) * 86_400,
@@ -435,21 +406,24 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
         }
         TufCommand::Publish { repo: repo_path, metadata, online_keys: okeys, password_file } => {
             let dir = RepoDir::new(&repo_path);
-            let env = Envelope::parse(&std::fs::read(&metadata).with_context(|| metadata.display().to_string())?)?;
+            let envs = metadata
+                .iter()
+                .map(|m| Ok(Envelope::parse(&std::fs::read(m).with_context(|| m.display().to_string())?)?))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let keys = load_keys(&okeys, password_file.as_deref())?;
             let online = if keys.is_empty() {
                 None
             } else {
                 // The keys of the root in force after this publication.
-                let root: Root = if env.type_name() == Some("root") {
-                    env.signed_as()?
-                } else {
-                    Envelope::parse(&dir.latest_root()?.1)?.signed_as()?
+                let root: Root = match envs.iter().find(|e| e.type_name() == Some("root")) {
+                    Some(e) => e.signed_as()?,
+                    None => Envelope::parse(&dir.latest_root()?.1)?.signed_as()?,
                 };
                 Some(online_keys(&root, &keys)?)
             };
-            let published = publish(&dir, &env, online.as_ref())?;
-            println!("published {published}");
+            for p in publish(&dir, &envs, online.as_ref())? {
+                println!("published {p}");
+            }
             Ok(())
         }
         TufCommand::TrustDocuments {

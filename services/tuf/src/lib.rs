@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod online;
+pub mod publish;
 pub mod repo_dir;
 
 use axum::extract::{Path, State};

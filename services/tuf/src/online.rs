@@ -34,13 +34,13 @@ fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX)
 }
 
-fn parse_root(bytes: &[u8]) -> anyhow::Result<Root> {
+pub(crate) fn parse_root(bytes: &[u8]) -> anyhow::Result<Root> {
     let root: Root = Envelope::parse(bytes)?.signed_as()?;
     root.validate()?;
     Ok(root)
 }
 
-fn check_key_listed(root: &Root, role: Role, key: &dyn sigstead_crypto::Signer) -> anyhow::Result<()> {
+pub(crate) fn check_key_listed(root: &Root, role: Role, key: &dyn sigstead_crypto::Signer) -> anyhow::Result<()> {
     let id = TufKey::from_spki_der(key.public_key_der())?.key_id();
     let rk = root.role(role).ok_or_else(|| anyhow::anyhow!("root has no {role} role"))?;
     if !rk.keyids.contains(&id) {
@@ -62,6 +62,17 @@ fn keep<T: Metadata>(root: &Root, role: Role, env: &Envelope, m: &T, lifetime: u
 
 /// Brings snapshot and timestamp up to date with the newest root and targets.
 pub fn refresh_online(
+    dir: &RepoDir,
+    keys: &OnlineKeys,
+    life: Lifetimes,
+    now: OffsetDateTime,
+) -> anyhow::Result<Outcome> {
+    let _lock = dir.lock()?;
+    refresh_online_locked(dir, keys, life, now)
+}
+
+/// [`refresh_online`] for a caller that already holds the repository lock.
+pub(crate) fn refresh_online_locked(
     dir: &RepoDir,
     keys: &OnlineKeys,
     life: Lifetimes,

@@ -32,6 +32,21 @@ impl RepoDir {
         &self.path
     }
 
+    /// Takes the repository's write lock (an exclusive advisory lock on
+    /// `.sigstead-tuf.lock`), held until the guard is dropped: `sigstead tuf
+    /// publish` and the server's re-signing never interleave, so no two
+    /// timestamps ever share a version.
+    pub fn lock(&self) -> std::io::Result<std::fs::File> {
+        std::fs::create_dir_all(&self.path)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.join(".sigstead-tuf.lock"))?;
+        f.lock()?;
+        Ok(f)
+    }
+
     /// Reads `rel` (a path in the wire layout); `None` when absent.
     pub fn read(&self, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
         match std::fs::read(self.path.join(rel)) {

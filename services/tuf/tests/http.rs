@@ -3,12 +3,11 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use sigstead_crypto::{Ed25519Signer, Signer};
+use sigstead_crypto::Ed25519Signer;
 use sigstead_tuf::client::{refresh, Files};
-use sigstead_tuf::metadata::{Envelope, Role, Root, Timestamp};
+use sigstead_tuf::metadata::{Envelope, Timestamp};
 use sigstead_tuf::repo;
-use sigstead_tuf::TufKey;
-use sigstead_tuf_service::online::{refresh_online, Lifetimes};
+use sigstead_tuf_service::online::refresh_online;
 use sigstead_tuf_service::repo_dir::RepoDir;
 use sigstead_tuf_service::{router, OnlineKeys, TufConfig, TufState};
 use std::collections::BTreeMap;
@@ -16,53 +15,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
-struct Repo {
-    _tmp: tempfile::TempDir,
-    dir: RepoDir,
-    root_key: Ed25519Signer,
-    targets_key: Ed25519Signer,
-    online: OnlineKeys,
-    root1: Vec<u8>,
-}
-
-const LIFE: Lifetimes = Lifetimes { timestamp_secs: 86_400, snapshot_secs: 7 * 86_400 };
-
-fn tkey(s: &dyn Signer) -> TufKey {
-    TufKey::from_spki_der(s.public_key_der()).unwrap()
-}
-
-fn publish_targets(r: &Repo, version: u64, content: &str) {
-    let files = BTreeMap::from([("trusted_root.json".to_string(), content.as_bytes().to_vec())]);
-    let t = repo::targets_for(version, repo::expires_in(OffsetDateTime::now_utc(), 86_400 * 30), &files).unwrap();
-    for (name, bytes) in &files {
-        r.dir.write_atomic(&repo::target_path(name, &t.targets[name]).unwrap(), bytes).unwrap();
-    }
-    r.dir.write_atomic(&repo::targets_path(version), &repo::sign(&t, &[&r.targets_key]).unwrap().to_bytes()).unwrap();
-}
-
-fn new_repo() -> Repo {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = RepoDir::new(tmp.path().join("repo"));
-    let (root_key, targets_key) = (Ed25519Signer::generate(), Ed25519Signer::generate());
-    let online =
-        OnlineKeys { snapshot: Arc::new(Ed25519Signer::generate()), timestamp: Arc::new(Ed25519Signer::generate()) };
-    let root = Root::new(
-        1,
-        repo::expires_in(OffsetDateTime::now_utc(), 86_400 * 365),
-        &[
-            (Role::Root, vec![tkey(&root_key)], 1),
-            (Role::Targets, vec![tkey(&targets_key)], 1),
-            (Role::Snapshot, vec![tkey(online.snapshot.as_ref())], 1),
-            (Role::Timestamp, vec![tkey(online.timestamp.as_ref())], 1),
-        ],
-    )
-    .unwrap();
-    let root1 = repo::sign(&root, &[&root_key]).unwrap().to_bytes();
-    dir.write_atomic("1.root.json", &root1).unwrap();
-    let r = Repo { _tmp: tmp, dir, root_key, targets_key, online, root1 };
-    publish_targets(&r, 1, "{\"v\":1}");
-    r
-}
+mod common;
+use common::*;
 
 async fn get(r: &Repo, path: &str) -> (StatusCode, Option<String>, Vec<u8>) {
     let app = router(TufState::new(r.dir.clone()));
