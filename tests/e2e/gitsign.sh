@@ -10,11 +10,10 @@
 #   * Rekor key        SIGSTORE_REKOR_PUBLIC_KEY, PEM file
 #   * CT log key       SIGSTORE_CT_LOG_PUBLIC_KEY_FILE, PEM file
 #   * trusted root     cosign.TrustedRoot() is called unconditionally to check the
-#                      Rekor SET, and it only reads TUF. So this test publishes the
-#                      stack's trusted_root.json as a target of a throwaway TUF
-#                      repository (one ed25519 key, signed with python-tuf from the
-#                      test venv), serves it on 127.0.0.1, and points gitsign at it
-#                      with TUF_MIRROR + TUF_ROOT_JSON (+ TUF_ROOT as the cache).
+#                      Rekor SET, and it only reads TUF: gitsign is pointed at the
+#                      stack's own TUF repository (`sigstead up`, port BASE+4) with
+#                      TUF_MIRROR + TUF_ROOT_JSON (its 1.root.json) and TUF_ROOT
+#                      as the cache.
 # Checks: `git commit -S` succeeds; `gitsign verify` with the right identity and
 # issuer succeeds; a wrong identity and a wrong issuer are refused.
 # Prints PASS/FAIL lines and a closing `N passed, N failed`.
@@ -28,12 +27,11 @@ VENV_DIR="${VENV_DIR:-$ROOT/tests/.venv}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 mkdir -p "$ROOT/tests/.work"
 RUN="$(mktemp -d "$ROOT/tests/.work/gitsign-$BACKEND.XXXXXX")"
-passed=0; failed=0; PID=""; TUF_PID=""; DB=""
+passed=0; failed=0; PID=""; DB=""
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-600)"; failed=$((failed + 1)); }
 stop() {
     if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; fi
-    if [ -n "$TUF_PID" ]; then kill "$TUF_PID" 2>/dev/null; wait "$TUF_PID" 2>/dev/null; TUF_PID=""; fi
 }
 finish() {
     stop
@@ -53,7 +51,7 @@ BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
 REKOR="http://127.0.0.1:$BASE"
 FULCIO="http://127.0.0.1:$((BASE + 1))"
 ISSUER="http://127.0.0.1:$((BASE + 3))"
-TUF_PORT=$((BASE + 5))
+TUF_PORT=$((BASE + 4))
 D="$RUN/data"
 
 # Isolated client state: no ~/.gitconfig, ~/.sigstore or TUF cache from the machine.
@@ -84,13 +82,10 @@ if [ "$up" = 1 ]; then pass up_starts; else fail up_starts "$(tail -3 "$RUN/up.e
     && [ -s "$RUN/token.jwt" ] && pass dev_token || { fail dev_token "$(tail -3 "$RUN/token.log")"; finish; }
 
 # ------------------------------------------------------------------ trust material
-# PEM files from trusted_root.json, and a one-target TUF repository holding it.
-TRUST="$RUN/trust"; mkdir -p "$TRUST/repo/targets" "$HOME/.sigstore/root"
+# PEM files from trusted_root.json, for gitsign's environment variables.
+TRUST="$RUN/trust"; mkdir -p "$TRUST" "$HOME/.sigstore/root"
 "$PY" - "$D/trusted_root.json" "$TRUST" >"$RUN/trust.log" 2>&1 <<'PY'
-import base64, json, shutil, sys, textwrap
-from datetime import datetime, timedelta, timezone
-from securesystemslib.signer import CryptoSigner
-from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp
+import json, sys, textwrap
 src, out = sys.argv[1], sys.argv[2]
 tr = json.load(open(src))
 def pem(kind, raw_b64):
@@ -100,37 +95,17 @@ certs = [c["rawBytes"] for ca in tr["certificateAuthorities"] for c in ca["certC
 open(f"{out}/fulcio-chain.pem", "w").write("".join(pem("CERTIFICATE", c) for c in certs))
 open(f"{out}/rekor.pub", "w").write(pem("PUBLIC KEY", tr["tlogs"][0]["publicKey"]["rawBytes"]))
 open(f"{out}/ctlog.pub", "w").write(pem("PUBLIC KEY", tr["ctlogs"][0]["publicKey"]["rawBytes"]))
-repo = f"{out}/repo"
-shutil.copy(src, f"{repo}/targets/trusted_root.json")
-signer = CryptoSigner.generate_ed25519()
-exp = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=7)
-root = Metadata(Root(expires=exp, consistent_snapshot=False))
-for role in ("root", "timestamp", "snapshot", "targets"):
-    root.signed.add_key(signer.public_key, role)
-targets = Metadata(Targets(expires=exp))
-targets.signed.targets["trusted_root.json"] = TargetFile.from_file("trusted_root.json", f"{repo}/targets/trusted_root.json")
-snapshot = Metadata(Snapshot(expires=exp))
-snapshot.signed.meta["targets.json"] = MetaFile(version=targets.signed.version)
-timestamp = Metadata(Timestamp(expires=exp))
-timestamp.signed.snapshot_meta = MetaFile(version=snapshot.signed.version)
-for md, names in ((root, ("1.root.json", "root.json")), (targets, ("targets.json",)),
-                  (snapshot, ("snapshot.json",)), (timestamp, ("timestamp.json",))):
-    md.sign(signer)
-    for n in names:
-        md.to_file(f"{repo}/{n}")
-shutil.copy(f"{repo}/1.root.json", f"{out}/root.json")
 PY
 if [ $? -eq 0 ]; then pass trust_material; else fail trust_material "$(tail -3 "$RUN/trust.log")"; finish; fi
-(cd "$TRUST/repo" && exec python3 -m http.server --bind 127.0.0.1 "$TUF_PORT") >"$RUN/tuf-http.log" 2>&1 &
-TUF_PID=$!
-for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$TUF_PORT/timestamp.json" >/dev/null 2>&1 && break; sleep 0.1; done
+if curl -fsS "http://127.0.0.1:$TUF_PORT/timestamp.json" >/dev/null 2>&1; then pass stack_tuf_serving
+else fail stack_tuf_serving "no timestamp.json at http://127.0.0.1:$TUF_PORT"; finish; fi
 
 export SIGSTORE_ROOT_FILE="$TRUST/fulcio-chain.pem"
 export SIGSTORE_REKOR_PUBLIC_KEY="$TRUST/rekor.pub"
 export SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="$TRUST/ctlog.pub"
 export TUF_ROOT="$HOME/.sigstore/root"
 export TUF_MIRROR="http://127.0.0.1:$TUF_PORT"
-export TUF_ROOT_JSON="$TRUST/root.json"
+export TUF_ROOT_JSON="$D/tuf/repository/1.root.json"
 export GITSIGN_LOG="$RUN/gitsign.log"
 
 # ------------------------------------------------------------------ the repository
