@@ -50,6 +50,11 @@ enum Command {
         #[arg(long, env = "SIGSTEAD_DATABASE_URL")]
         database_url: String,
     },
+    /// Operate the CT log.
+    Ctlog {
+        #[command(subcommand)]
+        command: CtlogCommand,
+    },
     /// Operate the Rekor log.
     Rekor {
         #[command(subcommand)]
@@ -119,6 +124,24 @@ enum CaCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum CtlogCommand {
+    /// Create a CT log: key (encrypted PKCS#8, random password in a 0600 file),
+    /// its public key (ct-key.pub, for the trusted root) and ctlog.toml.
+    Init {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:3002")]
+        listen: String,
+        /// PEM file of the CA chain whose certificates the log accepts.
+        #[arg(long)]
+        roots: PathBuf,
+        /// Postgres URL (schema applied with `sigstead migrate`); default embedded SQLite.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum DevCommand {
     /// Print an ID token from the development OIDC issuer of `sigstead up` (INSECURE).
     Token {
@@ -174,6 +197,16 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Rekor { command } => rekor_cmd::run(command).await,
+            Command::Ctlog { command: CtlogCommand::Init { data_dir, listen, roots, database_url } } => {
+                let path = stack::ctlog_init(&data_dir, &listen, &roots, database_url.as_deref())?;
+                sigstead_ctlog::CtConfig::load(&path)?;
+                eprintln!(
+                    "created CT log config {} (public key {})",
+                    path.display(),
+                    data_dir.join("ct-key.pub").display()
+                );
+                Ok(())
+            }
             Command::Bench { command } => bench::run(command).await,
         }
     })

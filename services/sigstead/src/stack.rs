@@ -121,6 +121,29 @@ fn write_if_missing(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `sigstead ctlog init`: the CT log key (and `ct-key.pub`), the accepted
+/// roots and `ctlog.toml` in `dir`, unless `ctlog.toml` exists.
+pub fn ctlog_init(dir: &Path, listen: &str, roots: &Path, database_url: Option<&str>) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let cfg = dir.join("ctlog.toml");
+    let k = key(dir, "ct-key")?;
+    std::fs::write(dir.join("ct-key.pub"), k.public_key_pem())?;
+    if !dir.join("accepted-roots.pem").exists() {
+        std::fs::copy(roots, dir.join("accepted-roots.pem")).with_context(|| format!("reading {}", roots.display()))?;
+    }
+    let db = match database_url {
+        Some(u) => format!("database_url = {u:?}\n"),
+        None => "database_url = \"sqlite://ctlog.db\"\n".to_string(),
+    };
+    write_if_missing(
+        &cfg,
+        &format!(
+            "# Sigstead CT log.\nlisten = {listen:?}\n{db}key_path = \"ct-key.pem\"\nkey_password_file = \"ct-key.password\"\nroots = [\"accepted-roots.pem\"]\n"
+        ),
+    )?;
+    Ok(cfg)
+}
+
 /// Creates the CA, CT and OIDC material and configuration under `data`.
 fn init_keyless(data: &Path, ports: Ports, database_url: Option<&str>) -> anyhow::Result<(PathBuf, PathBuf)> {
     let ca_dir = data.join("fulcio");
@@ -130,22 +153,9 @@ fn init_keyless(data: &Path, ports: Ports, database_url: Option<&str>) -> anyhow
         std::fs::create_dir_all(d)?;
     }
     ca_init(&ca_dir, "sigstead")?;
-    key(&ct_dir, "ct-key")?;
     key(&oidc_dir, "dev-issuer-key")?;
-    std::fs::copy(ca_dir.join("ca-chain.pem"), ct_dir.join("accepted-roots.pem"))?;
-    let db = |name: &str| match database_url {
-        Some(u) => format!("database_url = {u:?}\n"),
-        None => format!("database_url = \"sqlite://{name}.db\"\n"),
-    };
-    let ct_cfg = ct_dir.join("ctlog.toml");
-    write_if_missing(
-        &ct_cfg,
-        &format!(
-            "# Sigstead CT log, created by `sigstead up`.\nlisten = \"127.0.0.1:{}\"\n{}key_path = \"ct-key.pem\"\nkey_password_file = \"ct-key.password\"\nroots = [\"accepted-roots.pem\"]\n",
-            ports.ctlog,
-            db("ctlog")
-        ),
-    )?;
+    let ct_cfg =
+        ctlog_init(&ct_dir, &format!("127.0.0.1:{}", ports.ctlog), &ca_dir.join("ca-chain.pem"), database_url)?;
     let issuer = dev_oidc::issuer_url(ports.oidc);
     let fulcio_cfg = ca_dir.join("fulcio.toml");
     write_if_missing(
