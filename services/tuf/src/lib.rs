@@ -105,6 +105,21 @@ async fn target(State(s): State<TufState>, Path(path): Path<String>) -> Result<R
     Ok(respond(bytes, ct, IMMUTABLE))
 }
 
+/// The offline-signed roles (root, targets) that expire within `warn` of `now`.
+pub fn expiry_warnings(
+    expiries: &[(sigstead_tuf::Role, u64, time::OffsetDateTime)],
+    now: time::OffsetDateTime,
+    warn: time::Duration,
+) -> Vec<(sigstead_tuf::Role, u64, time::OffsetDateTime)> {
+    expiries
+        .iter()
+        .filter(|(role, _, expires)| {
+            matches!(role, sigstead_tuf::Role::Root | sigstead_tuf::Role::Targets) && *expires - now < warn
+        })
+        .copied()
+        .collect()
+}
+
 /// One scheduled pass: re-sign the online roles if needed, publish expiry
 /// metrics, warn about offline roles close to expiry.
 pub fn check_once(dir: &RepoDir, keys: Option<&OnlineKeys>, config: &TufConfig) -> anyhow::Result<()> {
@@ -118,15 +133,18 @@ pub fn check_once(dir: &RepoDir, keys: Option<&OnlineKeys>, config: &TufConfig) 
         }
     }
     let warn = time::Duration::days(i64::try_from(config.offline_expiry_warning_days).unwrap_or(i64::MAX / 86_400));
-    for (role, version, expires) in online::expiries(dir)? {
-        let left = expires - now;
-        metrics::gauge!("sigstead_tuf_expires_in_seconds", "role" => role.name()).set(left.as_seconds_f64());
-        let offline = matches!(role, sigstead_tuf::Role::Root | sigstead_tuf::Role::Targets);
-        let warning = offline && left < warn;
-        metrics::gauge!("sigstead_tuf_expiry_warning", "role" => role.name()).set(if warning { 1.0 } else { 0.0 });
-        if warning {
-            tracing::warn!(%role, version, expires = %expires, "offline-signed {role} metadata expires soon: sign a new version");
-        }
+    let expiries = online::expiries(dir)?;
+    for (role, _, expires) in &expiries {
+        metrics::gauge!("sigstead_tuf_expires_in_seconds", "role" => role.name())
+            .set((*expires - now).as_seconds_f64());
+    }
+    let warnings = expiry_warnings(&expiries, now, warn);
+    for role in sigstead_tuf::Role::ALL {
+        let on = warnings.iter().any(|(r, _, _)| *r == role);
+        metrics::gauge!("sigstead_tuf_expiry_warning", "role" => role.name()).set(if on { 1.0 } else { 0.0 });
+    }
+    for (role, version, expires) in warnings {
+        tracing::warn!(%role, version, expires = %expires, "offline-signed {role} metadata expires soon: sign a new version");
     }
     Ok(())
 }

@@ -151,3 +151,24 @@ fn example_config_parses_and_bad_combinations_fail() {
     .to_string();
     assert!(e.contains("check_interval_secs"), "{e}");
 }
+
+#[test]
+fn offline_roles_close_to_expiry_are_warned_about_online_roles_are_not() {
+    use sigstead_tuf::Role;
+    let now = OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let expiries = [
+        (Role::Root, 3, now + day * 400),
+        (Role::Targets, 7, now + day * 20),
+        (Role::Snapshot, 9, now + day * 2),
+        (Role::Timestamp, 11, now + day / 2),
+    ];
+    let w = sigstead_tuf_service::expiry_warnings(&expiries, now, day * 30);
+    assert_eq!(
+        w,
+        vec![(Role::Targets, 7, now + day * 20)],
+        "targets within 30 days; snapshot/timestamp are re-signed online"
+    );
+    let w = sigstead_tuf_service::expiry_warnings(&expiries, now, day * 500);
+    assert_eq!(w.iter().map(|x| x.0).collect::<Vec<_>>(), [Role::Root, Role::Targets]);
+}
