@@ -560,3 +560,39 @@ pub async fn mirror(url: &str, root: &Path, out: &Path, ca_file: Option<&Path>) 
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_policy_parses_and_builds_a_root_from_its_keys() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tuf-repo/policy.example.toml");
+        let (policy, _) = Policy::load(&example).unwrap();
+        assert_eq!((policy.root.threshold, policy.root.keys.len()), (2, 3));
+        // Build it against generated keys at the paths the example names.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        for role in [&policy.root, &policy.targets, &policy.snapshot, &policy.timestamp] {
+            for k in &role.keys {
+                let s = sigstead_crypto::Ed25519Signer::generate();
+                std::fs::write(dir.path().join(k), sigstead_crypto::pem_encode("PUBLIC KEY", s.public_key_der()))
+                    .unwrap();
+            }
+        }
+        let root = policy.root(dir.path(), 1, OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(root.keys.len(), 6);
+        assert_eq!(root.role(Role::Root).unwrap().threshold, 2);
+        // Unknown fields are refused.
+        let text = std::fs::read_to_string(&example).unwrap().replace("[targets]", "[targets]\nthreshhold = 1");
+        assert!(toml::from_str::<Policy>(&text).unwrap_err().to_string().contains("unknown field"));
+    }
+
+    #[test]
+    fn target_arguments_must_be_safe_names() {
+        assert!(parse_target("trusted_root.json=./x").is_ok());
+        for bad in ["../etc/passwd=x", "a//b=x", "noequals", "=x", "a/./b=x"] {
+            assert!(parse_target(bad).is_err(), "{bad}");
+        }
+    }
+}
