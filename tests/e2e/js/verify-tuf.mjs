@@ -10,7 +10,8 @@
 // The root path only seeds an empty cache (DIR/<encodeURIComponent(host+path)>/root.json);
 // later runs on the same DIR start from the root the cache holds and refresh it.
 // The SAN is matched as an unanchored regex by @sigstore/verify, so it is
-// regex-escaped and anchored here.
+// regex-escaped and anchored here. For DSSE bundles the in-toto subject must
+// carry the artifact's sha256 (the library checks only the envelope).
 //
 // Exit status: 0 verified (prints "verified: root=<cached root version>
 // trusted_root_sha256=<sha256 of the trusted_root.json target in the cache>"),
@@ -82,6 +83,22 @@ try {
   verifier.verify(bundle, artifact);
 } catch (e) {
   die(1, 'verification failed', causes(e));
+}
+// For a DSSE bundle the library verifies the envelope, not the artifact: the
+// in-toto statement must name the artifact (by sha256) as a subject.
+const env = bundle.dsseEnvelope;
+if (env) {
+  let stmt;
+  try {
+    stmt = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
+  } catch (e) {
+    die(1, 'verification failed', `DSSE payload is not JSON: ${e.message}`);
+  }
+  const want = createHash('sha256').update(artifact).digest('hex');
+  const subjects = Array.isArray(stmt.subject) ? stmt.subject : [];
+  if (!subjects.some((s) => s?.digest?.sha256?.toLowerCase() === want)) {
+    die(1, 'verification failed', `no in-toto subject has sha256 ${want}`);
+  }
 }
 
 // What the cache now trusts (as @sigstore/tuf lays it out).
