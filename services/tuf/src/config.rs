@@ -47,6 +47,7 @@ pub struct TufConfig {
     /// targets, signed offline, expire within this many days (default 30).
     #[serde(default = "default_warn_days")]
     pub offline_expiry_warning_days: u64,
+    /// Body limit, timeout and HTTPS (`[http]`, shared by every service).
     #[serde(default)]
     pub http: HttpConfig,
     #[serde(skip)]
