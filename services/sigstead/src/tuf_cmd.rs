@@ -512,51 +512,23 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
 
 /// `sigstead mirror`: a verified copy of a repository for an air-gapped site.
 pub async fn mirror(url: &str, root: &Path, out: &Path, ca_file: Option<&Path>) -> anyhow::Result<()> {
-    let url = url.trim_end_matches('/').to_string();
     let root1 = std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
-    let dir = RepoDir::new(out);
-    let local = dir.load_files()?;
     let http = reqwest::Client::builder()
         .use_preconfigured_tls(sigstead_server::client_tls_config(ca_file)?)
         .timeout(std::time::Duration::from_secs(60))
         .build()?;
-    let handle = tokio::runtime::Handle::current();
-    let (set, files) = tokio::task::spawn_blocking(move || {
-        let mut fetched = 0usize;
-        let mut fetch = |path: &str| -> Result<Option<Vec<u8>>, String> {
-            let resp = handle.block_on(http.get(format!("{url}/{path}")).send()).map_err(|e| e.to_string())?;
-            let status = resp.status();
-            if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::FORBIDDEN {
-                return Ok(None);
-            }
-            if !status.is_success() {
-                return Err(format!("HTTP {status}"));
-            }
-            let body = handle.block_on(resp.bytes()).map_err(|e| e.to_string())?;
-            fetched += 1;
-            eprintln!("  fetched {path} ({} bytes)", body.len());
-            Ok(Some(body.to_vec()))
-        };
-        sigstead_tuf::client::refresh(&root1, &local, OffsetDateTime::now_utc(), &mut fetch)
+    let dir = RepoDir::new(out);
+    let report = sigstead_tuf_service::mirror::mirror(http, url, root1, &dir, |path, bytes| {
+        eprintln!("  fetched {path} ({bytes} bytes)");
     })
-    .await?
-    .map_err(|e| anyhow::anyhow!("refusing to mirror: {e}"))?;
-    // Everything verified; write versioned files first and the timestamp last.
-    let mut written = 0;
-    let mut order: Vec<_> = files.iter().filter(|(p, _)| p.as_str() != repo::TIMESTAMP_PATH).collect();
-    order.extend(files.get_key_value(repo::TIMESTAMP_PATH));
-    for (path, bytes) in order {
-        if dir.read(path)?.as_deref() != Some(bytes.as_slice()) {
-            dir.write_atomic(path, bytes)?;
-            written += 1;
-        }
-    }
+    .await?;
     println!(
-        "mirrored root {} / targets {} into {} ({written} files written, {} up to date)",
-        set.root().version,
-        set.targets().map_or(0, |t| t.version),
+        "mirrored root {} / targets {} into {} ({} files written, {} up to date)",
+        report.root_version,
+        report.targets_version,
         out.display(),
-        files.len() - written
+        report.written,
+        report.unchanged
     );
     Ok(())
 }
