@@ -268,3 +268,34 @@ async fn extra_data_is_stored_beside_the_leaf_and_not_hashed() {
         assert_eq!(b.extra_data, None);
     }
 }
+
+#[tokio::test]
+async fn postgres_over_tls_when_the_server_offers_it() {
+    let Some(db) = postgres("tls").await else { return };
+    let plain = Store::connect(&db.url).await.unwrap();
+    let Store::Postgres(pool) = &plain else { panic!("not postgres") };
+    let ssl: String = sqlx::query_scalar("SHOW ssl").fetch_one(pool).await.unwrap();
+    if ssl != "on" {
+        eprintln!("the Postgres server has ssl = {ssl}; nothing to test");
+        return;
+    }
+    let url = format!("{}?sslmode=require", db.url);
+    let key = Arc::new(EcdsaP256Signer::generate());
+    let log = open(&url, &key, Faults::none()).await;
+    check_receipt(&key, b"over tls", &append_ok(&log, b"over tls").await);
+    let Store::Postgres(tls_pool) = log.store() else { panic!("not postgres") };
+    let encrypted: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(tls_pool)
+        .await
+        .unwrap();
+    assert!(encrypted, "the connection is not encrypted");
+    // And a plain connection to the same server is not: the check above means something.
+    let Store::Postgres(plain_pool) = Store::connect(&format!("{}?sslmode=disable", db.url)).await.unwrap() else {
+        panic!("not postgres")
+    };
+    let plain_ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&plain_pool)
+        .await
+        .unwrap();
+    assert!(!plain_ssl);
+}
