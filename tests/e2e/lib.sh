@@ -3,7 +3,10 @@
 # `set -uo pipefail`; it defines functions and variables, and runs nothing.
 #
 #   e2e_init NAME BACKEND     run directory tests/.work/NAME-BACKEND.XXXXXX ($RUN),
-#                             work dir $WORK, client homes under $H, counters, traps
+#                             work dir $WORK, logs in $RUN/log, client homes under $H,
+#                             counters, traps
+#   require_sigstead          FAIL setup_sigstead (and false) if $SIGSTEAD_BIN is not
+#                             executable: call it first, before the slow setup
 #   isolate_home              HOME=$H/default (after the setup_* steps)
 #   pass NAME | fail NAME WHY | note NAME WHY
 #                             one PASS/FAIL/NOTE line; NOTEs are not counted.
@@ -11,13 +14,23 @@
 #   finish                    stops what was started, drops the database, keeps
 #                             $RUN only if something failed, prints the time and
 #                             the closing `N passed, N failed`, exits 0 iff none failed
+#   E2E_PIDS+=(VAR)           VAR holds the PID of a server the script started itself:
+#                             stopped by finish and on exit (stop_pid VAR: at once)
 #   setup_npm, setup_cosign, setup_python, setup_rust_driver
 #                             install or check the pinned clients (one PASS each)
 #   stack_up                  (BACKEND=postgres: a fresh database) `sigstead up` on
 #                             a free port range, waits for every service; sets
 #                             BASE REKOR FULCIO CTLOG ISSUER TUF D TR SC TC PIN
+#                             (the stack uses BASE..BASE+4; BASE+5..BASE+7 were free too,
+#                             for a script's own servers)
 #   stack_stop
+#   mint_token                a fresh $WORK/token.jwt for $ID from the stack's dev issuer
+#   dev_token                 mint_token as the check dev_token (non-empty token)
+#   other_ca_root OUT         OUT: $TR with certificateAuthorities[0] replaced by a new CA
+#   rekor_tree_size           the stack's Rekor tree size (or ?), for the closing lines
 #   ok NAME CMD...            CMD, run now in $WORK (output $RUN/log/NAME.log), must succeed
+#   refuses NAME ERE CMD...   CMD, run now in $WORK, must fail with output matching ERE
+#                             (the reason; REFUSES_ICASE=1: case-insensitively)
 #   home_of CLIENT            HENV=(env HOME=$H/CLIENT XDG_…=…): a client state of its own
 #   in_home CLIENT CMD...     runs CMD with that HOME
 #
@@ -52,6 +65,7 @@ E2E_JOBS="${E2E_JOBS:-$(($(nproc 2>/dev/null || echo 2) + 1))}"
 
 passed=0; failed=0; notes=0; UP_PID=""; DB=""
 declare -A RESULT=()
+E2E_PIDS=()     # names of variables holding the PIDs of a script's own background servers
 
 e2e_init() { # e2e_init NAME BACKEND
     E2E_NAME="$1"; BACKEND="$2"
@@ -66,16 +80,24 @@ e2e_init() { # e2e_init NAME BACKEND
     trap e2e_cleanup EXIT
     trap 'echo "interrupted"; e2e_cleanup; exit 130' INT TERM
 }
+require_sigstead() {
+    [ -x "$SIGSTEAD_BIN" ] || { fail setup_sigstead "no executable $SIGSTEAD_BIN (set SIGSTEAD_BIN)"; return 1; }
+}
 
 clean1() { printf '%s' "$1" | tr '\n' ' ' | tr -s ' ' | cut -c1-"${2:-400}"; }
 pass() { echo "PASS $1"; passed=$((passed + 1)); RESULT[$1]=PASS; }
 fail() { echo "FAIL $1: $(clean1 "$2")"; failed=$((failed + 1)); RESULT[$1]=FAIL; }
 note() { echo "NOTE $1: $(clean1 "$2" 600)"; notes=$((notes + 1)); RESULT[$1]=NOTE; }
 
-stack_stop() {
-    if [ -n "$UP_PID" ]; then kill "$UP_PID" 2>/dev/null; wait "$UP_PID" 2>/dev/null; UP_PID=""; fi
+stop_pid() { # stop_pid VAR: stops the process whose PID is in $VAR, and empties VAR
+    local pid="${!1:-}"
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+    printf -v "$1" '%s' ""
 }
+stack_stop() { stop_pid UP_PID; }
 e2e_cleanup() {
+    local v
+    for v in "${E2E_PIDS[@]}"; do stop_pid "$v"; done
     stack_stop
     if [ -n "$DB" ]; then psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1; DB=""; fi
 }
@@ -161,6 +183,33 @@ stack_up() {
     for f in "$TR" "$SC" "$TC" "$PIN"; do [ -s "$f" ] || { fail up_starts "missing $f"; return 1; }; done
     pass up_starts
 }
+# mint_token: a fresh $WORK/token.jwt for $ID (log: $RUN/log/token.log).
+mint_token() { "$SIGSTEAD_BIN" dev token --data-dir "$D" --email "$ID" --out "$WORK/token.jwt" >"$RUN/log/token.log" 2>&1; }
+dev_token() {
+    mint_token && [ -s "$WORK/token.jwt" ] && pass dev_token || { fail dev_token "$(tail -3 "$RUN/log/token.log")"; return 1; }
+}
+# other_ca_root OUT: OUT is $TR with certificateAuthorities[0] replaced by another CA's
+# chain (`sigstead ca init` in $RUN/other-ca); false, and no OUT, if that failed
+# (log: $RUN/log/other-ca.log).
+other_ca_root() {
+    "$SIGSTEAD_BIN" ca init --dir "$RUN/other-ca" >"$RUN/log/other-ca.log" 2>&1 || return 1
+    python3 - "$TR" "$RUN/other-ca/ca-chain.pem" "$1" <<'PY' >>"$RUN/log/other-ca.log" 2>&1
+import base64, json, re, sys
+tr = json.load(open(sys.argv[1]))
+pem = open(sys.argv[2]).read()
+ders = [base64.b64decode("".join(b.split())) for b in re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", pem, re.S)]
+assert ders, "no certificates in the other CA's chain"
+certs = [{"rawBytes": base64.b64encode(x).decode()} for x in ders]
+assert certs != tr["certificateAuthorities"][0]["certChain"]["certificates"], "the other CA is this CA"
+tr["certificateAuthorities"][0]["certChain"]["certificates"] = certs
+json.dump(tr, open(sys.argv[3], "w"), indent=2)
+PY
+}
+rekor_tree_size() {
+    local size
+    size="$(curl -fsS "$REKOR/api/v1/log" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])' 2>/dev/null)"
+    echo "${size:-?}"
+}
 
 # ------------------------------------------------------------------ running clients
 # home_of CLIENT: HENV=(env HOME=… XDG_…=…), a HOME and XDG dirs of CLIENT's own
@@ -177,6 +226,20 @@ in_home() { home_of "$1"; shift; "${HENV[@]}" "$@"; }
 ok() {
     local name="$1"; shift
     if (cd "$WORK" && "$@") >"$RUN/log/$name.log" 2>&1; then pass "$name"; else fail "$name" "$(tail -4 "$RUN/log/$name.log")"; fi
+}
+# refuses NAME ERE CMD...: CMD must fail, and its output must name the reason (ERE),
+# so that a usage error, a typo or an outage cannot pass for a refusal; the
+# matching line is printed. REFUSES_ICASE=1 (set by a script) ignores case.
+refuses() {
+    local name="$1" why="$2" log="$RUN/log/$1.log" g=-E; shift 2
+    [ -n "${REFUSES_ICASE:-}" ] && g=-iE
+    if (cd "$WORK" && "$@") >"$log" 2>&1; then
+        fail "$name" "accepted: $(tail -3 "$log")"
+    elif grep -q "$g" -- "$why" "$log"; then
+        pass "$name"; echo "     $(grep -m1 "$g" -- "$why" "$log" | sed 's/^ *//; s/^Error: //' | cut -c1-220)"
+    else
+        fail "$name" "refused for another reason (wanted /$why/): $(grep -v '^\s*$' "$log" | tail -3)"
+    fi
 }
 
 # reason LOG: the most telling error line(s) of a client's output, on one line.

@@ -30,43 +30,18 @@
 #    image, `sigstore attach` of the bundle as an OCI 1.1 referrer (checked in
 #    the registry byte for byte), and cosign verify-attestation finding it.
 # Prints PASS/FAIL (and NOTE) lines and a closing `N passed, N failed`; exits
-# non-zero if any check failed. The stack and the registry are stopped on exit;
-# the temp dir (tests/.work/oci-*) is removed when everything passed.
+# non-zero if any check failed. Setup, the stack, the counters and finish come
+# from lib.sh: the stack and the registry are stopped on exit; the run directory
+# (tests/.work/oci-*, logs in its log/) is removed when everything passed.
 set -uo pipefail
-BACKEND="${1:-sqlite}"
-case "$BACKEND" in sqlite|postgres) ;; *) echo "usage: $0 [sqlite|postgres]" >&2; exit 2 ;; esac
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-JS="$HERE/js"
-SIGSTEAD_BIN="${SIGSTEAD_BIN:-$ROOT/target/debug/sigstead}"
-TOOLS_DIR="${TOOLS_DIR:-$ROOT/tests/.work/bin}"
-VENV_DIR="${VENV_DIR:-$ROOT/tests/.venv}"
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
-mkdir -p "$ROOT/tests/.work"
-RUN="$(mktemp -d "$ROOT/tests/.work/oci-$BACKEND.XXXXXX")"
-STARTED=$SECONDS
-passed=0; failed=0; PID=""; REG_PID=""; DB=""
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-400)"; failed=$((failed + 1)); }
-note() { echo "NOTE $1: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-400)"; }
-stop() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; fi
-    if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; REG_PID=""; fi
-}
-finish() {
-    stop
-    [ -n "$DB" ] && psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
-    if [ "$failed" -eq 0 ]; then rm -rf "$RUN"; else echo "logs kept in $RUN"; fi
-    echo "oci.sh ($BACKEND): $((SECONDS - STARTED)) s"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]; exit $?
-}
-trap stop EXIT
-trap 'echo "interrupted"; stop; exit 130' INT TERM
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
+e2e_init oci "${1:-sqlite}"
+REG_PID=""; E2E_PIDS+=(REG_PID)
 
 # ------------------------------------------------------------------ setup
-[ -x "$SIGSTEAD_BIN" ] || { fail setup_sigstead "no executable $SIGSTEAD_BIN (set SIGSTEAD_BIN)"; finish; }
-
+require_sigstead || finish
 # docker-registry + skopeo from Debian (bookworm: distribution 2.8.2, skopeo 1.9.3).
 registry_packages() {
     command -v docker-registry >/dev/null && command -v skopeo >/dev/null && return 0
@@ -74,42 +49,22 @@ registry_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq docker-registry skopeo
 }
-if registry_packages >"$RUN/apt.log" 2>&1; then
+if registry_packages >"$RUN/log/apt.log" 2>&1; then
     pass setup_registry_packages; echo "     $(docker-registry --version 2>&1 | tail -1); $(skopeo --version 2>&1)"
 else
-    fail setup_registry_packages "$(tail -3 "$RUN/apt.log")"; finish
+    fail setup_registry_packages "$(tail -3 "$RUN/log/apt.log")"; finish
 fi
-bash "$ROOT/tests/tools/install-cosign.sh" "$TOOLS_DIR" >"$RUN/install.log" 2>&1 && pass setup_cosign || { fail setup_cosign "see $RUN/install.log"; finish; }
-# npm ci exactly as js.sh does it (same stamp file, so either script reuses the other's install).
-npm_setup() {
-    local stamp want
-    want="$(cat "$JS/package-lock.json" "$JS/package.json" | sha256sum | cut -d' ' -f1) $(node --version)"
-    stamp="$JS/node_modules/.sigstead-npm-ci"
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        (cd "$JS" && npm ci --no-audit --no-fund --loglevel=error) || return 1
-        printf '%s\n' "$want" > "$stamp"
-    fi
-    node "$JS/check-versions.mjs"
-}
-npm_setup >"$RUN/npm.log" 2>&1 && pass setup_npm_ci || { fail setup_npm_ci "$(tail -3 "$RUN/npm.log")"; finish; }
-bash "$ROOT/tests/tools/setup-python.sh" "$VENV_DIR" >"$RUN/python.log" 2>&1 && pass setup_python || { fail setup_python "see $RUN/python.log"; finish; }
-COSIGN="$TOOLS_DIR/cosign"
-NPMSIG="$JS/node_modules/.bin/sigstore"   # @sigstore/cli; the python `sigstore` is $PYSIG
-PYSIG="$VENV_DIR/bin/sigstore"
+setup_cosign && setup_npm && setup_python || finish
+isolate_home
 
-BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
-REKOR="http://127.0.0.1:$BASE"
-FULCIO="http://127.0.0.1:$((BASE + 1))"
-ISSUER="http://127.0.0.1:$((BASE + 3))"
-REG="127.0.0.1:$((BASE + 5))"          # `sigstead up` uses BASE .. BASE+3
+REG="127.0.0.1:$(python3 "$ROOT/tests/tools/free-port-base.py" 1)"   # a port of its own (the stack picks its range later)
 REG_USER=sigstead
 REG_PASS="$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
 ID="alice@example.com"
 ID_RE='^alice@example\.com$'
-WORK="$RUN/work"; mkdir -p "$WORK"
-export HOME="$RUN/home" XDG_DATA_HOME="$RUN/xdg-data" XDG_CACHE_HOME="$RUN/xdg-cache" XDG_RUNTIME_DIR="$RUN/xdg-run" COLUMNS=200
+export XDG_RUNTIME_DIR="$RUN/xdg-run"
 mkdir -p "$HOME/.docker" "$XDG_RUNTIME_DIR"
-unset CI SIGSTORE_ID_TOKEN SIGSTORE_IDENTITY_TOKEN DOCKER_CONFIG REGISTRY_AUTH_FILE COSIGN_REPOSITORY COSIGN_EXPERIMENTAL COSIGN_DOCKER_MEDIA_TYPES
+unset DOCKER_CONFIG REGISTRY_AUTH_FILE COSIGN_REPOSITORY COSIGN_EXPERIMENTAL COSIGN_DOCKER_MEDIA_TYPES
 
 # oci.py: OCI layout writer, bcrypt htpasswd line, registry reads (basic auth).
 cat > "$RUN/oci.py" <<'PY'
@@ -220,7 +175,7 @@ PY
 oci() { REG_CREDS="$REG_USER:$REG_PASS" python3 "$RUN/oci.py" "$@"; }
 
 # The registry: loopback, plain HTTP, filesystem storage, htpasswd auth.
-oci htpasswd "$REG_USER" "$REG_PASS" >"$RUN/htpasswd" 2>"$RUN/htpasswd.err" || { fail setup_htpasswd "$(cat "$RUN/htpasswd.err")"; finish; }
+oci htpasswd "$REG_USER" "$REG_PASS" >"$RUN/htpasswd" 2>"$RUN/log/htpasswd.err" || { fail setup_htpasswd "$(cat "$RUN/log/htpasswd.err")"; finish; }
 cat > "$RUN/registry.yml" <<EOF
 version: 0.1
 log:
@@ -237,7 +192,7 @@ auth:
     realm: sigstead-oci-test
     path: $RUN/htpasswd
 EOF
-docker-registry serve "$RUN/registry.yml" >"$RUN/registry.log" 2>&1 &
+docker-registry serve "$RUN/registry.yml" >"$RUN/log/registry.log" 2>&1 &
 REG_PID=$!
 code=""
 for _ in $(seq 100); do
@@ -249,51 +204,16 @@ done
 if [ "$code" = 401 ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -u "$REG_USER:$REG_PASS" "http://$REG/v2/")" = 200 ]; then
     pass registry_starts_with_auth
 else
-    fail registry_starts_with_auth "GET /v2/ answered '$code'; $(tail -3 "$RUN/registry.log")"; finish
+    fail registry_starts_with_auth "GET /v2/ answered '$code'; $(tail -3 "$RUN/log/registry.log")"; finish
 fi
 # Credentials for cosign (and anything else reading the docker config), as `docker login` writes them.
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REG" "$(printf '%s' "$REG_USER:$REG_PASS" | base64 -w0)" > "$HOME/.docker/config.json"
 
-DBARG=()
-if [ "$BACKEND" = postgres ]; then
-    DB="sigstead_oci_$$"
-    psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null || { fail setup_postgres "cannot create $DB"; finish; }
-    DBARG=(--database-url "$PG_URL/$DB")
-fi
-(cd "$WORK" && exec "$SIGSTEAD_BIN" up --data-dir "$RUN/data" --port-base "$BASE" "${DBARG[@]}") >"$RUN/up.out" 2>"$RUN/up.err" &
-PID=$!
-up=""
-for _ in $(seq 150); do
-    if curl -fsS "$REKOR/healthz" >/dev/null 2>&1 && curl -fsS "$FULCIO/healthz" >/dev/null 2>&1 \
-        && grep -q "cosign verify-blob" "$RUN/up.out"; then up=1; break; fi
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.2
-done
-if [ -n "$up" ]; then pass up_starts; else fail up_starts "$(grep -v '^ ' "$RUN/up.err" | tail -3)"; finish; fi
-D="$RUN/data"
-TR="$D/trusted_root.json"; SC="$D/signing_config.v0.2.json"; TC="$D/trust_config.json"
-for f in "$TR" "$SC" "$TC"; do [ -s "$f" ] || { fail up_writes_trust_files "missing $f"; finish; }; done
+stack_up || finish
 sed 's/\x1b\[[0-9;]*m//g' "$RUN/up.err" | grep -q "rekor serving.*backend=\"$BACKEND\"" && pass "up_runs_on_$BACKEND" \
     || fail "up_runs_on_$BACKEND" "$(sed 's/\x1b\[[0-9;]*m//g' "$RUN/up.err" | grep -m1 'rekor serving')"
 
 # ------------------------------------------------------------------ helpers
-# ok NAME CMD...: CMD (run in $WORK, output in $RUN/NAME.log) must succeed.
-ok() {
-    local name="$1"; shift
-    if (cd "$WORK" && "$@") >"$RUN/$name.log" 2>&1; then pass "$name"; else fail "$name" "$(tail -5 "$RUN/$name.log")"; fi
-}
-# refuses NAME REASON-REGEX CMD...: CMD must fail, and its output must name the reason
-# (an ERE), so that e.g. a registry or flag error cannot pass for a verification refusal.
-refuses() {
-    local name="$1" reason="$2"; shift 2
-    if (cd "$WORK" && "$@") >"$RUN/$name.log" 2>&1; then
-        fail "$name" "accepted: $(tail -3 "$RUN/$name.log")"
-    elif grep -Eq -- "$reason" "$RUN/$name.log"; then
-        pass "$name"; echo "     $(grep -Em1 -- "$reason" "$RUN/$name.log" | sed 's/^Error: //' | cut -c1-200)"
-    else
-        fail "$name" "refused for another reason (wanted /$reason/): $(grep -v '^\s*$' "$RUN/$name.log" | tail -3)"
-    fi
-}
 HTTP=(--allow-http-registry)
 SIGN=(--yes --signing-config "$SC" --trusted-root "$TR" --identity-token token.jwt "${HTTP[@]}")
 POLICY=(--trusted-root "$TR" "${HTTP[@]}" --certificate-identity-regexp "$ID_RE" --certificate-oidc-issuer "$ISSUER")
@@ -312,10 +232,9 @@ for line in open(sys.argv[1]):
         print(line.strip()); break
 PY
 }
-load_referrers() { oci referrers "$REG" demo "$1" "$RUN/pulled" >"$RUN/referrers-${1#sha256:}.jsonl" 2>"$RUN/referrers.err"; }
+load_referrers() { oci referrers "$REG" demo "$1" "$RUN/pulled" >"$RUN/referrers-${1#sha256:}.jsonl" 2>"$RUN/log/referrers.err"; }
 
-"$SIGSTEAD_BIN" dev token --data-dir "$D" --email "$ID" --out "$WORK/token.jwt" >"$RUN/token.log" 2>&1 \
-    && [ -s "$WORK/token.jwt" ] && pass dev_token || { fail dev_token "$(tail -3 "$RUN/token.log")"; finish; }
+dev_token || finish
 
 # ------------------------------------------------------------------ images
 # Three images (no Docker engine: OCI layouts written by oci.py, pushed with skopeo).
@@ -327,9 +246,9 @@ push() { # push LAYOUT-DIR TEXT REPO:TAG -> prints the digest the registry repor
     [ "$want" = "$got" ] || { echo "registry digest $got != layout digest $want" >&2; return 1; }
     echo "$got"
 }
-DIG1="$(push img1 "signed image" demo:1 2>"$RUN/push1.log")" && pass push_image_by_skopeo || { fail push_image_by_skopeo "$(tail -3 "$RUN/push1.log")"; finish; }
-DIG2="$(push img2 "unsigned image" demo:2 2>"$RUN/push2.log")" && pass push_unsigned_image || { fail push_unsigned_image "$(tail -3 "$RUN/push2.log")"; finish; }
-DIG3="$(push img3 "legacy-signed image" legacy:1 2>"$RUN/push3.log")" && pass push_legacy_image || { fail push_legacy_image "$(tail -3 "$RUN/push3.log")"; finish; }
+DIG1="$(push img1 "signed image" demo:1 2>"$RUN/log/push1.log")" && pass push_image_by_skopeo || { fail push_image_by_skopeo "$(tail -3 "$RUN/log/push1.log")"; finish; }
+DIG2="$(push img2 "unsigned image" demo:2 2>"$RUN/log/push2.log")" && pass push_unsigned_image || { fail push_unsigned_image "$(tail -3 "$RUN/log/push2.log")"; finish; }
+DIG3="$(push img3 "legacy-signed image" legacy:1 2>"$RUN/log/push3.log")" && pass push_legacy_image || { fail push_legacy_image "$(tail -3 "$RUN/log/push3.log")"; finish; }
 IMG="$REG/demo@$DIG1"; UNSIGNED="$REG/demo@$DIG2"; LEGACY="$REG/legacy@$DIG3"
 echo "     $IMG"
 oci manifest "$REG" demo "$DIG1" "$WORK/img1.manifest.json"   # the bytes whose sha256 is DIG1
@@ -344,7 +263,7 @@ if load_referrers "$DIG1"; then
     kind="$(printf '%s' "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("kind"))' 2>/dev/null)"
     [ "$kind" = dsse/0.0.1 ] && pass cosign_signature_logged_as_dsse || fail cosign_signature_logged_as_dsse "kind $kind"
 else
-    fail cosign_signature_is_bundle_referrer "no referrers tag: $(tail -2 "$RUN/referrers.err")"; SIG_BUNDLE=""
+    fail cosign_signature_is_bundle_referrer "no referrers tag: $(tail -2 "$RUN/log/referrers.err")"; SIG_BUNDLE=""
 fi
 oci tags "$REG" demo >"$RUN/tags-demo.txt" 2>&1
 if grep -qx "${DIG1/:/-}" "$RUN/tags-demo.txt" && ! grep -q '\.sig$' "$RUN/tags-demo.txt"; then pass cosign_uses_referrers_tag_not_sig_tag
@@ -352,8 +271,8 @@ else fail cosign_uses_referrers_tag_not_sig_tag "tags: $(tr '\n' ' ' < "$RUN/tag
 ok cosign_verify_by_digest c_verify "$IMG"
 ok cosign_verify_by_tag c_verify "$REG/demo:1"
 ok cosign_verify_exact_identity "$COSIGN" verify --trusted-root "$TR" "${HTTP[@]}" --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" "$IMG"
-if grep -q "\"docker-manifest-digest\":\"$DIG1\"" "$RUN/cosign_verify_by_digest.log"; then pass cosign_verify_payload_names_digest
-else fail cosign_verify_payload_names_digest "$(tail -1 "$RUN/cosign_verify_by_digest.log")"; fi
+if grep -q "\"docker-manifest-digest\":\"$DIG1\"" "$RUN/log/cosign_verify_by_digest.log"; then pass cosign_verify_payload_names_digest
+else fail cosign_verify_payload_names_digest "$(tail -1 "$RUN/log/cosign_verify_by_digest.log")"; fi
 
 # ------------------------------------------------------------------ 2. cosign attest (SLSA provenance v0.2)
 cat > "$WORK/slsa.json" <<'EOF'
@@ -365,7 +284,7 @@ EOF
 ok cosign_attest_slsaprovenance "$COSIGN" attest "${SIGN[@]}" --predicate slsa.json --type slsaprovenance "$IMG"
 ok cosign_verify_attestation c_verify_att --type slsaprovenance "$IMG"
 # The verified statement: SLSA v0.2, about this digest, carrying our builder id.
-if python3 - "$RUN/cosign_verify_attestation.log" "${DIG1#sha256:}" <<'PY'
+if python3 - "$RUN/log/cosign_verify_attestation.log" "${DIG1#sha256:}" <<'PY'
 import base64, json, sys
 for line in open(sys.argv[1]):
     if not line.startswith("{"):
@@ -394,10 +313,10 @@ if [ -s "$SIG_BUNDLE" ] && [ -s "$ATT_BUNDLE" ]; then
     # sigstore-python 4.5.1 models in-toto strictly: cosign's image-signature statement has
     # no subject name, and cosign attest writes Statement v0.1. Reported, not counted.
     for b in "signature:$SIG_BUNDLE" "attestation:$ATT_BUNDLE"; do
-        if (cd "$WORK" && "$PYSIG" --trust-config "$TC" verify identity --bundle "${b#*:}" --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" img1.manifest.json) >"$RUN/python_on_${b%%:*}.log" 2>&1; then
+        if (cd "$WORK" && "$PYSIG" --trust-config "$TC" verify identity --bundle "${b#*:}" --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" img1.manifest.json) >"$RUN/log/python_on_${b%%:*}.log" 2>&1; then
             note "python_on_cosign_image_${b%%:*}" "accepted"
         else
-            note "python_on_cosign_image_${b%%:*}" "rejected: $(grep -v '^\s*$' "$RUN/python_on_${b%%:*}.log" | sed 's/^.*ERROR *//; s/ *[a-z_]*\.py:[0-9]* *$//' | tr -s ' ' | tr '\n' ' ' | cut -c1-160)"
+            note "python_on_cosign_image_${b%%:*}" "rejected: $(grep -v '^\s*$' "$RUN/log/python_on_${b%%:*}.log" | sed 's/^.*ERROR *//; s/ *[a-z_]*\.py:[0-9]* *$//' | tr -s ' ' | tr '\n' ' ' | cut -c1-160)"
         fi
     done
 else
@@ -414,21 +333,12 @@ refuses cosign_attestation_rejects_identity_outside_regexp 'expected SAN value t
 refuses cosign_rejects_wrong_issuer 'expected issuer value' \
     "$COSIGN" verify --trusted-root "$TR" "${HTTP[@]}" --certificate-identity-regexp "$ID_RE" --certificate-oidc-issuer https://accounts.example.com "$IMG"
 refuses cosign_rejects_wrong_predicate_type 'none of the attestations matched the predicate type' c_verify_att --type spdxjson "$IMG"
-"$SIGSTEAD_BIN" ca init --dir "$RUN/other-ca" >"$RUN/other-ca.log" 2>&1
-python3 - "$TR" "$RUN" <<'PY' >"$RUN/other-ca-root.log" 2>&1
-import base64, json, re, sys
-tr = json.load(open(sys.argv[1]))
-pem = open(f"{sys.argv[2]}/other-ca/ca-chain.pem").read()
-ders = [base64.b64decode("".join(b.split())) for b in re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", pem, re.S)]
-assert ders, "no certificates in other-ca/ca-chain.pem"
-tr["certificateAuthorities"][0]["certChain"]["certificates"] = [{"rawBytes": base64.b64encode(x).decode()} for x in ders]
-json.dump(tr, open(f"{sys.argv[2]}/other-ca.trusted_root.json", "w"))
-PY
+other_ca_root "$RUN/other-ca.trusted_root.json"
 if [ -s "$RUN/other-ca.trusted_root.json" ]; then
     refuses cosign_rejects_trust_root_with_other_ca 'leaf certificate verification failed' \
         "$COSIGN" verify --trusted-root "$RUN/other-ca.trusted_root.json" "${HTTP[@]}" --certificate-identity-regexp "$ID_RE" --certificate-oidc-issuer "$ISSUER" "$IMG"
 else
-    fail cosign_rejects_trust_root_with_other_ca "could not build the variant: $(tail -2 "$RUN/other-ca.log" "$RUN/other-ca-root.log")"
+    fail cosign_rejects_trust_root_with_other_ca "could not build the variant: $(tail -2 "$RUN/log/other-ca.log")"
 fi
 
 # ------------------------------------------------------------------ 5. tag-based (pre-bundle) signatures
@@ -455,7 +365,7 @@ cli_statement cli-stmt.json "$DIG1" "$CLI_TYPE"
 ok cli_attest_image_statement env CI=true SIGSTORE_ID_TOKEN="$(cat "$WORK/token.jwt")" "$NPMSIG" attest cli-stmt.json --fulcio-url "$FULCIO" --rekor-url "$REKOR" --timeout 20 -o cli-att.json
 if [ -s "$WORK/cli-att.json" ]; then
     ok cli_attach_referrer "$NPMSIG" attach --attestation cli-att.json -u "$REG_USER" -p "$REG_PASS" "$IMG"
-    att_digest="$(grep -o 'Artifact attached to image: sha256:[0-9a-f]*' "$RUN/cli_attach_referrer.log" | awk '{print $NF}')"
+    att_digest="$(grep -o 'Artifact attached to image: sha256:[0-9a-f]*' "$RUN/log/cli_attach_referrer.log" | awk '{print $NF}')"
     load_referrers "$DIG1"
     r="$(referrer_of "$DIG1" digest="$att_digest" artifactType=application/vnd.dev.sigstore.bundle.v0.3+json layerMediaType=application/vnd.dev.sigstore.bundle.v0.3+json subject="$DIG1" kind=intoto/0.0.2)"
     if [ -n "$att_digest" ] && [ -n "$r" ] && cmp -s "$WORK/cli-att.json" "$RUN/pulled/${att_digest#sha256:}.json"; then
@@ -488,24 +398,23 @@ fi
 # ------------------------------------------------------------------ the tag moves to an unsigned image
 # A signature binds the digest, not the tag: once demo:1 names the unsigned image, verifying
 # demo:1 must fail.
-if skopeo copy -q --dest-tls-verify=false --dest-creds "$REG_USER:$REG_PASS" "oci:$RUN/img2:latest" "docker://$REG/demo:1" >"$RUN/retag.log" 2>&1; then
+if skopeo copy -q --dest-tls-verify=false --dest-creds "$REG_USER:$REG_PASS" "oci:$RUN/img2:latest" "docker://$REG/demo:1" >"$RUN/log/retag.log" 2>&1; then
     refuses cosign_rejects_tag_moved_to_unsigned_image 'no signatures found' c_verify "$REG/demo:1"
 else
-    fail cosign_rejects_tag_moved_to_unsigned_image "retag failed: $(tail -2 "$RUN/retag.log")"
+    fail cosign_rejects_tag_moved_to_unsigned_image "retag failed: $(tail -2 "$RUN/log/retag.log")"
 fi
 ok cosign_still_verifies_original_digest c_verify "$IMG"
 
 # cosign behaviour worth knowing (not a stack property): `cosign verify` accepts any
 # sigstore bundle referrer, so an image carrying only an attestation "verifies" as signed.
-if DIG4="$(push img4 "attested only" demo:4 2>"$RUN/push4.log")" \
-    && (cd "$WORK" && "$COSIGN" attest "${SIGN[@]}" --predicate slsa.json --type slsaprovenance "$REG/demo@$DIG4") >"$RUN/attest4.log" 2>&1; then
-    if (cd "$WORK" && c_verify "$REG/demo@$DIG4") >"$RUN/verify4.log" 2>&1; then
+if DIG4="$(push img4 "attested only" demo:4 2>"$RUN/log/push4.log")" \
+    && (cd "$WORK" && "$COSIGN" attest "${SIGN[@]}" --predicate slsa.json --type slsaprovenance "$REG/demo@$DIG4") >"$RUN/log/attest4.log" 2>&1; then
+    if (cd "$WORK" && c_verify "$REG/demo@$DIG4") >"$RUN/log/verify4.log" 2>&1; then
         note cosign_verify_on_attestation_only_image "ACCEPTED (cosign 3.1.1 counts the SLSA attestation bundle as a signature)"
     else
-        note cosign_verify_on_attestation_only_image "refused: $(grep -m1 Error "$RUN/verify4.log" | cut -c1-160)"
+        note cosign_verify_on_attestation_only_image "refused: $(grep -m1 Error "$RUN/log/verify4.log" | cut -c1-160)"
     fi
 fi
 
-size="$(curl -fsS "$REKOR/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])' 2>/dev/null)"
-echo "     rekor treeSize ${size:-?}"
+echo "     rekor treeSize $(rekor_tree_size)"
 finish

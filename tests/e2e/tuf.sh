@@ -34,92 +34,31 @@
 # Prints PASS/FAIL/NOTE lines and a closing `N passed, N failed`. NOTEs are not
 # counted: what publish does with a root that revokes the served targets' key
 # (observed on a scratch copy), and the TUF clients that accept the fixture
-# key-id-not-hash-of-key (asserted as their actual behaviour). The run directory
-# (tests/.work/tuf-*) is removed when everything passed.
+# key-id-not-hash-of-key (asserted as their actual behaviour). Setup, the stack,
+# the counters and finish come from lib.sh; the run directory (tests/.work/tuf-*,
+# logs in its log/) is removed when everything passed.
 set -uo pipefail
-BACKEND="${1:-sqlite}"
-case "$BACKEND" in sqlite|postgres) ;; *) echo "usage: $0 [sqlite|postgres]" >&2; exit 2 ;; esac
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-JS="$HERE/js"
-SIGSTEAD_BIN="${SIGSTEAD_BIN:-$ROOT/target/debug/sigstead}"
-TOOLS_DIR="${TOOLS_DIR:-$ROOT/tests/.work/bin}"
-VENV_DIR="${VENV_DIR:-$ROOT/tests/.venv}"
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
-export CARGO_TARGET_DIR="${RUST_CLIENT_TARGET:-$ROOT/tests/.work/rust-client-target}"
-DRIVER="$CARGO_TARGET_DIR/release/sigstore-rust-driver"
-mkdir -p "$ROOT/tests/.work"
-RUN="$(mktemp -d "$ROOT/tests/.work/tuf-$BACKEND.XXXXXX")"
-STARTED=$SECONDS
-passed=0; failed=0; UP_PID=""; TUF_PID=""; AUX_PID=""; DB=""
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-400)"; failed=$((failed + 1)); }
-note() { echo "NOTE $1: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-500)"; }
-stop_pid() { # stop_pid VAR: stops the process whose PID is in $VAR
-    local pid="${!1}"
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    printf -v "$1" '%s' ""
-}
-cleanup() {
-    stop_pid AUX_PID; stop_pid TUF_PID; stop_pid UP_PID
-    if [ -n "$DB" ]; then psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1; DB=""; fi
-}
-finish() {
-    cleanup
-    if [ "$failed" -eq 0 ]; then rm -rf "$RUN"; else echo "logs kept in $RUN"; fi
-    echo "tuf.sh ($BACKEND): $((SECONDS - STARTED)) s"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]; exit $?
-}
-trap cleanup EXIT
-trap 'echo "interrupted"; cleanup; exit 130' INT TERM
-# Refusals print one `Error: …` line instead of a backtrace.
-export RUST_BACKTRACE=0 COLUMNS=200
-unset CI SIGSTORE_ID_TOKEN SIGSTORE_IDENTITY_TOKEN TUF_ROOT TUF_MIRROR TUF_ROOT_JSON
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
+e2e_init tuf "${1:-sqlite}"
+TUF_PID=""; AUX_PID=""; E2E_PIDS+=(AUX_PID TUF_PID)
+REFUSES_ICASE=1     # refusal reasons (refuses NAME ERE …) are matched case-insensitively
 
 # ------------------------------------------------------------------ setup
-[ -x "$SIGSTEAD_BIN" ] || { fail setup_sigstead "no executable $SIGSTEAD_BIN (set SIGSTEAD_BIN)"; finish; }
-npm_setup() { # as js.sh: npm ci unless node_modules matches the lock file, then a version check
-    local stamp want
-    want="$(cat "$JS/package-lock.json" "$JS/package.json" | sha256sum | cut -d' ' -f1) $(node --version)"
-    stamp="$JS/node_modules/.sigstead-npm-ci"
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        (cd "$JS" && npm ci --no-audit --no-fund --loglevel=error) || return 1
-        printf '%s\n' "$want" > "$stamp"
-    fi
-    node "$JS/check-versions.mjs"
-}
-npm_setup >"$RUN/npm.log" 2>&1 && pass setup_npm_ci || { fail setup_npm_ci "$(tail -3 "$RUN/npm.log")"; finish; }
-bash "$ROOT/tests/tools/install-cosign.sh" "$TOOLS_DIR" >"$RUN/install.log" 2>&1 && pass setup_cosign || { fail setup_cosign "see $RUN/install.log"; finish; }
-bash "$ROOT/tests/tools/setup-python.sh" "$VENV_DIR" >"$RUN/python.log" 2>&1 && pass setup_python || { fail setup_python "see $RUN/python.log"; finish; }
-if (cd "$HERE/rust-client" && cargo build --release --locked --quiet -j "${RUST_CLIENT_JOBS:-2}") >"$RUN/build.log" 2>&1 && [ -x "$DRIVER" ]; then
-    pass setup_rust_driver
-else
-    fail setup_rust_driver "see $RUN/build.log: $(tail -3 "$RUN/build.log")"; finish
-fi
-COSIGN="$TOOLS_DIR/cosign"
-PY="$VENV_DIR/bin/python"
-PYSIG="$VENV_DIR/bin/sigstore"        # the python `sigstore`; the npm one is $NPMSIG
-NPMSIG="$JS/node_modules/.bin/sigstore"
-BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
-REKOR="http://127.0.0.1:$BASE"
-FULCIO="http://127.0.0.1:$((BASE + 1))"
-ISSUER="http://127.0.0.1:$((BASE + 3))"
+require_sigstead || finish
+setup_npm && setup_cosign && setup_python && setup_rust_driver || finish
+isolate_home
+stack_up || finish
+# stack_up's TUF repository (BASE+4) and its 1.root.json are not used here: $TUF
+# and $PIN are this test's own.
 TUF="http://127.0.0.1:$((BASE + 6))"      # this test's repository server
 AUX="http://127.0.0.1:$((BASE + 7))"      # fixtures, then the mirror, then a tampered origin
 ID="alice@example.com"
-WORK="$RUN/work"; H="$RUN/home"           # H/<client>: one HOME per client
 OPS="$RUN/offline"                        # the offline host: keys, policies, staged files
 REPO="$RUN/repo"                          # the repository directory the server serves
 PIN="$RUN/pinned-1.root.json"             # 1.root.json as clients get it out of band
-mkdir -p "$WORK" "$H" "$OPS/keys" "$RUN/out" "$RUN/cache"
-export HOME="$H/default"; mkdir -p "$HOME"
-DBARG=()
-if [ "$BACKEND" = postgres ]; then
-    DB="sigstead_tuf_$$"
-    psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null || { DB=""; fail setup_postgres "cannot create database"; finish; }
-    DBARG=(--database-url "$PG_URL/$DB")
-fi
+mkdir -p "$OPS/keys" "$RUN/out" "$RUN/cache"
 
 # wait_http URL PIDVAR: until URL answers 200 (false if the process died or 30 s passed).
 wait_http() {
@@ -132,47 +71,19 @@ wait_http() {
     return 1
 }
 
-(cd "$WORK" && exec "$SIGSTEAD_BIN" up --data-dir "$RUN/data" --port-base "$BASE" "${DBARG[@]}") >"$RUN/up.out" 2>"$RUN/up.err" &
-UP_PID=$!
-up=""
-for _ in $(seq 150); do
-    if curl -fsS "$REKOR/healthz" >/dev/null 2>&1 && curl -fsS "$FULCIO/healthz" >/dev/null 2>&1 \
-        && grep -q "cosign verify-blob" "$RUN/up.out"; then up=1; break; fi
-    kill -0 "$UP_PID" 2>/dev/null || break
-    sleep 0.2
-done
-if [ -n "$up" ]; then pass up_starts; else fail up_starts "$(grep -v '^ ' "$RUN/up.err" | tail -3)"; finish; fi
-D="$RUN/data"
-TR="$D/trusted_root.json"; SC="$D/signing_config.v0.2.json"   # the live services' trust material and URLs
-for f in "$TR" "$SC"; do [ -s "$f" ] || { fail up_writes_trust_files "missing $f"; finish; }; done
-
 # ------------------------------------------------------------------ helpers
-# ok NAME CMD...: CMD (run in $WORK, output in $RUN/NAME.log) must succeed.
-ok() {
-    local name="$1"; shift
-    if (cd "$WORK" && "$@") >"$RUN/$name.log" 2>&1; then pass "$name"; else fail "$name" "$(tail -4 "$RUN/$name.log")"; fi
-}
-# refuses NAME WHY CMD...: CMD must fail, and its output must match WHY (an
-# extended regex, case-insensitive), so that a typo or an outage cannot pass.
-refuses() {
-    local name="$1" why="$2"; shift 2
-    if (cd "$WORK" && "$@") >"$RUN/$name.log" 2>&1; then fail "$name" "accepted: $(tail -2 "$RUN/$name.log")"
-    elif grep -qiE "$why" "$RUN/$name.log"; then pass "$name"; echo "     $(grep -iE -m1 "$why" "$RUN/$name.log" | sed 's/^ *//' | cut -c1-220)"
-    else fail "$name" "refused for another reason: $(tail -3 "$RUN/$name.log")"; fi
-}
-# Clients, each with its own HOME (cosign caches TUF under ~/.sigstore, python
-# under XDG_DATA_HOME / XDG_CACHE_HOME).
-cos() { local h="$H/cosign-$1"; shift; mkdir -p "$h"; HOME="$h" "$COSIGN" "$@"; }
-pys() { local h="$H/python-$1"; shift; mkdir -p "$h"; HOME="$h" XDG_DATA_HOME="$h/data" XDG_CACHE_HOME="$h/cache" "$PYSIG" "$@"; }
+# Clients, each with its own HOME (in_home; cosign caches TUF under ~/.sigstore,
+# python under XDG_DATA_HOME / XDG_CACHE_HOME).
+cos() { local c="cosign-$1"; shift; in_home "$c" "$COSIGN" "$@"; }
+pys() { local c="python-$1"; shift; in_home "$c" "$PYSIG" "$@"; }
 jsv() { # jsv CACHE-NAME MIRROR-URL BUNDLE [IDENTITY]: sigstore-js verify with trust from TUF
-    HOME="$H/js" node "$JS/verify-tuf.mjs" --tuf-mirror-url "$2" --tuf-root-path "$PIN" --tuf-cache-path "$H/js/$1" \
+    in_home js node "$JS/verify-tuf.mjs" --tuf-mirror-url "$2" --tuf-root-path "$PIN" --tuf-cache-path "$H/js/$1" \
         --bundle "$3" --certificate-identity "${4:-$ID}" --certificate-oidc-issuer "$ISSUER" artifact
 }
 cliv() { # cliv CACHE-NAME BUNDLE: @sigstore/cli 0.8.1 verify with trust from TUF
-    HOME="$H/cli" "$NPMSIG" verify "$2" --blob-file artifact --certificate-issuer "$ISSUER" \
+    in_home cli "$NPMSIG" verify "$2" --blob-file artifact --certificate-issuer "$ISSUER" \
         --certificate-identity-email "$ID" --tuf-mirror-url "$TUF" --tuf-root-path "$PIN" --tuf-cache-path "$H/cli/$1"
 }
-token() { "$SIGSTEAD_BIN" dev token --data-dir "$D" --email "$ID" --out "$WORK/token.jwt" >"$RUN/token.log" 2>&1; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 json_get() { # json_get FILE-OR-URL PY-EXPR: evaluates PY-EXPR on the JSON document `d`
     local src="$1"
@@ -201,7 +112,7 @@ DRIVERS="python sigstore tough"
 # byte-identical to EXPECTED-FILE.
 fetch_ok() {
     local name="$1" client="$2" url="$3" cache="$4" rootv="$5"; shift 5
-    local out="$RUN/out/$name" log="$RUN/$name.log" args=() spec
+    local out="$RUN/out/$name" log="$RUN/log/$name.log" args=() spec
     for spec in "$@"; do args+=(--target "${spec%%=*}"); done
     if ! tuf_client "$client" "$url" "$PIN" "$cache" "$out" "${args[@]}" >"$log" 2>&1; then fail "$name" "$(tail -2 "$log")"; return; fi
     if [ "$(tail -1 "$log")" != "ok root=$rootv targets=$#" ]; then fail "$name" "printed '$(tail -1 "$log")', want 'ok root=$rootv targets=$#'"; return; fi
@@ -285,8 +196,8 @@ nsig="$(json_get "$PIN" 'len(d["signatures"])')"
 [ "$kinds" = "ecdsa ed25519 ed25519 ed25519 ed25519 ed25519" ] && [ "$thr" = 2 ] && [ "$nsig" = 2 ] \
     && pass root_1_matches_policy || fail root_1_matches_policy "keys [$kinds] threshold $thr signatures $nsig"
 ok tuf_status_after_init tufc status --repo "$REPO"
-grep -qE '^root +version 1 ' "$RUN/tuf_status_after_init.log" && grep -qE '^targets +version 1 ' "$RUN/tuf_status_after_init.log" \
-    && pass tuf_status_reports_versions || fail tuf_status_reports_versions "$(cat "$RUN/tuf_status_after_init.log")"
+grep -qE '^root +version 1 ' "$RUN/log/tuf_status_after_init.log" && grep -qE '^targets +version 1 ' "$RUN/log/tuf_status_after_init.log" \
+    && pass tuf_status_reports_versions || fail tuf_status_reports_versions "$(cat "$RUN/log/tuf_status_after_init.log")"
 
 cat >"$RUN/tuf.toml" <<EOF
 listen = "127.0.0.1:$((BASE + 6))"
@@ -296,9 +207,9 @@ snapshot_key_path = "offline/keys/snapshot.key"
 key_password_file = "offline/pw"
 check_interval_secs = 2
 EOF
-"$SIGSTEAD_BIN" serve tuf --config "$RUN/tuf.toml" >"$RUN/tuf-server.log" 2>&1 &
+"$SIGSTEAD_BIN" serve tuf --config "$RUN/tuf.toml" >"$RUN/log/tuf-server.log" 2>&1 &
 TUF_PID=$!
-wait_http "$TUF/timestamp.json" TUF_PID && pass tuf_server_starts || { fail tuf_server_starts "$(tail -3 "$RUN/tuf-server.log")"; finish; }
+wait_http "$TUF/timestamp.json" TUF_PID && pass tuf_server_starts || { fail tuf_server_starts "$(tail -3 "$RUN/log/tuf-server.log")"; finish; }
 # The wire layout: versioned roots, 404 past the newest, cache policy per file.
 curl -fsS "$TUF/1.root.json" -o "$RUN/served-1.root.json" && cmp -s "$RUN/served-1.root.json" "$PIN" \
     && pass serves_1_root_json || fail serves_1_root_json "differs from the repository's"
@@ -328,7 +239,7 @@ COSIGN_TUF_DIR="$H/cosign-main/.sigstore/root/127.0.0.1-$((BASE + 6))"
 ok cosign_initialize cos main initialize --mirror "$TUF" --root "$PIN"
 cmp -s "$COSIGN_TUF_DIR/targets/signing_config.v0.2.json" "$SC" && cmp -s "$COSIGN_TUF_DIR/targets/trusted_root.json" "$TR" \
     && pass cosign_caches_tuf_targets || fail cosign_caches_tuf_targets "$(ls -R "$H/cosign-main/.sigstore" 2>&1 | head -20)"
-token || fail token "$(tail -2 "$RUN/token.log")"
+mint_token || fail token "$(tail -2 "$RUN/log/token.log")"
 ok cosign_sign_blob_via_tuf cos main sign-blob --yes --identity-token token.jwt --bundle cosign-1.json artifact
 ok cosign_verify_blob_via_tuf cos main verify-blob --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
 # The bundle came from the live stack: it verifies offline against up's trusted root.
@@ -338,7 +249,7 @@ refuses cosign_via_tuf_rejects_wrong_identity "none of the expected identities|i
 
 # sigstore-python 4.5.1 through the instance.
 ok python_trust_instance pys main --instance "$TUF" trust-instance "$PIN"
-token
+mint_token
 ok python_sign_via_instance pys main --instance "$TUF" sign --identity-token "$(cat "$WORK/token.jwt")" --bundle py-1.json artifact
 ok python_verify_via_instance pys main --instance "$TUF" verify identity --bundle py-1.json --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" artifact
 ok python_verifies_cosign_bundle_via_instance pys main --instance "$TUF" verify identity --bundle cosign-1.json --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" artifact
@@ -349,8 +260,8 @@ PY_TUF_DIR="$H/python-main/data/sigstore-python/tuf/$(python3 -c 'import sys,url
 # sigstore-js 4.1.1 (tufMirrorURL / tufRootPath / tufCachePath) and @sigstore/cli 0.8.1.
 js_ok() { # js_ok NAME CACHE BUNDLE ROOT-VERSION EXPECTED-TRUSTED-ROOT
     ok "$1" jsv "$2" "$TUF" "$3"
-    grep -q "^verified: root=$4 trusted_root_sha256=$(sha "$5")$" "$RUN/$1.log" \
-        && pass "$1_trust_state" || fail "$1_trust_state" "$(tail -1 "$RUN/$1.log") (want root=$4, trusted_root $(sha "$5"))"
+    grep -q "^verified: root=$4 trusted_root_sha256=$(sha "$5")$" "$RUN/log/$1.log" \
+        && pass "$1_trust_state" || fail "$1_trust_state" "$(tail -1 "$RUN/log/$1.log") (want root=$4, trusted_root $(sha "$5"))"
 }
 js_ok js_verifies_cosign_bundle_via_tuf main cosign-1.json 1 "$TR"
 js_ok js_verifies_python_bundle_via_tuf main py-1.json 1 "$TR"
@@ -368,8 +279,8 @@ policy "$OPS/policy-2.toml" 3 "root-2 root-3 root-4" targets-2
 # refused, with nothing written (on a scratch copy of the repository): clients
 # would refuse the repository from then on.
 cp -r "$REPO" "$RUN/scratch-repo"
-tufc stage-root --policy "$OPS/policy-2.toml" --repo "$RUN/scratch-repo" --out "$RUN/scratch-root-2.json" >"$RUN/orphan.log" 2>&1
-tufc sign --metadata "$RUN/scratch-root-2.json" --key "$(key root-1)" --key "$(key root-2)" --key "$(key root-3)" --key "$(key root-4)" --password-file "$OPS/pw" >>"$RUN/orphan.log" 2>&1
+tufc stage-root --policy "$OPS/policy-2.toml" --repo "$RUN/scratch-repo" --out "$RUN/scratch-root-2.json" >"$RUN/log/orphan.log" 2>&1
+tufc sign --metadata "$RUN/scratch-root-2.json" --key "$(key root-1)" --key "$(key root-2)" --key "$(key root-3)" --key "$(key root-4)" --password-file "$OPS/pw" >>"$RUN/log/orphan.log" 2>&1
 scratch_before="$(tree_sum "$RUN/scratch-repo")"
 refuses publish_refuses_root_orphaning_served_targets "would not accept the served 1.targets.json" \
     tufc publish --repo "$RUN/scratch-repo" --metadata "$RUN/scratch-root-2.json" \
@@ -393,7 +304,7 @@ publish_refused() {
     local name="$1" k args=(); shift
     for k in "$@"; do args+=(--key "$(key "$k")"); done
     cp "$OPS/root-2.json" "$OPS/$name.json"
-    tufc sign --metadata "$OPS/$name.json" "${args[@]}" --password-file "$OPS/pw" >"$RUN/$name.sign.log" 2>&1
+    tufc sign --metadata "$OPS/$name.json" "${args[@]}" --password-file "$OPS/pw" >"$RUN/log/$name.sign.log" 2>&1
     local before after code
     before="$(tree_sum "$REPO")"
     refuses "$name" "threshold|signatures" tufc publish --repo "$REPO" --metadata "$OPS/$name.json"
@@ -413,7 +324,7 @@ code="$(curl -s -o /dev/null -w '%{http_code}' "$TUF/2.root.json")"
 [ "$code" = 200 ] && curl -fsS "$TUF/root.json" | cmp -s - "$REPO/2.root.json" \
     && pass serves_root_2 || fail serves_root_2 "2.root.json: HTTP $code"
 ok tuf_status_after_rotation tufc status --repo "$REPO"
-grep -qE '^root +version 2 ' "$RUN/tuf_status_after_rotation.log" && pass tuf_status_reports_root_2 || fail tuf_status_reports_root_2 "$(cat "$RUN/tuf_status_after_rotation.log")"
+grep -qE '^root +version 2 ' "$RUN/log/tuf_status_after_rotation.log" && pass tuf_status_reports_root_2 || fail tuf_status_reports_root_2 "$(cat "$RUN/log/tuf_status_after_rotation.log")"
 TARGETS_KEY=targets-2
 
 # Every client follows the rotation on its existing cache (and fresh ones from 1.root.json).
@@ -424,12 +335,12 @@ done
 ok cosign_verifies_after_rotation cos main verify-blob --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
 v="$(json_get "$COSIGN_TUF_DIR/root.json" 'd["signed"]["version"]')"
 [ "$v" = 2 ] && pass cosign_cache_follows_root_2 || fail cosign_cache_follows_root_2 "cached root.json version '$v'"
-token
+mint_token
 ok cosign_signs_after_rotation cos main sign-blob --yes --identity-token token.jwt --bundle cosign-2.json artifact
 ok cosign_verifies_new_bundle_after_rotation cos main verify-blob --bundle cosign-2.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
 ok python_verifies_after_rotation pys main --instance "$TUF" verify identity --bundle py-1.json --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" artifact
 [ -s "$PY_TUF_DIR/root_history/2.root.json" ] && pass python_follows_root_2 || fail python_follows_root_2 "no root_history/2.root.json: $(ls "$PY_TUF_DIR/root_history" 2>&1)"
-token
+mint_token
 ok python_signs_after_rotation pys main --instance "$TUF" sign --identity-token "$(cat "$WORK/token.jwt")" --bundle py-2.json artifact
 ok python_verifies_new_bundle_after_rotation pys main --instance "$TUF" verify identity --bundle py-2.json --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" artifact
 js_ok js_follows_rotation main cosign-2.json 2 "$TR"
@@ -440,25 +351,16 @@ v="$(json_get "$H/cli/main/$(python3 -c 'import sys,urllib.parse; print(urllib.p
 
 # The revoked targets key can no longer publish.
 ok stage_targets_by_revoked_key tufc stage-targets --repo "$REPO" --out "$OPS/targets-revoked.json"
-tufc sign --metadata "$OPS/targets-revoked.json" --key "$(key targets)" --password-file "$OPS/pw" >"$RUN/sign-revoked.log" 2>&1
+tufc sign --metadata "$OPS/targets-revoked.json" --key "$(key targets)" --password-file "$OPS/pw" >"$RUN/log/sign-revoked.log" 2>&1
 before="$(tree_sum "$REPO")"
 refuses publish_refuses_targets_signed_by_revoked_key "threshold|signatures" tufc publish --repo "$REPO" --metadata "$OPS/targets-revoked.json"
 [ "$before" = "$(tree_sum "$REPO")" ] && pass revoked_key_publication_wrote_nothing || fail revoked_key_publication_wrote_nothing "the repository changed"
 
 # New targets: a trusted root naming another CA (targets 3); every verifier must
 # now refuse the earlier bundles. Then targets 4 restores the real one.
-"$SIGSTEAD_BIN" ca init --dir "$RUN/other-ca" >"$RUN/other-ca.log" 2>&1
-python3 - "$TR" "$RUN/other-ca/ca-chain.pem" "$RUN/other-ca.trusted_root.json" <<'PY' >>"$RUN/other-ca.log" 2>&1
-import base64, json, re, sys
-tr = json.load(open(sys.argv[1]))
-pem = open(sys.argv[2]).read()
-ders = [base64.b64decode("".join(b.split())) for b in re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", pem, re.S)]
-assert ders, "no certificates in the other CA's chain"
-tr["certificateAuthorities"][0]["certChain"]["certificates"] = [{"rawBytes": base64.b64encode(x).decode()} for x in ders]
-json.dump(tr, open(sys.argv[3], "w"), indent=2)
-PY
+other_ca_root "$RUN/other-ca.trusted_root.json"
 OTHER="$RUN/other-ca.trusted_root.json"
-[ -s "$OTHER" ] || fail other_ca_trusted_root "$(tail -3 "$RUN/other-ca.log")"
+[ -s "$OTHER" ] || fail other_ca_trusted_root "$(tail -3 "$RUN/log/other-ca.log")"
 publish_targets 3 "trusted_root.json=$OTHER"
 for c in $DRIVERS; do
     fetch_ok "${c}_sees_targets_3" "$c" "$TUF" "$RUN/cache/$c" 2 "trusted_root.json=$OTHER" "signing_config.v0.2.json=$SC"
@@ -487,10 +389,10 @@ nfx="$(ls "$FX" 2>/dev/null | wc -l)"
 # One static server for every fixture; the directory it serves is a symlink moved
 # from fixture to fixture (baseline first for rollbacks).
 ln -sfn "$FX" "$RUN/fx-serve"
-(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/fx-serve" "$((BASE + 7))") >"$RUN/fx-http.log" 2>&1 &
+(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/fx-serve" "$((BASE + 7))") >"$RUN/log/fx-http.log" 2>&1 &
 AUX_PID=$!
 ln -sfn "$FX/good/repo" "$RUN/fx-serve"
-wait_http "$AUX/timestamp.json" AUX_PID && pass fixture_server_starts || fail fixture_server_starts "$(tail -3 "$RUN/fx-http.log")"
+wait_http "$AUX/timestamp.json" AUX_PID && pass fixture_server_starts || fail fixture_server_starts "$(tail -3 "$RUN/log/fx-http.log")"
 serve_fixture() { ln -sfn "$1" "$RUN/fx-serve"; }
 # What each attack must be refused for (matched against the client's error).
 why() {
@@ -524,17 +426,17 @@ for fx in "$FX"/*/; do
         want="$expect"; dev="$(deviation "$name" "$client")"; [ -n "$dev" ] && want="${dev%%:*}"
         if [ -d "$fx/baseline" ]; then
             serve_fixture "$fx/baseline"
-            if ! tuf_client "$client" "$AUX" "$fx/1.root.json" "$state" "$out" >"$RUN/$t.baseline.log" 2>&1; then
-                fail "$t" "the baseline was refused: $(tail -1 "$RUN/$t.baseline.log")"; continue
+            if ! tuf_client "$client" "$AUX" "$fx/1.root.json" "$state" "$out" >"$RUN/log/$t.baseline.log" 2>&1; then
+                fail "$t" "the baseline was refused: $(tail -1 "$RUN/log/$t.baseline.log")"; continue
             fi
         fi
         serve_fixture "$fx/repo"
         before="$(tree_sum "$state")"
-        tuf_client "$client" "$AUX" "$fx/1.root.json" "$state" "$out" >"$RUN/$t.log" 2>&1
+        tuf_client "$client" "$AUX" "$fx/1.root.json" "$state" "$out" >"$RUN/log/$t.log" 2>&1
         rc=$?
         if [ "$want" = refuse ]; then
-            if [ "$rc" -eq 0 ]; then fail "$t" "accepted ($(cat "$fx/attack" | tr -d '\n')): $(tail -1 "$RUN/$t.log")"
-            elif ! grep -qiE "$(why "$name")" "$RUN/$t.log"; then fail "$t" "refused for another reason: $(tail -1 "$RUN/$t.log")"
+            if [ "$rc" -eq 0 ]; then fail "$t" "accepted ($(cat "$fx/attack" | tr -d '\n')): $(tail -1 "$RUN/log/$t.log")"
+            elif ! grep -qiE "$(why "$name")" "$RUN/log/$t.log"; then fail "$t" "refused for another reason: $(tail -1 "$RUN/log/$t.log")"
             elif [ "$client" = mirror ] && [ "$(tree_sum "$state")" != "$before" ]; then fail "$t" "refused, but changed the mirror directory"
             elif [ "$client" != mirror ] && [ -n "$(ls -A "$out")" ]; then fail "$t" "refused, but wrote $(ls "$out")"
             else pass "$t"; fi
@@ -542,13 +444,13 @@ for fx in "$FX"/*/; do
         fi
         # Accepted: the newest root, and exactly the bytes the repository lists.
         rootv="$(cd "$fx/repo" && ls | sed -n 's/^\([0-9]*\)\.root\.json$/\1/p' | sort -n | tail -1)"
-        if [ "$rc" -ne 0 ]; then fail "$t" "refused: $(tail -1 "$RUN/$t.log")"; continue; fi
+        if [ "$rc" -ne 0 ]; then fail "$t" "refused: $(tail -1 "$RUN/log/$t.log")"; continue; fi
         bad=""
         if [ "$client" = mirror ]; then
-            grep -q "^mirrored root $rootv " "$RUN/$t.log" || bad="printed: $(tail -1 "$RUN/$t.log")"
+            grep -q "^mirrored root $rootv " "$RUN/log/$t.log" || bad="printed: $(tail -1 "$RUN/log/$t.log")"
             for f in $(cd "$state" && find . -type f | sed 's#^\./##'); do cmp -s "$state/$f" "$fx/repo/$f" || bad="$bad $f differs"; done
         else
-            [ "$(tail -1 "$RUN/$t.log")" = "ok root=$rootv targets=2" ] || bad="printed: $(tail -1 "$RUN/$t.log")"
+            [ "$(tail -1 "$RUN/log/$t.log")" = "ok root=$rootv targets=2" ] || bad="printed: $(tail -1 "$RUN/log/$t.log")"
             for n in trusted_root.json signing_config.v0.2.json; do cmp -s "$out/$n" "$(expected_target "$fx/repo" "$n")" || bad="$bad $n differs"; done
         fi
         if [ -n "$bad" ]; then fail "$t" "$bad"
@@ -562,8 +464,8 @@ for fx in "$FX"/*/; do
     if [ -d "$fx/baseline" ] && [ "$name" != rollback-root ]; then
         for client in mirror $DRIVERS; do
             t="fixture_${name}_fresh_${client}_accepts"
-            if tuf_client "$client" "$AUX" "$fx/1.root.json" "$RUN/fx-state/$name-$client-fresh" "$RUN/out/$t" >"$RUN/$t.log" 2>&1; then pass "$t"
-            else fail "$t" "$(tail -1 "$RUN/$t.log")"; fi
+            if tuf_client "$client" "$AUX" "$fx/1.root.json" "$RUN/fx-state/$name-$client-fresh" "$RUN/out/$t" >"$RUN/log/$t.log" 2>&1; then pass "$t"
+            else fail "$t" "$(tail -1 "$RUN/log/$t.log")"; fi
         done
     fi
 done
@@ -572,17 +474,17 @@ stop_pid AUX_PID
 # ------------------------------------------------------------------ 5. air gap
 MIRROR="$RUN/airgap/repository"
 ok mirror_live_repository "$SIGSTEAD_BIN" mirror --url "$TUF" --root "$PIN" --out "$MIRROR"
-echo "     $(grep '^mirrored' "$RUN/mirror_live_repository.log")"
-grep -qE '^mirrored root 2 / targets 4 .*\(7 files written, 0 up to date\)' "$RUN/mirror_live_repository.log" \
-    && pass mirror_copies_the_current_state || fail mirror_copies_the_current_state "$(grep -v fetched "$RUN/mirror_live_repository.log" | tail -1)"
+echo "     $(grep '^mirrored' "$RUN/log/mirror_live_repository.log")"
+grep -qE '^mirrored root 2 / targets 4 .*\(7 files written, 0 up to date\)' "$RUN/log/mirror_live_repository.log" \
+    && pass mirror_copies_the_current_state || fail mirror_copies_the_current_state "$(grep -v fetched "$RUN/log/mirror_live_repository.log" | tail -1)"
 cat >"$RUN/airgap/tuf.toml" <<EOF
 listen = "127.0.0.1:$((BASE + 7))"
 repository_dir = "repository"
 static_only = true
 EOF
-"$SIGSTEAD_BIN" serve tuf --config "$RUN/airgap/tuf.toml" >"$RUN/airgap-server.log" 2>&1 &
+"$SIGSTEAD_BIN" serve tuf --config "$RUN/airgap/tuf.toml" >"$RUN/log/airgap-server.log" 2>&1 &
 AUX_PID=$!
-wait_http "$AUX/timestamp.json" AUX_PID && pass mirror_server_starts || { fail mirror_server_starts "$(tail -3 "$RUN/airgap-server.log")"; finish; }
+wait_http "$AUX/timestamp.json" AUX_PID && pass mirror_server_starts || { fail mirror_server_starts "$(tail -3 "$RUN/log/airgap-server.log")"; finish; }
 # same_as_origin NAME: every mirrored file, and root.json, is served byte-identical by both.
 same_as_origin() {
     local f bad="" n=0
@@ -611,13 +513,13 @@ ok js_verifies_with_mirror_trust jsv airgap "$AUX" py-2.json
 printf 'release notes for the air-gapped site\n' >"$RUN/readme.txt"
 publish_targets 5 "notes/readme.txt=$RUN/readme.txt"
 ok mirror_rerun "$SIGSTEAD_BIN" mirror --url "$TUF" --root "$PIN" --out "$MIRROR"
-echo "     $(grep '^mirrored' "$RUN/mirror_rerun.log")"
-fetched="$(sed -n 's/^ *fetched \([^ ]*\) .*/\1/p' "$RUN/mirror_rerun.log" | tr '\n' ' ')"
-if grep -qE '^mirrored root 2 / targets 5 .*\(4 files written, 4 up to date\)' "$RUN/mirror_rerun.log" \
-    && ! grep -qE 'fetched .*(\.root\.json|trusted_root\.json|signing_config)' "$RUN/mirror_rerun.log"; then
+echo "     $(grep '^mirrored' "$RUN/log/mirror_rerun.log")"
+fetched="$(sed -n 's/^ *fetched \([^ ]*\) .*/\1/p' "$RUN/log/mirror_rerun.log" | tr '\n' ' ')"
+if grep -qE '^mirrored root 2 / targets 5 .*\(4 files written, 4 up to date\)' "$RUN/log/mirror_rerun.log" \
+    && ! grep -qE 'fetched .*(\.root\.json|trusted_root\.json|signing_config)' "$RUN/log/mirror_rerun.log"; then
     pass mirror_rerun_is_incremental
 else
-    fail mirror_rerun_is_incremental "$(grep '^mirrored' "$RUN/mirror_rerun.log"); fetched: $fetched"
+    fail mirror_rerun_is_incremental "$(grep '^mirrored' "$RUN/log/mirror_rerun.log"); fetched: $fetched"
 fi
 echo "     fetched: $fetched"
 same_as_origin mirror_serves_origin_bytes_after_rerun
@@ -635,9 +537,9 @@ s = d["signatures"][0]["sig"]
 d["signatures"][0]["sig"] = s[:-2] + ("00" if s[-2:] != "00" else "11")
 json.dump(d, open(p, "w"), indent=2)
 PY
-(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/tampered" "$((BASE + 7))") >"$RUN/tampered-http.log" 2>&1 &
+(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/tampered" "$((BASE + 7))") >"$RUN/log/tampered-http.log" 2>&1 &
 AUX_PID=$!
-wait_http "$AUX/timestamp.json" AUX_PID && pass tampered_origin_served || fail tampered_origin_served "$(tail -3 "$RUN/tampered-http.log")"
+wait_http "$AUX/timestamp.json" AUX_PID && pass tampered_origin_served || fail tampered_origin_served "$(tail -3 "$RUN/log/tampered-http.log")"
 before="$(tree_sum "$MIRROR")"
 refuses mirror_refuses_tampered_origin "signature|threshold" "$SIGSTEAD_BIN" mirror --url "$AUX" --root "$PIN" --out "$MIRROR"
 [ "$(tree_sum "$MIRROR")" = "$before" ] && pass tampered_origin_left_mirror_untouched || fail tampered_origin_left_mirror_untouched "the mirror changed"
@@ -645,6 +547,5 @@ refuses fresh_mirror_refuses_tampered_origin "signature|threshold" "$SIGSTEAD_BI
 [ -z "$(ls -A "$RUN/airgap/fresh" 2>/dev/null)" ] && pass tampered_origin_fresh_mirror_empty || fail tampered_origin_fresh_mirror_empty "$(ls "$RUN/airgap/fresh")"
 stop_pid AUX_PID
 
-size="$(curl -fsS "$REKOR/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])' 2>/dev/null)"
-echo "     rekor treeSize ${size:-?}; $(tufc status --repo "$REPO" | tr -s ' ' | tr '\n' ';')"
+echo "     rekor treeSize $(rekor_tree_size); $(tufc status --repo "$REPO" | tr -s ' ' | tr '\n' ';')"
 finish
