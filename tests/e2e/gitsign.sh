@@ -16,75 +16,33 @@
 #                      as the cache.
 # Checks: `git commit -S` succeeds; `gitsign verify` with the right identity and
 # issuer succeeds; a wrong identity and a wrong issuer are refused.
-# Prints PASS/FAIL lines and a closing `N passed, N failed`.
+# Prints PASS/FAIL lines and a closing `N passed, N failed`; exits non-zero if
+# any check failed. Setup, the stack, the counters and finish come from lib.sh:
+# the stack is stopped on exit; the run directory (tests/.work/gitsign-*, logs
+# in its log/) is removed when everything passed (KEEP_RUN=1: kept anyway).
 set -uo pipefail
-BACKEND="${1:-sqlite}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-SIGSTEAD_BIN="${SIGSTEAD_BIN:-$ROOT/target/debug/sigstead}"
-TOOLS_DIR="${TOOLS_DIR:-$ROOT/tests/.work/bin}"
-VENV_DIR="${VENV_DIR:-$ROOT/tests/.venv}"
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
-mkdir -p "$ROOT/tests/.work"
-RUN="$(mktemp -d "$ROOT/tests/.work/gitsign-$BACKEND.XXXXXX")"
-passed=0; failed=0; PID=""; DB=""
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-600)"; failed=$((failed + 1)); }
-stop() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; fi
-}
-finish() {
-    stop
-    [ -n "$DB" ] && psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
-    [ "$failed" -eq 0 ] && [ -z "${KEEP_RUN:-}" ] && rm -rf "$RUN"
-    [ "$failed" -ne 0 ] && echo "logs kept in $RUN"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]; exit $?
-}
-trap stop EXIT
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
+e2e_init gitsign "${1:-sqlite}"
 
-bash "$ROOT/tests/tools/install-gitsign.sh" "$TOOLS_DIR" >"$RUN/install.log" 2>&1 || { fail setup_gitsign "see $RUN/install.log"; finish; }
-bash "$ROOT/tests/tools/setup-python.sh" "$VENV_DIR" >"$RUN/python.log" 2>&1 || { fail setup_python "see $RUN/python.log"; finish; }
+bash "$ROOT/tests/tools/install-gitsign.sh" "$TOOLS_DIR" >"$RUN/log/install-gitsign.log" 2>&1 \
+    || { fail setup_gitsign "see $RUN/log/install-gitsign.log"; finish; }
+setup_python -q || finish
 GITSIGN="$TOOLS_DIR/gitsign"
-PY="$VENV_DIR/bin/python"
-BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
-REKOR="http://127.0.0.1:$BASE"
-FULCIO="http://127.0.0.1:$((BASE + 1))"
-ISSUER="http://127.0.0.1:$((BASE + 3))"
-TUF_PORT=$((BASE + 4))
-D="$RUN/data"
-
 # Isolated client state: no ~/.gitconfig, ~/.sigstore or TUF cache from the machine.
-export HOME="$RUN/home" XDG_CONFIG_HOME="$RUN/xdg-config" XDG_CACHE_HOME="$RUN/xdg-cache" XDG_DATA_HOME="$RUN/xdg-data"
+isolate_home
 export GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
-unset GIT_CONFIG_GLOBAL GIT_DIR GIT_WORK_TREE SIGSTORE_ID_TOKEN GITSIGN_CREDENTIAL_CACHE TUF_MIRROR TUF_ROOT_JSON
-mkdir -p "$HOME"
+unset GIT_CONFIG_GLOBAL GIT_DIR GIT_WORK_TREE GITSIGN_CREDENTIAL_CACHE
 
-DBARG=()
-if [ "$BACKEND" = postgres ]; then
-    DB="sigstead_gitsign_$$"
-    psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null || { fail setup_postgres "cannot create $DB"; finish; }
-    DBARG=(--database-url "$PG_URL/$DB")
-fi
-
-# ------------------------------------------------------------------ the stack
-"$SIGSTEAD_BIN" up --data-dir "$D" --port-base "$BASE" "${DBARG[@]}" >"$RUN/up.out" 2>"$RUN/up.err" &
-PID=$!
-up=0
-for _ in $(seq 150); do
-    if curl -fsS "$REKOR/healthz" >/dev/null 2>&1 && curl -fsS "$FULCIO/healthz" >/dev/null 2>&1 && [ -s "$D/trusted_root.json" ]; then up=1; break; fi
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.2
-done
-if [ "$up" = 1 ]; then pass up_starts; else fail up_starts "$(tail -3 "$RUN/up.err")"; finish; fi
-
-"$SIGSTEAD_BIN" dev token --data-dir "$D" --email alice@example.com --out "$RUN/token.jwt" >"$RUN/token.log" 2>&1 \
-    && [ -s "$RUN/token.jwt" ] && pass dev_token || { fail dev_token "$(tail -3 "$RUN/token.log")"; finish; }
+stack_up || finish
+ID="alice@example.com"
+dev_token || finish
 
 # ------------------------------------------------------------------ trust material
 # PEM files from trusted_root.json, for gitsign's environment variables.
 TRUST="$RUN/trust"; mkdir -p "$TRUST" "$HOME/.sigstore/root"
-"$PY" - "$D/trusted_root.json" "$TRUST" >"$RUN/trust.log" 2>&1 <<'PY'
+"$PY" - "$TR" "$TRUST" >"$RUN/log/trust.log" 2>&1 <<'PY'
 import json, sys, textwrap
 src, out = sys.argv[1], sys.argv[2]
 tr = json.load(open(src))
@@ -96,23 +54,23 @@ open(f"{out}/fulcio-chain.pem", "w").write("".join(pem("CERTIFICATE", c) for c i
 open(f"{out}/rekor.pub", "w").write(pem("PUBLIC KEY", tr["tlogs"][0]["publicKey"]["rawBytes"]))
 open(f"{out}/ctlog.pub", "w").write(pem("PUBLIC KEY", tr["ctlogs"][0]["publicKey"]["rawBytes"]))
 PY
-if [ $? -eq 0 ]; then pass trust_material; else fail trust_material "$(tail -3 "$RUN/trust.log")"; finish; fi
-if curl -fsS "http://127.0.0.1:$TUF_PORT/timestamp.json" >/dev/null 2>&1; then pass stack_tuf_serving
-else fail stack_tuf_serving "no timestamp.json at http://127.0.0.1:$TUF_PORT"; finish; fi
+if [ $? -eq 0 ]; then pass trust_material; else fail trust_material "$(tail -3 "$RUN/log/trust.log")"; finish; fi
+if curl -fsS "$TUF/timestamp.json" >/dev/null 2>&1; then pass stack_tuf_serving
+else fail stack_tuf_serving "no timestamp.json at $TUF"; finish; fi
 
 export SIGSTORE_ROOT_FILE="$TRUST/fulcio-chain.pem"
 export SIGSTORE_REKOR_PUBLIC_KEY="$TRUST/rekor.pub"
 export SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="$TRUST/ctlog.pub"
 export TUF_ROOT="$HOME/.sigstore/root"
-export TUF_MIRROR="http://127.0.0.1:$TUF_PORT"
-export TUF_ROOT_JSON="$D/tuf/repository/1.root.json"
-export GITSIGN_LOG="$RUN/gitsign.log"
+export TUF_MIRROR="$TUF"
+export TUF_ROOT_JSON="$PIN"
+export GITSIGN_LOG="$RUN/log/gitsign.log"
 
 # ------------------------------------------------------------------ the repository
 R="$RUN/repo"
 git init -q "$R" && cd "$R" || { fail git_init "git init failed"; finish; }
 git config user.name "Alice"
-git config user.email alice@example.com
+git config user.email "$ID"
 git config gpg.format x509
 git config gpg.x509.program "$GITSIGN"
 git config gitsign.fulcio "$FULCIO"
@@ -122,28 +80,24 @@ git config gitsign.fulcioRoot "$SIGSTORE_ROOT_FILE"
 echo "hello from gitsign" > file.txt
 git add file.txt
 
-if SIGSTORE_ID_TOKEN="$(cat "$RUN/token.jwt")" git commit -q -S -m "signed by gitsign" >"$RUN/commit.log" 2>&1 \
+if SIGSTORE_ID_TOKEN="$(cat "$WORK/token.jwt")" git commit -q -S -m "signed by gitsign" >"$RUN/log/commit.log" 2>&1 \
     && git cat-file commit HEAD | grep -q '^gpgsig -----BEGIN SIGNED MESSAGE-----'; then
     pass git_commit_signed
 else
-    fail git_commit_signed "$(tail -5 "$RUN/commit.log") | GITSIGN_LOG: $(tail -5 "$GITSIGN_LOG" 2>/dev/null)"
+    fail git_commit_signed "$(tail -5 "$RUN/log/commit.log") | GITSIGN_LOG: $(tail -5 "$GITSIGN_LOG" 2>/dev/null)"
     finish
 fi
 
-verify() { # verify NAME IDENTITY ISSUER
-    "$GITSIGN" verify --certificate-identity "$2" --certificate-oidc-issuer "$3" HEAD >"$RUN/$1.log" 2>&1
+# in_repo CMD...: CMD in the repository (ok and refuses run commands in $WORK).
+in_repo() { cd "$R" && "$@"; }
+verify_as() { # verify_as IDENTITY ISSUER: gitsign verify of HEAD
+    "$GITSIGN" verify --certificate-identity "$1" --certificate-oidc-issuer "$2" HEAD
 }
-if verify gitsign_verify alice@example.com "$ISSUER"; then pass gitsign_verify
-else fail gitsign_verify "$(tail -5 "$RUN/gitsign_verify.log") | GITSIGN_LOG: $(tail -5 "$GITSIGN_LOG" 2>/dev/null)"; fi
+if (verify_as "$ID" "$ISSUER") >"$RUN/log/gitsign_verify.log" 2>&1; then pass gitsign_verify
+else fail gitsign_verify "$(tail -5 "$RUN/log/gitsign_verify.log") | GITSIGN_LOG: $(tail -5 "$GITSIGN_LOG" 2>/dev/null)"; fi
 # The refusals must come from the identity check, not from some earlier failure.
-expect_refused() { # expect_refused NAME IDENTITY ISSUER
-    if verify "$1" "$2" "$3"; then fail "gitsign_rejects_$1" "accepted identity $2 / issuer $3"
-    elif grep -q 'none of the expected identities matched' "$RUN/$1.log"; then pass "gitsign_rejects_$1"
-    else fail "gitsign_rejects_$1" "refused for another reason: $(tail -3 "$RUN/$1.log")"; fi
-}
-expect_refused wrong_identity bob@example.com "$ISSUER"
-expect_refused wrong_issuer alice@example.com https://accounts.example.com
+refuses gitsign_rejects_wrong_identity 'none of the expected identities matched' in_repo verify_as bob@example.com "$ISSUER"
+refuses gitsign_rejects_wrong_issuer 'none of the expected identities matched' in_repo verify_as "$ID" https://accounts.example.com
 # git's own verification path (gitsign --verify, run by git): signature + tlog, no identity.
-if git verify-commit HEAD >"$RUN/verify-commit.log" 2>&1; then pass git_verify_commit
-else fail git_verify_commit "$(tail -5 "$RUN/verify-commit.log")"; fi
+ok git_verify_commit in_repo git verify-commit HEAD
 finish

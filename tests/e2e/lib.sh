@@ -12,21 +12,29 @@
 #                             one PASS/FAIL/NOTE line; NOTEs are not counted.
 #                             RESULT[NAME] remembers PASS/FAIL/NOTE.
 #   finish                    stops what was started, drops the database, keeps
-#                             $RUN only if something failed, prints the time and
-#                             the closing `N passed, N failed`, exits 0 iff none failed
+#                             $RUN only if something failed (or KEEP_RUN is set), prints
+#                             the time and the closing `N passed, N failed`, exits 0 iff
+#                             none failed
 #   E2E_PIDS+=(VAR)           VAR holds the PID of a server the script started itself:
 #                             stopped by finish and on exit (stop_pid VAR: at once)
 #   setup_npm, setup_cosign, setup_python, setup_rust_driver
-#                             install or check the pinned clients (one PASS each)
-#   stack_up                  (BACKEND=postgres: a fresh database) `sigstead up` on
-#                             a free port range, waits for every service; sets
+#                             install or check the pinned clients (one PASS each;
+#                             setup_cosign -q, setup_python -q: a FAIL only, for scripts
+#                             that do not count their setup; setup_rust_driver NAME:
+#                             the check is NAME)
+#   stack_up [CHECK]          (BACKEND=postgres: a fresh database) `sigstead up` on
+#                             a free port range, waits for every service, the check
+#                             CHECK (default up_starts); sets
 #                             BASE REKOR FULCIO CTLOG ISSUER TUF D TR SC TC PIN
 #                             (the stack uses BASE..BASE+4; BASE+5..BASE+7 were free too,
-#                             for a script's own servers)
+#                             for a script's own servers); output in $RUN/up.out, up.err.
+#                             Again after stack_stop: a restart on the same ports, data
+#                             directory and database (output in $RUN/up.2.out, …)
 #   stack_stop
 #   mint_token                a fresh $WORK/token.jwt for $ID from the stack's dev issuer
 #   dev_token                 mint_token as the check dev_token (non-empty token)
 #   other_ca_root OUT         OUT: $TR with certificateAuthorities[0] replaced by a new CA
+#   other_ct_root OUT         OUT: $TR with ctlogs[0]'s key replaced by the Rekor key
 #   rekor_tree_size           the stack's Rekor tree size (or ?), for the closing lines
 #   ok NAME CMD...            CMD, run now in $WORK (output $RUN/log/NAME.log), must succeed
 #   refuses NAME ERE CMD...   CMD, run now in $WORK, must fail with output matching ERE
@@ -63,7 +71,7 @@ NPMSIG="$JS/node_modules/.bin/sigstore"
 DRIVER="$RUST_CLIENT_TARGET/release/sigstore-rust-driver"
 E2E_JOBS="${E2E_JOBS:-$(($(nproc 2>/dev/null || echo 2) + 1))}"
 
-passed=0; failed=0; notes=0; UP_PID=""; DB=""
+passed=0; failed=0; notes=0; UP_PID=""; UP_STARTS=0; DB=""
 declare -A RESULT=()
 E2E_PIDS=()     # names of variables holding the PIDs of a script's own background servers
 
@@ -103,13 +111,15 @@ e2e_cleanup() {
 }
 finish() {
     e2e_cleanup
-    if [ "$failed" -eq 0 ]; then rm -rf "$RUN"; else echo "logs kept in $RUN"; fi
+    if [ "$failed" -eq 0 ] && [ -z "${KEEP_RUN:-}" ]; then rm -rf "$RUN"; else echo "logs kept in $RUN"; fi
     echo "$E2E_NAME.sh ($BACKEND): $((SECONDS - STARTED)) s, $notes notes"
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]; exit $?
 }
 
 # ------------------------------------------------------------------ tools
+# setup_pass NAME [-q]: the PASS of a setup step (none with -q).
+setup_pass() { [ "${2:-}" = -q ] || pass "$1"; }
 # npm ci, skipped when node_modules was installed by `npm ci` from this very
 # package-lock.json with this node (the stamp js.sh writes), then a version check.
 setup_npm() {
@@ -126,20 +136,21 @@ setup_npm() {
     if node "$JS/check-versions.mjs" >>"$RUN/log/npm.log" 2>&1; then pass setup_npm_ci; echo "     $(tail -1 "$RUN/log/npm.log")"
     else fail setup_npm_ci "$(tail -2 "$RUN/log/npm.log")"; return 1; fi
 }
-setup_cosign() {
+setup_cosign() { # setup_cosign [-q]
     bash "$ROOT/tests/tools/install-cosign.sh" "$TOOLS_DIR" >"$RUN/log/install-cosign.log" 2>&1 && [ -x "$COSIGN" ] \
-        && pass setup_cosign || { fail setup_cosign "see $RUN/log/install-cosign.log"; return 1; }
+        && setup_pass setup_cosign "${1:-}" || { fail setup_cosign "see $RUN/log/install-cosign.log"; return 1; }
 }
-setup_python() {
+setup_python() { # setup_python [-q]
     bash "$ROOT/tests/tools/setup-python.sh" "$VENV_DIR" >"$RUN/log/setup-python.log" 2>&1 && [ -x "$PYSIG" ] \
-        && pass setup_python || { fail setup_python "see $RUN/log/setup-python.log"; return 1; }
+        && setup_pass setup_python "${1:-}" || { fail setup_python "see $RUN/log/setup-python.log"; return 1; }
 }
-setup_rust_driver() { # its own workspace, lock file and target dir (as rust.sh)
+setup_rust_driver() { # setup_rust_driver [NAME]: tests/e2e/rust-client, with its own lock file and target dir
+    local name="${1:-setup_rust_driver}"
     if (cd "$E2E_LIB_DIR/rust-client" && CARGO_TARGET_DIR="$RUST_CLIENT_TARGET" cargo build --release --locked --quiet -j "${RUST_CLIENT_JOBS:-2}") \
         >"$RUN/log/rust-driver-build.log" 2>&1 && [ -x "$DRIVER" ]; then
-        pass setup_rust_driver
+        pass "$name"
     else
-        fail setup_rust_driver "see $RUN/log/rust-driver-build.log: $(tail -3 "$RUN/log/rust-driver-build.log")"; return 1
+        fail "$name" "see $RUN/log/rust-driver-build.log: $(tail -3 "$RUN/log/rust-driver-build.log")"; return 1
     fi
 }
 
@@ -151,37 +162,40 @@ isolate_home() {
 }
 
 # ------------------------------------------------------------------ the stack
-stack_up() {
-    [ -x "$SIGSTEAD_BIN" ] || { fail up_starts "no executable $SIGSTEAD_BIN (set SIGSTEAD_BIN)"; return 1; }
-    local dbarg=() up=""
-    if [ "$BACKEND" = postgres ] && [ -z "$DB" ]; then
-        DB="sigstead_${E2E_NAME}_$$"
-        psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >"$RUN/log/createdb.log" 2>&1 \
-            || { fail setup_postgres "cannot create $DB: $(tail -2 "$RUN/log/createdb.log")"; DB=""; return 1; }
+stack_up() { # stack_up [CHECK]
+    local check="${1:-up_starts}" dbarg=() up="" out="$RUN/up" f
+    [ -x "$SIGSTEAD_BIN" ] || { fail "$check" "no executable $SIGSTEAD_BIN (set SIGSTEAD_BIN)"; return 1; }
+    if [ "$UP_STARTS" -eq 0 ]; then # the first start: a database, ports, paths
+        if [ "$BACKEND" = postgres ] && [ -z "$DB" ]; then
+            DB="sigstead_${E2E_NAME}_$$"
+            psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >"$RUN/log/createdb.log" 2>&1 \
+                || { fail setup_postgres "cannot create $DB: $(tail -2 "$RUN/log/createdb.log")"; DB=""; return 1; }
+        fi
+        BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
+        REKOR="http://127.0.0.1:$BASE"
+        FULCIO="http://127.0.0.1:$((BASE + 1))"
+        CTLOG="http://127.0.0.1:$((BASE + 2))"
+        ISSUER="http://127.0.0.1:$((BASE + 3))"
+        TUF="http://127.0.0.1:$((BASE + 4))"
+        D="$RUN/data"
+        TR="$D/trusted_root.json"; SC="$D/signing_config.v0.2.json"; TC="$D/trust_config.json"
+        PIN="$D/tuf/repository/1.root.json"
     fi
+    UP_STARTS=$((UP_STARTS + 1))
+    [ "$UP_STARTS" -gt 1 ] && out="$RUN/up.$UP_STARTS"
     [ -n "$DB" ] && dbarg=(--database-url "$PG_URL/$DB")
-    BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
-    REKOR="http://127.0.0.1:$BASE"
-    FULCIO="http://127.0.0.1:$((BASE + 1))"
-    CTLOG="http://127.0.0.1:$((BASE + 2))"
-    ISSUER="http://127.0.0.1:$((BASE + 3))"
-    TUF="http://127.0.0.1:$((BASE + 4))"
-    D="$RUN/data"
-    TR="$D/trusted_root.json"; SC="$D/signing_config.v0.2.json"; TC="$D/trust_config.json"
-    PIN="$D/tuf/repository/1.root.json"
-    (cd "$WORK" && exec "$SIGSTEAD_BIN" up --data-dir "$D" --port-base "$BASE" "${dbarg[@]}") >"$RUN/up.out" 2>"$RUN/up.err" &
+    (cd "$WORK" && exec "$SIGSTEAD_BIN" up --data-dir "$D" --port-base "$BASE" "${dbarg[@]}") >"$out.out" 2>"$out.err" &
     UP_PID=$!
     for _ in $(seq 300); do
         if curl -fsS -o /dev/null "$REKOR/healthz" 2>/dev/null && curl -fsS -o /dev/null "$FULCIO/healthz" 2>/dev/null \
             && curl -fsS -o /dev/null "$CTLOG/healthz" 2>/dev/null && curl -fsS -o /dev/null "$TUF/timestamp.json" 2>/dev/null \
-            && grep -q "cosign verify-blob" "$RUN/up.out"; then up=1; break; fi
+            && grep -q "cosign verify-blob" "$out.out"; then up=1; break; fi
         kill -0 "$UP_PID" 2>/dev/null || break
         sleep 0.2
     done
-    if [ -z "$up" ]; then fail up_starts "$(grep -v '^ ' "$RUN/up.err" | tail -3)"; return 1; fi
-    local f
-    for f in "$TR" "$SC" "$TC" "$PIN"; do [ -s "$f" ] || { fail up_starts "missing $f"; return 1; }; done
-    pass up_starts
+    if [ -z "$up" ]; then fail "$check" "$(grep -v '^ ' "$out.err" | tail -3)"; return 1; fi
+    for f in "$TR" "$SC" "$TC" "$PIN"; do [ -s "$f" ] || { fail "$check" "missing $f"; return 1; }; done
+    pass "$check"
 }
 # mint_token: a fresh $WORK/token.jwt for $ID (log: $RUN/log/token.log).
 mint_token() { "$SIGSTEAD_BIN" dev token --data-dir "$D" --email "$ID" --out "$WORK/token.jwt" >"$RUN/log/token.log" 2>&1; }
@@ -203,6 +217,17 @@ certs = [{"rawBytes": base64.b64encode(x).decode()} for x in ders]
 assert certs != tr["certificateAuthorities"][0]["certChain"]["certificates"], "the other CA is this CA"
 tr["certificateAuthorities"][0]["certChain"]["certificates"] = certs
 json.dump(tr, open(sys.argv[3], "w"), indent=2)
+PY
+}
+# other_ct_root OUT: OUT is $TR with ctlogs[0]'s public key and log ID replaced by
+# the Rekor log's (log: $RUN/log/other-ct.log).
+other_ct_root() {
+    python3 - "$TR" "$1" <<'PY' >"$RUN/log/other-ct.log" 2>&1
+import json, sys
+tr = json.load(open(sys.argv[1]))
+tr["ctlogs"][0]["publicKey"]["rawBytes"] = tr["tlogs"][0]["publicKey"]["rawBytes"]
+tr["ctlogs"][0]["logId"] = tr["tlogs"][0]["logId"]
+json.dump(tr, open(sys.argv[2], "w"))
 PY
 }
 rekor_tree_size() {

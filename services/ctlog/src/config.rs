@@ -20,10 +20,16 @@ pub struct CtConfig {
     /// Name of this log's row in the database.
     #[serde(default = "default_name")]
     pub log_name: String,
-    /// ECDSA P-256 log key: encrypted PKCS#8 PEM.
-    pub key_path: PathBuf,
+    /// ECDSA P-256 log key: encrypted PKCS#8 PEM. Set with
+    /// `key_password_file`, or use `[key_pkcs11]` instead.
+    #[serde(default)]
+    pub key_path: Option<PathBuf>,
     /// File holding the key password.
-    pub key_password_file: PathBuf,
+    #[serde(default)]
+    pub key_password_file: Option<PathBuf>,
+    /// The log key on a PKCS#11 token (HSM), instead of a key file.
+    #[serde(default)]
+    pub key_pkcs11: Option<sigstead_hsm::Pkcs11Key>,
     /// PEM files of the roots whose chains the log accepts.
     pub roots: Vec<PathBuf>,
     #[serde(default)]
@@ -42,6 +48,10 @@ impl CtConfig {
         let mut c: Self = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         c.base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         c.http.resolve(&c.base)?;
+        match (&c.key_path, &c.key_password_file, &c.key_pkcs11) {
+            (Some(_), Some(_), None) | (None, None, Some(_)) => {}
+            _ => anyhow::bail!("set key_path with key_password_file, or [key_pkcs11], exactly one of them"),
+        }
         if c.roots.is_empty() {
             anyhow::bail!("roots: at least one accepted root is required");
         }
@@ -68,8 +78,14 @@ impl CtConfig {
     }
 
     pub fn load_signer(&self) -> anyhow::Result<Arc<dyn Signer>> {
-        let pw = sigstead_server::read_password_file(&self.path(&self.key_password_file))?;
-        Ok(Arc::new(sigstead_server::load_p256_key(&self.path(&self.key_path), &pw)?))
+        if let Some(hsm) = &self.key_pkcs11 {
+            return Ok(Arc::new(hsm.open()?));
+        }
+        let (Some(key), Some(pw)) = (&self.key_path, &self.key_password_file) else {
+            anyhow::bail!("no CT log key configured");
+        };
+        let pw = sigstead_server::read_password_file(&self.path(pw))?;
+        Ok(Arc::new(sigstead_server::load_p256_key(&self.path(key), &pw)?))
     }
 
     pub fn load_roots(&self) -> anyhow::Result<Vec<Vec<u8>>> {

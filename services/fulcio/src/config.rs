@@ -51,19 +51,7 @@ pub struct FulcioConfig {
     base: PathBuf,
 }
 
-/// A key on a PKCS#11 token.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pkcs11Key {
-    /// Path of the PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
-    pub module: PathBuf,
-    /// Label of the token holding the key.
-    pub token_label: String,
-    /// Label (CKA_LABEL) of the ECDSA P-256 key pair.
-    pub key_label: String,
-    /// Environment variable holding the user PIN.
-    pub pin_env: String,
-}
+pub use sigstead_hsm::Pkcs11Key;
 
 fn default_validity() -> u32 {
     600
@@ -106,10 +94,7 @@ impl FulcioConfig {
 
     pub fn load_ca_key(&self) -> anyhow::Result<Arc<dyn Signer>> {
         if let Some(hsm) = &self.ca_key_pkcs11 {
-            let pin = std::env::var(&hsm.pin_env)
-                .map_err(|_| anyhow::anyhow!("environment variable {} is not set", hsm.pin_env))?;
-            let key = sigstead_hsm::Pkcs11Signer::open(&hsm.module, &hsm.token_label, &pin, &hsm.key_label)?;
-            return Ok(Arc::new(key));
+            return Ok(Arc::new(hsm.open()?));
         }
         let (Some(key), Some(pw)) = (&self.ca_key_path, &self.ca_key_password_file) else {
             anyhow::bail!("no CA key configured");

@@ -26,6 +26,32 @@ pub enum HsmError {
     NoKey(String),
     #[error("the key's public point is not an uncompressed P-256 point")]
     BadPoint,
+    #[error("environment variable {0} (the token PIN) is not set")]
+    NoPin(String),
+}
+
+/// A key on a PKCS#11 token, as every service's configuration names it
+/// (`[ca_key_pkcs11]` in fulcio.toml, `[signing_key_pkcs11]` in rekor.toml,
+/// `[key_pkcs11]` in ctlog.toml). The PIN never sits in a file.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Key {
+    /// Path of the PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: std::path::PathBuf,
+    /// Label of the token holding the key.
+    pub token_label: String,
+    /// Label (CKA_LABEL) of the ECDSA P-256 key pair.
+    pub key_label: String,
+    /// Environment variable holding the user PIN.
+    pub pin_env: String,
+}
+
+impl Pkcs11Key {
+    /// Logs in and finds the key.
+    pub fn open(&self) -> Result<Pkcs11Signer, HsmError> {
+        let pin = std::env::var(&self.pin_env).map_err(|_| HsmError::NoPin(self.pin_env.clone()))?;
+        Pkcs11Signer::open(&self.module, &self.token_label, &pin, &self.key_label)
+    }
 }
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo, up to the 65-byte point.
@@ -150,5 +176,50 @@ impl Signer for Pkcs11Signer {
             .sign(&Mechanism::Ecdsa, self.key, &digest)
             .map_err(|e| CryptoError::Signing(format!("PKCS#11 sign: {e}")))?;
         sigstead_crypto::ecdsa_fixed_to_der(&fixed)
+    }
+}
+
+/// Test support: SoftHSM2's module path and a fresh token.
+pub mod softhsm {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// The SoftHSM2 module: `SIGSTEAD_PKCS11_MODULE`, or Debian's paths.
+    pub fn module() -> Option<PathBuf> {
+        if let Ok(p) = std::env::var("SIGSTEAD_PKCS11_MODULE") {
+            return Some(PathBuf::from(p));
+        }
+        ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+    }
+
+    /// Creates a token labelled `label` with user PIN `pin` whose store lives
+    /// in `dir`, and points this process at it (`SOFTHSM2_CONF`).
+    pub fn init_token(module: &Path, dir: &Path, label: &str, pin: &str) -> Result<(), HsmError> {
+        std::fs::create_dir_all(dir.join("tokens")).map_err(|_| HsmError::NoToken(label.into()))?;
+        let conf = dir.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                dir.join("tokens").display()
+            ),
+        )
+        .map_err(|_| HsmError::NoToken(label.into()))?;
+        std::env::set_var("SOFTHSM2_CONF", &conf);
+        let ctx = Pkcs11::new(module)?;
+        ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))?;
+        let slot = *ctx.get_all_slots()?.first().ok_or_else(|| HsmError::NoToken(label.into()))?;
+        let so = AuthPin::from("so-secret".to_string());
+        ctx.init_token(slot, &so, label)?;
+        let session = ctx.open_rw_session(slot)?;
+        session.login(UserType::So, Some(&so))?;
+        session.init_pin(&AuthPin::from(pin.to_string()))?;
+        session.logout()?;
+        drop(session);
+        ctx.finalize()?;
+        Ok(())
     }
 }

@@ -2,48 +2,19 @@
 //! CA's issuing key. SoftHSM2 is required (tests/run installs Debian's
 //! `softhsm2`); set SIGSTEAD_PKCS11_MODULE to use another module path.
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-use cryptoki::session::UserType;
-use cryptoki::types::AuthPin;
 use sigstead_crypto::{EcdsaP256Signer, PublicKey, Signer};
 use sigstead_hsm::Pkcs11Signer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 fn module() -> PathBuf {
-    std::env::var("SIGSTEAD_PKCS11_MODULE").map(PathBuf::from).unwrap_or_else(|_| {
-        ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .expect("SoftHSM2 is required: apt-get install softhsm2 (tests/tools/ensure-softhsm.sh)")
-    })
+    sigstead_hsm::softhsm::module()
+        .expect("SoftHSM2 is required: apt-get install softhsm2 (tests/tools/ensure-softhsm.sh)")
 }
 
 /// A fresh SoftHSM token in a temporary directory.
 fn init_token(dir: &std::path::Path, label: &str, pin: &str) {
-    std::fs::create_dir_all(dir.join("tokens")).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .unwrap();
-    std::env::set_var("SOFTHSM2_CONF", &conf);
-    let ctx = Pkcs11::new(module()).unwrap();
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).unwrap();
-    let slot = ctx.get_all_slots().unwrap()[0];
-    let so = AuthPin::from("so-secret".to_string());
-    ctx.init_token(slot, &so, label).unwrap();
-    let session = ctx.open_rw_session(slot).unwrap();
-    session.login(UserType::So, Some(&so)).unwrap();
-    session.init_pin(&AuthPin::from(pin.to_string())).unwrap();
-    session.logout().unwrap();
-    drop(session);
-    ctx.finalize().unwrap();
+    sigstead_hsm::softhsm::init_token(&module(), dir, label, pin).unwrap();
 }
 
 #[test]

@@ -23,8 +23,13 @@ pub struct RekorConfig {
     /// Name of this log's row in the database (several logs may share one).
     #[serde(default = "default_log_name")]
     pub log_name: String,
-    /// The log's ECDSA P-256 signing key.
-    pub signing_key: SigningKeyConfig,
+    /// The log's ECDSA P-256 signing key as an encrypted key file. Exactly
+    /// one of `[signing_key]` and `[signing_key_pkcs11]` is set.
+    #[serde(default)]
+    pub signing_key: Option<SigningKeyConfig>,
+    /// The log's ECDSA P-256 signing key on a PKCS#11 token (HSM).
+    #[serde(default)]
+    pub signing_key_pkcs11: Option<sigstead_hsm::Pkcs11Key>,
     /// Sequencer batching.
     #[serde(default)]
     pub batch: BatchConfig,
@@ -88,20 +93,26 @@ impl RekorConfig {
     }
 
     pub fn resolve(&mut self, base: &Path) -> anyhow::Result<()> {
-        if self.signing_key.path.is_relative() {
-            self.signing_key.path = base.join(&self.signing_key.path);
-        }
-        if let Some(p) = &mut self.signing_key.password_file {
-            if p.is_relative() {
-                *p = base.join(&*p);
+        match (&mut self.signing_key, &self.signing_key_pkcs11) {
+            (Some(key), None) => {
+                if key.path.is_relative() {
+                    key.path = base.join(&key.path);
+                }
+                if let Some(p) = &mut key.password_file {
+                    if p.is_relative() {
+                        *p = base.join(&*p);
+                    }
+                }
+                match (&key.password_file, &key.password_env) {
+                    (Some(_), Some(_)) => {
+                        anyhow::bail!("signing_key: set password_file or password_env, not both")
+                    }
+                    (None, None) => anyhow::bail!("signing_key: password_file or password_env is required"),
+                    _ => {}
+                }
             }
-        }
-        match (&self.signing_key.password_file, &self.signing_key.password_env) {
-            (Some(_), Some(_)) => {
-                anyhow::bail!("signing_key: set password_file or password_env, not both")
-            }
-            (None, None) => anyhow::bail!("signing_key: password_file or password_env is required"),
-            _ => {}
+            (None, Some(_)) => {}
+            _ => anyhow::bail!("set [signing_key] or [signing_key_pkcs11], exactly one of them"),
         }
         if self.database_url.is_none() {
             self.database_url = Some("sqlite://rekor.db".to_string());
@@ -138,10 +149,11 @@ impl RekorConfig {
 
     /// The key password, from its file or environment variable.
     pub fn key_password(&self) -> anyhow::Result<Vec<u8>> {
-        if let Some(f) = &self.signing_key.password_file {
+        let key = self.signing_key.as_ref().ok_or_else(|| anyhow::anyhow!("no key file configured"))?;
+        if let Some(f) = &key.password_file {
             return sigstead_server::read_password_file(f);
         }
-        if let Some(var) = &self.signing_key.password_env {
+        if let Some(var) = &key.password_env {
             return std::env::var(var)
                 .map(String::into_bytes)
                 .map_err(|_| anyhow::anyhow!("environment variable {var} is not set"));
@@ -172,7 +184,7 @@ password_file = "k.pass"
     fn minimal_config_gets_defaults_and_resolved_paths() {
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.origin_host().unwrap(), "rekor.example:3000");
-        assert_eq!(c.signing_key.path, Path::new("/etc/sigstead/k.pem"));
+        assert_eq!(c.signing_key.unwrap().path, Path::new("/etc/sigstead/k.pem"));
         assert_eq!(c.database_url.as_deref(), Some("sqlite:///etc/sigstead/rekor.db"));
         assert_eq!(c.batch.max_entries, 2048);
     }
@@ -182,7 +194,7 @@ password_file = "k.pass"
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rekor.example.toml");
         let c = RekorConfig::load(&path).unwrap();
         assert_eq!(c.origin_host().unwrap(), "rekor.example.internal");
-        assert_eq!(c.signing_key.password_env.as_deref(), Some("SIGSTEAD_REKOR_KEY_PASSWORD"));
+        assert_eq!(c.signing_key.unwrap().password_env.as_deref(), Some("SIGSTEAD_REKOR_KEY_PASSWORD"));
         assert!(c.database_url.unwrap().starts_with("postgres://"));
     }
 
@@ -194,5 +206,19 @@ password_file = "k.pass"
             .is_err());
         assert!(parse(&MINIMAL.replace("http://rekor.example:3000", "rekor.example")).is_err());
         assert!(parse(&format!("{MINIMAL}\n[http]\ntls_cert_file = \"c.pem\"\n")).is_err());
+    }
+
+    #[test]
+    fn exactly_one_key_source() {
+        let hsm =
+            "[signing_key_pkcs11]\nmodule = \"/m.so\"\ntoken_label = \"t\"\nkey_label = \"rekor\"\npin_env = \"PIN\"\n";
+        let head = "listen = \"127.0.0.1:3000\"\npublic_url = \"http://rekor.example:3000\"\n";
+        let c = parse(&format!("{head}{hsm}")).unwrap();
+        assert_eq!(c.signing_key_pkcs11.unwrap().key_label, "rekor");
+        let both = parse(&format!("{MINIMAL}{hsm}")).unwrap_err().to_string();
+        assert!(both.contains("exactly one"), "{both}");
+        let neither = parse(head).unwrap_err().to_string();
+        assert!(neither.contains("exactly one"), "{neither}");
+        assert!(parse(&format!("{head}{}", hsm.replace("pin_env", "pin"))).is_err(), "a PIN in the file is refused");
     }
 }

@@ -48,8 +48,11 @@ pub fn genesis_body(origin: &Origin, tree_id: std::num::NonZeroI64) -> Vec<u8> {
 
 /// Loads the signing key named by the configuration.
 pub fn load_signer(config: &RekorConfig) -> anyhow::Result<Arc<dyn Signer>> {
-    let signer = sigstead_server::load_p256_key(&config.signing_key.path, &config.key_password()?)?;
-    Ok(Arc::new(signer))
+    if let Some(hsm) = &config.signing_key_pkcs11 {
+        return Ok(Arc::new(hsm.open()?));
+    }
+    let key = config.signing_key.as_ref().ok_or_else(|| anyhow::anyhow!("no signing key configured"))?;
+    Ok(Arc::new(sigstead_server::load_p256_key(&key.path, &config.key_password()?)?))
 }
 
 /// Connects the database. SQLite is migrated on the spot (it is embedded and

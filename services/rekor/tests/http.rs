@@ -61,11 +61,12 @@ async fn start_with(http: Option<HttpConfig>) -> Rekor {
         public_url: format!("https://{HOST}"),
         database_url: Some("sqlite://rekor.db".into()),
         log_name: "rekor".into(),
-        signing_key: SigningKeyConfig {
+        signing_key: Some(SigningKeyConfig {
             path: PathBuf::from("key.pem"),
             password_file: Some(PathBuf::from("key.pass")),
             password_env: None,
-        },
+        }),
+        signing_key_pkcs11: None,
         batch: BatchConfig::default(),
         http: http.clone().unwrap_or_default(),
     };
