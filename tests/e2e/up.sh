@@ -41,7 +41,13 @@ run() {
     (cd "$WORK" && eval "\"$first\" $rest") >"$RUN/log/$name.log" 2>&1
 }
 expect_ok() { if run "$1" "$2"; then pass "$1"; else fail "$1" "$2 => $(tail -3 "$RUN/log/$1.log")"; fi; }
-expect_fail() { if run "$1" "$2"; then fail "$1" "accepted: $2"; else pass "$1"; fi; }
+# expect_fail NAME CMD-LINE [WHY]: the command must fail (and, with WHY, say so: an ERE).
+expect_fail() {
+    if run "$1" "$2"; then fail "$1" "accepted: $2"
+    elif [ -n "${3:-}" ] && ! grep -qE -- "$3" "$RUN/log/$1.log"; then
+        fail "$1" "refused for another reason (wanted /$3/): $(grep -v '^\s*$' "$RUN/log/$1.log" | tail -2)"
+    else pass "$1"; fi
+}
 
 stack_up || finish
 for f in trusted_root.json signing_config.v0.2.json trust_config.json; do
@@ -104,6 +110,28 @@ for variant in other-ca other-ct; do
     expect_fail "cosign_rejects_trust_root_with_$variant" "cosign verify-blob --trusted-root $RUN/$variant.trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact"
     expect_fail "python_rejects_trust_root_with_$variant" "sigstore --trust-config $RUN/$variant.trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER artifact"
 done
+
+# 3b. A Rekor key rotation published with `sigstead tuf trust-documents --previous`:
+# the old key stays listed with a closed validity window, so bundles logged under
+# it keep verifying; a trusted root with only the new key refuses them.
+ROT="$RUN/rotated"; mkdir -p "$ROT"; printf rotation > "$ROT/pw"
+TD="tuf trust-documents --rekor-url http://127.0.0.1:$BASE --ct-key $D/ctlog/ct-key.pub --ctlog-url http://127.0.0.1:$((BASE + 2)) --fulcio-url http://127.0.0.1:$((BASE + 1)) --ca-chain $D/fulcio/ca-chain.pem --oidc-url $ISSUER"
+expect_ok rotation_new_rekor_key "sigstead tuf keygen --out $ROT/new-rekor --algorithm ecdsa-p256 --password-file $ROT/pw"
+expect_ok rotation_trust_documents "sigstead $TD --rekor-key $ROT/new-rekor.pub --previous $TR --out-dir $ROT/with-history"
+expect_ok rotation_trust_documents_without_history "sigstead $TD --rekor-key $ROT/new-rekor.pub --out-dir $ROT/new-only"
+if python3 - "$TR" "$ROT/with-history/trusted_root.json" <<'PY'
+import json, sys
+old, new = (json.load(open(p)) for p in sys.argv[1:3])
+t = new["tlogs"]
+assert len(t) == 2 and t[1]["logId"] == old["tlogs"][0]["logId"] and "end" in t[1]["publicKey"]["validFor"]
+assert t[1]["publicKey"]["validFor"]["start"] == old["tlogs"][0]["publicKey"]["validFor"]["start"]
+assert "end" not in t[0]["publicKey"]["validFor"] and t[0]["logId"] != old["tlogs"][0]["logId"]
+PY
+then pass rotation_keeps_old_rekor_key_with_closed_window; else fail rotation_keeps_old_rekor_key_with_closed_window "$(head -c 300 "$ROT/with-history/trusted_root.json")"; fi
+expect_ok cosign_verifies_old_bundle_after_rekor_rotation "cosign verify-blob --trusted-root $ROT/with-history/trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact"
+expect_ok python_verifies_old_bundle_after_rekor_rotation "sigstore --trust-config $ROT/with-history/trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER artifact"
+expect_fail cosign_rejects_old_bundle_without_rekor_history "cosign verify-blob --trusted-root $ROT/new-only/trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact" "log inclusion|transparency log"
+expect_fail python_rejects_old_bundle_without_rekor_history "sigstore --trust-config $ROT/new-only/trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER artifact" "invalid log entry|checkpoint|log key"
 
 # 4. Restart: same keys, same trust root, the earlier bundles still verify.
 sum1="$(sha256sum "$TR" | cut -d' ' -f1)"
