@@ -254,12 +254,8 @@ fn check_meta_file(meta: &MetaFile, bytes: &[u8], what: &str) -> Result<(), Clie
             return Err(ClientError::HashMismatch { what: what.to_string() });
         }
     }
-    if let Some(hashes) = &meta.hashes {
-        let tf =
-            TargetFile { length: u64::try_from(bytes.len()).unwrap_or(u64::MAX), hashes: hashes.clone(), custom: None };
-        if !tf.matches(bytes) {
-            return Err(ClientError::HashMismatch { what: what.to_string() });
-        }
+    if meta.hashes.as_ref().is_some_and(|h| !crate::metadata::hashes_match(h, bytes)) {
+        return Err(ClientError::HashMismatch { what: what.to_string() });
     }
     Ok(())
 }

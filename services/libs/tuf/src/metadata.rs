@@ -306,24 +306,27 @@ impl TargetFile {
     /// True when `bytes` has this length and every listed hash we know matches
     /// (at least one must be SHA-256 or SHA-512).
     pub fn matches(&self, bytes: &[u8]) -> bool {
-        use sha2::Digest;
-        if u64::try_from(bytes.len()).ok() != Some(self.length) {
+        u64::try_from(bytes.len()).ok() == Some(self.length) && hashes_match(&self.hashes, bytes)
+    }
+}
+
+/// True when every listed hash Sigstead knows (SHA-256, SHA-512) matches
+/// `bytes` and at least one was checked.
+pub fn hashes_match(hashes: &BTreeMap<String, String>, bytes: &[u8]) -> bool {
+    use sha2::Digest;
+    let mut checked = 0;
+    for (alg, want) in hashes {
+        let got = match alg.as_str() {
+            "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
+            "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+            _ => continue,
+        };
+        if !got.eq_ignore_ascii_case(want) {
             return false;
         }
-        let mut checked = 0;
-        for (alg, want) in &self.hashes {
-            let got = match alg.as_str() {
-                "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
-                "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
-                _ => continue,
-            };
-            if !got.eq_ignore_ascii_case(want) {
-                return false;
-            }
-            checked += 1;
-        }
-        checked > 0
+        checked += 1;
     }
+    checked > 0
 }
 
 /// Targets metadata (top-level; Sigstead writes no delegations).
