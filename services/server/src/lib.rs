@@ -105,6 +105,14 @@ pub fn load_p256_key(pem_path: &Path, password: &[u8]) -> anyhow::Result<sigstea
     Ok(sigstead_crypto::EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, password)?)
 }
 
+/// Loads an encrypted PKCS#8 key of any supported type (ECDSA P-256 or Ed25519).
+pub fn load_key_file(pem_path: &Path, password: &[u8]) -> anyhow::Result<Arc<dyn sigstead_crypto::Signer>> {
+    let pem = std::fs::read_to_string(pem_path).map_err(|e| anyhow::anyhow!("reading {}: {e}", pem_path.display()))?;
+    let key = sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, password)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", pem_path.display()))?;
+    Ok(Arc::from(key))
+}
+
 /// Makes aws-lc-rs the process-wide rustls crypto provider (HTTPS clients
 /// built without an explicit configuration need one). Idempotent.
 pub fn install_crypto_provider() {

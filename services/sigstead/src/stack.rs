@@ -217,8 +217,7 @@ fn init_tuf(data: &Path, ports: Ports) -> anyhow::Result<PathBuf> {
             let k = sigstead_crypto::Ed25519Signer::generate();
             write_private(&path, k.to_encrypted_pkcs8_pem(&pw)?.as_bytes())?;
         }
-        let pem = std::fs::read_to_string(&path)?;
-        keys.push(Arc::from(sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, &pw)?));
+        keys.push(sigstead_server::load_key_file(&path, &pw)?);
     }
     let dir = sigstead_tuf_service::repo_dir::RepoDir::new(tuf.join("repository"));
     let now = time::OffsetDateTime::now_utc();
@@ -230,11 +229,7 @@ fn init_tuf(data: &Path, ports: Ports) -> anyhow::Result<PathBuf> {
             .map(|(r, k)| Ok((*r, vec![sigstead_tuf::TufKey::from_spki_der(k.public_key_der())?], 1)))
             .collect::<anyhow::Result<_>>()?;
         let root = sigstead_tuf::Root::new(1, year, &roles)?;
-        crate::tuf_cmd::publish(
-            &dir,
-            &[repo::sign(&root, &crate::tuf_cmd::keys_for(&root, Role::Root, &keys))?],
-            None,
-        )?;
+        crate::tuf_cmd::publish(&dir, &[crate::tuf_cmd::sign_as(&root, &root, Role::Root, &keys)?], None)?;
     }
     let (_, root_bytes) = dir.latest_root()?;
     let root: sigstead_tuf::Root = sigstead_tuf::Envelope::parse(&root_bytes)?.signed_as()?;
@@ -245,7 +240,7 @@ fn init_tuf(data: &Path, ports: Ports) -> anyhow::Result<PathBuf> {
     crate::tuf_cmd::add_target_files(&dir, &mut files, &wanted)?;
     if files != current {
         let t = repo::targets_for(version + 1, year, &files)?;
-        let env = repo::sign(&t, &crate::tuf_cmd::keys_for(&root, Role::Targets, &keys))?;
+        let env = crate::tuf_cmd::sign_as(&t, &root, Role::Targets, &keys)?;
         crate::tuf_cmd::publish(&dir, &[env], None)?;
     }
     let cfg = tuf.join("tuf.toml");

@@ -250,28 +250,33 @@ pub fn load_keys(paths: &[PathBuf], pw_file: Option<&Path>) -> anyhow::Result<Ve
                 (spec.clone(), shared.clone().unwrap_or_default())
             }
         };
-        let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
-        let s = sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, &pw)
-            .with_context(|| key_path.display().to_string())?;
-        out.push(Arc::from(s));
+        out.push(sigstead_server::load_key_file(&key_path, &pw)?);
     }
     Ok(out)
 }
 
 /// The keys among `keys` that `root` lists for `role`.
-pub(crate) fn keys_for<'a>(root: &Root, role: Role, keys: &'a [Arc<dyn Signer>]) -> Vec<&'a dyn Signer> {
+pub(crate) fn keys_for<'a>(root: &Root, role: Role, keys: &'a [Arc<dyn Signer>]) -> Vec<&'a Arc<dyn Signer>> {
     let ids = root.role(role).map(|r| r.keyids.clone()).unwrap_or_default();
-    keys.iter()
-        .filter(|k| TufKey::from_spki_der(k.public_key_der()).is_ok_and(|t| ids.contains(&t.key_id())))
-        .map(|k| k.as_ref())
-        .collect()
+    keys.iter().filter(|k| TufKey::from_spki_der(k.public_key_der()).is_ok_and(|t| ids.contains(&t.key_id()))).collect()
+}
+
+/// Signs `metadata` with the keys among `keys` that `root` lists for `role`.
+pub(crate) fn sign_as<T: sigstead_tuf::metadata::Metadata>(
+    metadata: &T,
+    root: &Root,
+    role: Role,
+    keys: &[Arc<dyn Signer>],
+) -> anyhow::Result<Envelope> {
+    let signers: Vec<&dyn Signer> = keys_for(root, role, keys).into_iter().map(|k| k.as_ref()).collect();
+    Ok(repo::sign(metadata, &signers)?)
 }
 
 pub(crate) fn online_keys(root: &Root, keys: &[Arc<dyn Signer>]) -> anyhow::Result<OnlineKeys> {
     let pick = |role| -> anyhow::Result<Arc<dyn Signer>> {
-        let ids = root.role(role).map(|r| r.keyids.clone()).unwrap_or_default();
-        keys.iter()
-            .find(|k| TufKey::from_spki_der(k.public_key_der()).is_ok_and(|t| ids.contains(&t.key_id())))
+        keys_for(root, role, keys)
+            .into_iter()
+            .next()
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("none of the given keys is a {role} key of the current root"))
     };
@@ -355,13 +360,13 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             let (policy, base) = Policy::load(&policy)?;
             let keys = load_keys(&keys, password_file.as_deref())?;
             let root = policy.root(&base, 1, now)?;
-            let env = repo::sign(&root, &keys_for(&root, Role::Root, &keys))?;
+            let env = sign_as(&root, &root, Role::Root, &keys)?;
             let online = online_keys(&root, &keys)?;
             publish(&dir, &[env], None)?;
             let mut files = BTreeMap::new();
             add_target_files(&dir, &mut files, &targets)?;
             let t = repo::targets_for(1, days(now, policy.targets.expires_days), &files)?;
-            let env = repo::sign(&t, &keys_for(&root, Role::Targets, &keys))?;
+            let env = sign_as(&t, &root, Role::Targets, &keys)?;
             publish(&dir, &[env], None)?;
             let life = Lifetimes {
                 timestamp_secs: u64::from(policy.timestamp.expires_days) * 86_400,

@@ -126,13 +126,9 @@ impl TufConfig {
             return Ok(None);
         };
         let pw = sigstead_server::read_password_file(&self.path(pw))?;
-        let load = |p: &Path| -> anyhow::Result<Arc<dyn Signer>> {
-            let pem =
-                std::fs::read_to_string(self.path(p)).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
-            let s = sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, &pw)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-            Ok(Arc::from(s))
-        };
-        Ok(Some(OnlineKeys { timestamp: load(ts)?, snapshot: load(snap)? }))
+        Ok(Some(OnlineKeys {
+            timestamp: sigstead_server::load_key_file(&self.path(ts), &pw)?,
+            snapshot: sigstead_server::load_key_file(&self.path(snap), &pw)?,
+        }))
     }
 }
