@@ -93,14 +93,14 @@ impl FulcioConfig {
     }
 
     pub fn load_ca_key(&self) -> anyhow::Result<Arc<dyn Signer>> {
-        if let Some(hsm) = &self.ca_key_pkcs11 {
-            return Ok(Arc::new(hsm.open()?));
-        }
-        let (Some(key), Some(pw)) = (&self.ca_key_path, &self.ca_key_password_file) else {
-            anyhow::bail!("no CA key configured");
+        let file = match (&self.ca_key_path, &self.ca_key_password_file) {
+            (Some(key), Some(pw)) => Some((self.path(key), sigstead_server::read_password_file(&self.path(pw))?)),
+            _ => None,
         };
-        let pw = sigstead_server::read_password_file(&self.path(pw))?;
-        Ok(Arc::new(sigstead_server::load_p256_key(&self.path(key), &pw)?))
+        sigstead_server::open_signing_key(
+            self.ca_key_pkcs11.as_ref(),
+            file.as_ref().map(|(k, p)| (k.as_path(), p.as_slice())),
+        )
     }
 
     pub fn load_chain(&self) -> anyhow::Result<Vec<Vec<u8>>> {

@@ -48,11 +48,14 @@ pub fn genesis_body(origin: &Origin, tree_id: std::num::NonZeroI64) -> Vec<u8> {
 
 /// Loads the signing key named by the configuration.
 pub fn load_signer(config: &RekorConfig) -> anyhow::Result<Arc<dyn Signer>> {
-    if let Some(hsm) = &config.signing_key_pkcs11 {
-        return Ok(Arc::new(hsm.open()?));
-    }
-    let key = config.signing_key.as_ref().ok_or_else(|| anyhow::anyhow!("no signing key configured"))?;
-    Ok(Arc::new(sigstead_server::load_p256_key(&key.path, &config.key_password()?)?))
+    let file = match &config.signing_key {
+        Some(key) => Some((key.path.as_path(), config.key_password()?)),
+        None => None,
+    };
+    sigstead_server::open_signing_key(
+        config.signing_key_pkcs11.as_ref(),
+        file.as_ref().map(|(k, p)| (*k, p.as_slice())),
+    )
 }
 
 /// Connects the database. SQLite is migrated on the spot (it is embedded and

@@ -105,6 +105,20 @@ pub fn load_p256_key(pem_path: &Path, password: &[u8]) -> anyhow::Result<sigstea
     Ok(sigstead_crypto::EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, password)?)
 }
 
+/// Opens a service's signing key from where its configuration puts it: a
+/// PKCS#11 token, or an encrypted key file with its password (the config
+/// checks at load time that exactly one is set).
+pub fn open_signing_key(
+    pkcs11: Option<&sigstead_hsm::Pkcs11Key>,
+    file: Option<(&Path, &[u8])>,
+) -> anyhow::Result<Arc<dyn sigstead_crypto::Signer>> {
+    match (pkcs11, file) {
+        (Some(token), None) => Ok(Arc::new(token.open()?)),
+        (None, Some((path, password))) => Ok(Arc::new(load_p256_key(path, password)?)),
+        _ => anyhow::bail!("configure exactly one signing key: a key file or a PKCS#11 token"),
+    }
+}
+
 /// Loads an encrypted PKCS#8 key of any supported type (ECDSA P-256 or Ed25519).
 pub fn load_key_file(pem_path: &Path, password: &[u8]) -> anyhow::Result<Arc<dyn sigstead_crypto::Signer>> {
     let pem = std::fs::read_to_string(pem_path).map_err(|e| anyhow::anyhow!("reading {}: {e}", pem_path.display()))?;
