@@ -1,4 +1,4 @@
-// sqlx::migrate! embeds the migrations at compile time; rebuild when they change.
+// The migrations are embedded with include_str! (see store.rs); rebuild when one is added.
 fn main() {
     println!("cargo:rerun-if-changed=../../migrations");
 }

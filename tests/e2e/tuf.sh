@@ -202,10 +202,13 @@ grep -qE '^root +version 1 ' "$RUN/log/tuf_status_after_init.log" && grep -qE '^
 cat >"$RUN/tuf.toml" <<EOF
 listen = "127.0.0.1:$((BASE + 6))"
 repository_dir = "repo"
-timestamp_key_path = "offline/keys/timestamp.key"
-snapshot_key_path = "offline/keys/snapshot.key"
-key_password_file = "offline/pw"
 check_interval_secs = 2
+[timestamp_key.file]
+path = "offline/keys/timestamp.key"
+password_file = "offline/pw"
+[snapshot_key.file]
+path = "offline/keys/snapshot.key"
+password_file = "offline/pw"
 EOF
 "$SIGSTEAD_BIN" serve tuf --config "$RUN/tuf.toml" >"$RUN/log/tuf-server.log" 2>&1 &
 TUF_PID=$!

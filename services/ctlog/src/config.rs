@@ -2,7 +2,9 @@
 
 use serde::Deserialize;
 use sigstead_crypto::Signer;
+use sigstead_keys::KeySource;
 use sigstead_server::HttpConfig;
+use sigstead_tlog::DatabaseUrl;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,29 +15,27 @@ use std::sync::Arc;
 pub struct CtConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// `postgres://…` (schema applied by `sigstead migrate`) or `sqlite://PATH`.
+    /// `postgres://…` (schema applied by `sigstead migrate`; libpq TLS options
+    /// in the query) or `sqlite://PATH` (created and migrated at start).
     /// Default: `sqlite://ctlog.db` next to this file.
-    #[serde(default)]
-    pub database_url: Option<String>,
+    #[serde(default = "default_database_url")]
+    pub database_url: DatabaseUrl,
     /// Name of this log's row in the database.
     #[serde(default = "default_name")]
     pub log_name: String,
-    /// ECDSA P-256 log key: encrypted PKCS#8 PEM. Set with
-    /// `key_password_file`, or use `[key_pkcs11]` instead.
-    #[serde(default)]
-    pub key_path: Option<PathBuf>,
-    /// File holding the key password.
-    #[serde(default)]
-    pub key_password_file: Option<PathBuf>,
-    /// The log key on a PKCS#11 token (HSM), instead of a key file.
-    #[serde(default)]
-    pub key_pkcs11: Option<sigstead_hsm::Pkcs11Key>,
+    /// The log's ECDSA P-256 key: `[signing_key.file]` (an encrypted key
+    /// file) or `[signing_key.pkcs11]` (a key on an HSM); see `sigstead_keys`.
+    pub signing_key: KeySource,
     /// PEM files of the roots whose chains the log accepts.
     pub roots: Vec<PathBuf>,
     #[serde(default)]
     pub http: HttpConfig,
     #[serde(skip)]
     base: PathBuf,
+}
+
+fn default_database_url() -> DatabaseUrl {
+    DatabaseUrl::sqlite("ctlog.db")
 }
 
 fn default_name() -> String {
@@ -45,13 +45,17 @@ fn default_name() -> String {
 impl CtConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        let key = format!("[signing_key.file] or [signing_key.pkcs11]: {}", sigstead_server::KEY_SOURCE_SHAPE);
+        sigstead_server::refuse_renamed_fields(
+            &text,
+            &[("key_path", &key), ("key_password_file", &key), ("key_pkcs11", "[signing_key.pkcs11]")],
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let mut c: Self = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         c.base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         c.http.resolve(&c.base)?;
-        match (&c.key_path, &c.key_password_file, &c.key_pkcs11) {
-            (Some(_), Some(_), None) | (None, None, Some(_)) => {}
-            _ => anyhow::bail!("set key_path with key_password_file, or [key_pkcs11], exactly one of them"),
-        }
+        c.signing_key.resolve(&c.base);
+        c.database_url.resolve(&c.base);
         if c.roots.is_empty() {
             anyhow::bail!("roots: at least one accepted root is required");
         }
@@ -66,26 +70,9 @@ impl CtConfig {
         }
     }
 
-    /// The database URL; a relative SQLite path is relative to this file.
-    pub fn database_url(&self) -> String {
-        match self.database_url.as_deref() {
-            None => format!("sqlite://{}", self.base.join("ctlog.db").display()),
-            Some(u) => match u.strip_prefix("sqlite://") {
-                Some(p) if Path::new(p).is_relative() => format!("sqlite://{}", self.base.join(p).display()),
-                _ => u.to_string(),
-            },
-        }
-    }
-
+    /// Opens the log key.
     pub fn load_signer(&self) -> anyhow::Result<Arc<dyn Signer>> {
-        let file = match (&self.key_path, &self.key_password_file) {
-            (Some(key), Some(pw)) => Some((self.path(key), sigstead_server::read_password_file(&self.path(pw))?)),
-            _ => None,
-        };
-        sigstead_server::open_signing_key(
-            self.key_pkcs11.as_ref(),
-            file.as_ref().map(|(k, p)| (k.as_path(), p.as_slice())),
-        )
+        Ok(self.signing_key.open_ecdsa_p256("signing_key")?)
     }
 
     pub fn load_roots(&self) -> anyhow::Result<Vec<Vec<u8>>> {

@@ -12,6 +12,7 @@
 //! same transaction and served by `get-entries`.
 
 pub mod config;
+pub mod init;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -282,6 +283,17 @@ pub fn router(ct: CtLog) -> Router {
         .with_state(ct)
 }
 
+/// The whole HTTP application: [`router`] plus the common layers (body
+/// limit, timeout, `/healthz`, `/readyz` pinging the database, `/metrics`).
+pub fn app(ct: CtLog, http: &sigstead_server::HttpConfig) -> Router {
+    let store = ct.engine().store().clone();
+    let ready: sigstead_server::ReadyCheck = Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
+    });
+    sigstead_server::with_common_routes(router(ct), http, ready)
+}
+
 /// Opens the CT log (creating it on first use) on a connected store.
 pub async fn open_with(
     store: sigstead_tlog::Store,
@@ -303,17 +315,10 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let key = config.load_signer()?;
     let roots = config.load_roots()?;
-    let store = sigstead_tlog::Store::connect(&config.database_url()).await?;
-    if store.backend() == "sqlite" {
-        store.migrate().await?;
-    }
-    store.check_schema().await?;
-    let ct = open_with(store.clone(), &config.log_name, key, roots, sigstead_tlog::Faults::none()).await?;
-    let ready: sigstead_server::ReadyCheck = Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
-    });
-    let app = sigstead_server::with_common_routes(router(ct), &config.http, ready);
+    let url = &config.database_url;
+    let store = sigstead_tlog::Store::open(url, url.default_migrate_policy()).await?;
+    let ct = open_with(store, &config.log_name, key, roots, sigstead_tlog::Faults::none()).await?;
+    let app = app(ct, &config.http);
     let tls = config.http.tls()?;
     tracing::info!(listen = %config.listen, "ct log serving");
     sigstead_server::serve(app, listener, tls, shutdown).await?;

@@ -2,7 +2,8 @@
 
 use serde::Deserialize;
 use sigstead_crypto::Signer;
-use sigstead_server::HttpConfig;
+use sigstead_keys::KeySource;
+use sigstead_server::{HttpConfig, OutboundTls};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,16 +20,9 @@ pub struct FulcioConfig {
     pub ct_log_url: String,
     /// PEM file: the issuing intermediate first, the root last.
     pub ca_chain: PathBuf,
-    /// The intermediate's ECDSA P-256 key: encrypted PKCS#8 PEM. Set this
-    /// and `ca_key_password_file`, or `[ca_key_pkcs11]`, not both.
-    #[serde(default)]
-    pub ca_key_path: Option<PathBuf>,
-    /// File holding the CA key password.
-    #[serde(default)]
-    pub ca_key_password_file: Option<PathBuf>,
-    /// The intermediate's key on a PKCS#11 token (HSM) instead of a file.
-    #[serde(default)]
-    pub ca_key_pkcs11: Option<Pkcs11Key>,
+    /// The issuing intermediate's ECDSA P-256 key: `[ca_key.file]` (an
+    /// encrypted key file) or `[ca_key.pkcs11]` (a key on an HSM); see `sigstead_keys`.
+    pub ca_key: KeySource,
     /// Lifetime of issued certificates, in seconds (Sigstore: 600).
     #[serde(default = "default_validity")]
     pub certificate_validity_secs: u32,
@@ -39,10 +33,12 @@ pub struct FulcioConfig {
     /// Other issuers' keys come from OIDC discovery.
     #[serde(default)]
     pub static_jwks: BTreeMap<String, PathBuf>,
-    /// PEM file of CA certificates trusted (besides the system's) when fetching
-    /// issuers' discovery documents and JWKS over https, e.g. a private IdP's CA.
+    /// Outgoing HTTPS (to the CT log, and to issuers' discovery documents and
+    /// JWKS): CA certificates trusted besides the system's (`ca_file`, e.g. the
+    /// private CA of the CT log's or the IdP's certificate), and a client
+    /// certificate for mutual TLS.
     #[serde(default)]
-    pub oidc_ca_file: Option<PathBuf>,
+    pub outbound_tls: OutboundTls,
     /// Trusted OIDC issuers and CI-provider templates.
     pub oidc: sigstead_oidc::OidcConfig,
     #[serde(default)]
@@ -50,8 +46,6 @@ pub struct FulcioConfig {
     #[serde(skip)]
     base: PathBuf,
 }
-
-pub use sigstead_hsm::Pkcs11Key;
 
 fn default_validity() -> u32 {
     600
@@ -67,15 +61,23 @@ impl FulcioConfig {
     }
 
     pub fn parse(text: &str, base: &Path) -> anyhow::Result<Self> {
+        let key = format!("[ca_key.file] or [ca_key.pkcs11]: {}", sigstead_server::KEY_SOURCE_SHAPE);
+        sigstead_server::refuse_renamed_fields(
+            text,
+            &[
+                ("ca_key_path", &key),
+                ("ca_key_password_file", &key),
+                ("ca_key_pkcs11", "[ca_key.pkcs11]"),
+                ("oidc_ca_file", "`ca_file` in [outbound_tls]"),
+            ],
+        )?;
         let mut c: Self = toml::from_str(text)?;
         c.base = base.to_path_buf();
         c.http.resolve(base)?;
+        c.outbound_tls.resolve(base)?;
+        c.ca_key.resolve(base);
         if !(60..=3600).contains(&c.certificate_validity_secs) {
             anyhow::bail!("certificate_validity_secs must be between 60 and 3600");
-        }
-        match (&c.ca_key_path, &c.ca_key_password_file, &c.ca_key_pkcs11) {
-            (Some(_), Some(_), None) | (None, None, Some(_)) => {}
-            _ => anyhow::bail!("set ca_key_path with ca_key_password_file, or [ca_key_pkcs11], exactly one of them"),
         }
         if !(c.ct_log_url.starts_with("http://") || c.ct_log_url.starts_with("https://")) {
             anyhow::bail!("ct_log_url must be an http(s) URL");
@@ -92,15 +94,9 @@ impl FulcioConfig {
         }
     }
 
+    /// Opens the issuing key.
     pub fn load_ca_key(&self) -> anyhow::Result<Arc<dyn Signer>> {
-        let file = match (&self.ca_key_path, &self.ca_key_password_file) {
-            (Some(key), Some(pw)) => Some((self.path(key), sigstead_server::read_password_file(&self.path(pw))?)),
-            _ => None,
-        };
-        sigstead_server::open_signing_key(
-            self.ca_key_pkcs11.as_ref(),
-            file.as_ref().map(|(k, p)| (k.as_path(), p.as_slice())),
-        )
+        Ok(self.ca_key.open_ecdsa_p256("ca_key")?)
     }
 
     pub fn load_chain(&self) -> anyhow::Result<Vec<Vec<u8>>> {
@@ -121,14 +117,37 @@ mod tests {
 
     #[test]
     fn exactly_one_ca_key_source() {
-        let file = "ca_key_path = \"k.pem\"\nca_key_password_file = \"k.pass\"\n";
-        let hsm = "[ca_key_pkcs11]\nmodule = \"/m.so\"\ntoken_label = \"t\"\nkey_label = \"k\"\npin_env = \"PIN\"\n";
-        let parse =
-            |keys: &str, tables: &str| FulcioConfig::parse(&format!("{BASE}{keys}{tables}[oidc]\n"), Path::new("/"));
-        assert!(parse(file, "").is_ok());
-        assert!(parse("", hsm).is_ok());
-        assert!(parse("", "").is_err(), "no key");
-        assert!(parse("ca_key_path = \"k.pem\"\n", "").is_err(), "key without password");
-        assert!(parse(file, hsm).is_err(), "both");
+        let file = "[ca_key.file]\npath = \"k.pem\"\npassword_file = \"k.pass\"\n";
+        let hsm = "[ca_key.pkcs11]\nmodule = \"/m.so\"\ntoken_label = \"t\"\nkey_label = \"k\"\npin_env = \"PIN\"\n";
+        let parse = |tables: &str| FulcioConfig::parse(&format!("{BASE}{tables}[oidc]\n"), Path::new("/"));
+        assert!(parse(file).is_ok());
+        assert!(parse(hsm).is_ok());
+        assert!(parse("").unwrap_err().to_string().contains("missing field `ca_key`"), "no key");
+        assert!(parse("[ca_key.file]\npath = \"k.pem\"\n").is_err(), "key without password");
+        assert!(parse(&format!("{file}{hsm}")).is_err(), "both");
+    }
+
+    #[test]
+    fn settings_of_earlier_releases_are_refused_naming_their_replacement() {
+        let old = "ca_key_path = \"k.pem\"\nca_key_password_file = \"k.pass\"\n[oidc]\n";
+        let err = FulcioConfig::parse(&format!("{BASE}{old}"), Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("`ca_key_path` is no longer accepted") && err.contains("[ca_key.file]"), "{err}");
+        let old = "oidc_ca_file = \"idp.pem\"\n[ca_key.file]\npath = \"k.pem\"\npassword_file = \"k.pass\"\n[oidc]\n";
+        let err = FulcioConfig::parse(&format!("{BASE}{old}"), Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("`oidc_ca_file` is no longer accepted") && err.contains("[outbound_tls]"), "{err}");
+    }
+
+    #[test]
+    fn outbound_tls_paths_resolve_and_a_lone_client_certificate_is_refused() {
+        let key = "[ca_key.file]\npath = \"k.pem\"\npassword_file = \"k.pass\"\n[oidc]\n";
+        let c =
+            FulcioConfig::parse(&format!("{BASE}[outbound_tls]\nca_file = \"ct-ca.pem\"\n{key}"), Path::new("/etc/f"))
+                .unwrap();
+        assert_eq!(c.outbound_tls.ca_file.as_deref(), Some(Path::new("/etc/f/ct-ca.pem")));
+        let err =
+            FulcioConfig::parse(&format!("{BASE}[outbound_tls]\nclient_cert_file = \"c.pem\"\n{key}"), Path::new("/"))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("must be set together"), "{err}");
     }
 }

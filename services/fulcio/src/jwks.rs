@@ -29,9 +29,9 @@ pub struct JwksSource {
 }
 
 impl JwksSource {
-    /// `fixed`: issuer URL → JWKS file. `extra_roots`: PEM file of CA
-    /// certificates trusted for discovery besides the system's.
-    pub fn new(fixed: Vec<(String, PathBuf)>, extra_roots: Option<PathBuf>) -> anyhow::Result<Self> {
+    /// `fixed`: issuer URL → JWKS file. `tls`: how discovery documents and
+    /// JWKS are fetched over https (the CA's `[outbound_tls]`).
+    pub fn new(fixed: Vec<(String, PathBuf)>, tls: &sigstead_server::OutboundTls) -> anyhow::Result<Self> {
         sigstead_server::install_crypto_provider();
         let mut map = HashMap::new();
         for (iss, path) in fixed {
@@ -42,10 +42,7 @@ impl JwksSource {
         Ok(Self {
             fixed: Arc::new(map),
             cache: Arc::new(Mutex::new(HashMap::new())),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .use_preconfigured_tls(sigstead_server::client_tls_config(extra_roots.as_deref())?)
-                .build()?,
+            http: tls.http_client(Duration::from_secs(10))?,
         })
     }
 

@@ -13,6 +13,7 @@
 
 pub mod config;
 mod csr;
+pub mod init;
 mod jwks;
 
 use axum::extract::State;
@@ -109,6 +110,7 @@ impl Fulcio {
         issuers: IssuerSet,
         jwks: JwksSource,
         ct_log_url: String,
+        ct_http: reqwest::Client,
         validity_secs: u32,
         leeway_secs: u32,
     ) -> Self {
@@ -117,7 +119,7 @@ impl Fulcio {
             issuers: Arc::new(issuers),
             jwks,
             ct_log_url: ct_log_url.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(20)).build().expect("HTTP client"),
+            http: ct_http,
             validity: time::Duration::seconds(i64::from(validity_secs)),
             leeway: u64::from(leeway_secs),
         }
@@ -352,6 +354,14 @@ pub fn router(f: Fulcio) -> Router {
         .with_state(f)
 }
 
+/// The whole HTTP application: [`router`] plus the common layers (body
+/// limit, timeout, `/healthz`, `/readyz`, `/metrics`). The CA has no
+/// database; it is ready once its key and chain are loaded, which `open` did.
+pub fn app(f: Fulcio, http: &sigstead_server::HttpConfig) -> Router {
+    let ready: sigstead_server::ReadyCheck = Arc::new(|| Box::pin(async { Ok(()) }));
+    sigstead_server::with_common_routes(router(f), http, ready)
+}
+
 /// Builds the CA from its configuration.
 pub fn open(config: &FulcioConfig) -> anyhow::Result<Fulcio> {
     let chain = config.load_chain()?;
@@ -359,13 +369,15 @@ pub fn open(config: &FulcioConfig) -> anyhow::Result<Fulcio> {
     let issuers = IssuerSet::from_config(&config.oidc).map_err(|e| anyhow::anyhow!("oidc: {e}"))?;
     let jwks = JwksSource::new(
         config.static_jwks.iter().map(|(k, v)| (k.clone(), config.path(v))).collect(),
-        config.oidc_ca_file.as_ref().map(|p| config.path(p)),
+        &config.outbound_tls,
     )?;
+    sigstead_server::install_crypto_provider();
     Ok(Fulcio::new(
         ca,
         issuers,
         jwks,
         config.ct_log_url.clone(),
+        config.outbound_tls.http_client(std::time::Duration::from_secs(20))?,
         config.certificate_validity_secs,
         config.token_leeway_secs,
     ))
@@ -378,8 +390,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let f = open(&config)?;
-    let ready: sigstead_server::ReadyCheck = Arc::new(|| Box::pin(async { Ok(()) }));
-    let app = sigstead_server::with_common_routes(router(f), &config.http, ready);
+    let app = app(f, &config.http);
     let tls = config.http.tls()?;
     tracing::info!(listen = %config.listen, ct_log = %config.ct_log_url, "fulcio serving");
     sigstead_server::serve(app, listener, tls, shutdown).await?;

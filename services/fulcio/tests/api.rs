@@ -49,6 +49,20 @@ fn token(f: &Fx, c: Value) -> String {
 }
 
 async fn fixture_with_ct(ct_url: Option<String>) -> Fx {
+    fixture_with(ct_url, None).await
+}
+
+/// The CT log served over HTTPS: its certificate and key (PEM), and the CA
+/// certificate the CA is told to trust for outgoing HTTPS (`[outbound_tls]`).
+struct CtTls {
+    cert_pem: String,
+    key_pem: String,
+    /// The CA that really issued `cert_pem` (the test's own client trusts it).
+    issuer_pem: String,
+    trusted_ca_pem: String,
+}
+
+async fn fixture_with(ct_url: Option<String>, ct_tls: Option<CtTls>) -> Fx {
     let dir = tempfile::tempdir().unwrap();
     let inter_key = Arc::new(EcdsaP256Signer::generate());
     let (root, inter) = sigstead_ca::generate_ca(
@@ -67,8 +81,31 @@ async fn fixture_with_ct(ct_url: Option<String>) -> Fx {
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let live_ct_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, sigstead_ctlog::router(ct)).await.unwrap() });
+    let mut outbound = String::new();
+    let live_ct_url = match &ct_tls {
+        None => {
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, sigstead_ctlog::router(ct)).await.unwrap() });
+            url
+        }
+        Some(tls) => {
+            std::fs::write(dir.path().join("ct-tls.crt"), &tls.cert_pem).unwrap();
+            std::fs::write(dir.path().join("ct-tls.key"), &tls.key_pem).unwrap();
+            std::fs::write(dir.path().join("ct-ca.pem"), &tls.trusted_ca_pem).unwrap();
+            std::fs::write(dir.path().join("ct-issuer.pem"), &tls.issuer_pem).unwrap();
+            outbound = "[outbound_tls]\nca_file = \"ct-ca.pem\"\n".to_string();
+            let mut http = sigstead_server::HttpConfig {
+                tls_cert_file: Some("ct-tls.crt".into()),
+                tls_key_file: Some("ct-tls.key".into()),
+                ..Default::default()
+            };
+            http.resolve(dir.path()).unwrap();
+            let url = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+            let app = sigstead_ctlog::router(ct);
+            tokio::spawn(sigstead_server::serve(app, listener, http.tls().unwrap(), std::future::pending()));
+            url
+        }
+    };
     let ct_url = ct_url.unwrap_or(live_ct_url.clone());
 
     let idp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
@@ -85,8 +122,9 @@ async fn fixture_with_ct(ct_url: Option<String>) -> Fx {
 listen = "127.0.0.1:0"
 ct_log_url = "{ct_url}"
 ca_chain = "chain.pem"
-ca_key_path = "ca.pem"
-ca_key_password_file = "ca.pass"
+[ca_key.file]
+path = "ca.pem"
+password_file = "ca.pass"
 [static_jwks]
 "{ISS}" = "jwks.json"
 [[oidc.issuers]]
@@ -95,7 +133,7 @@ type = "email"
 [[oidc.issuers]]
 wildcard_issuer_url = "https://*.meta.test"
 type = "email"
-"#
+{outbound}"#
     );
     let config = sigstead_fulcio::FulcioConfig::parse(&cfg, dir.path()).unwrap();
     let f = sigstead_fulcio::open(&config).unwrap();
@@ -124,7 +162,12 @@ async fn post_v2(f: &Fx, bearer: Option<&str>, body: Value) -> (StatusCode, Valu
 }
 
 async fn ct_size(f: &Fx) -> u64 {
-    let v: Value = reqwest::get(format!("{}/ct/v1/get-sth", f.ct_url)).await.unwrap().json().await.unwrap();
+    let mut tls = sigstead_server::OutboundTls::default();
+    if f.ct_url.starts_with("https://") {
+        tls.ca_file = Some(f._dir.path().join("ct-issuer.pem"));
+    }
+    let http = tls.http_client(std::time::Duration::from_secs(10)).unwrap();
+    let v: Value = http.get(format!("{}/ct/v1/get-sth", f.ct_url)).send().await.unwrap().json().await.unwrap();
     v["tree_size"].as_u64().unwrap()
 }
 
@@ -395,9 +438,9 @@ async fn https_discovery_with_a_private_ca() {
         let pem = |d: &[u8]| sigstead_crypto::pem_encode("CERTIFICATE", d);
         std::fs::write(dir.path().join("chain.pem"), format!("{}{}", pem(&base.chain[0]), pem(&base.chain[1])))
             .unwrap();
-        let ca_line = if trust_private_ca { "oidc_ca_file = \"idp.crt\"\n" } else { "" };
+        let ca_line = if trust_private_ca { "[outbound_tls]\nca_file = \"idp.crt\"\n" } else { "" };
         let cfg = format!(
-            "listen = \"127.0.0.1:0\"\nct_log_url = \"{}\"\nca_chain = \"chain.pem\"\nca_key_path = \"{}\"\nca_key_password_file = \"{}\"\n{ca_line}[[oidc.issuers]]\nissuer_url = \"{iss}\"\ntype = \"email\"\n",
+            "listen = \"127.0.0.1:0\"\nct_log_url = \"{}\"\nca_chain = \"chain.pem\"\n[ca_key.file]\npath = \"{}\"\npassword_file = \"{}\"\n{ca_line}[[oidc.issuers]]\nissuer_url = \"{iss}\"\ntype = \"email\"\n",
             base.ct_url,
             base._dir.path().join("ca.pem").display(),
             base._dir.path().join("ca.pass").display(),
@@ -431,4 +474,55 @@ async fn https_discovery_with_a_private_ca() {
             assert_eq!(ct_size(&f).await, 0);
         }
     }
+}
+
+/// A private CA and a TLS server certificate it issued for `localhost`.
+fn private_ca_and_server_cert() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "sigstead test internal CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server =
+        rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().signed_by(&server_key, &ca).unwrap();
+    (ca.pem(), server.pem(), server_key.serialize_pem())
+}
+
+/// The CA reaches an `https://` CT log whose certificate a private CA
+/// issued, once that CA is in `[outbound_tls] ca_file`: the certificate is
+/// issued with a verifying SCT and the precertificate is in the log.
+#[tokio::test]
+async fn ct_log_over_https_with_a_private_ca() {
+    let (ca_pem, cert_pem, key_pem) = private_ca_and_server_cert();
+    let tls = CtTls { cert_pem, key_pem, issuer_pem: ca_pem.clone(), trusted_ca_pem: ca_pem };
+    let f = fixture_with(None, Some(tls)).await;
+    assert!(f.ct_url.starts_with("https://localhost:"), "{}", f.ct_url);
+    let (k, spki, pem) = client_key();
+    let t = token(&f, claims("tls@example.com"));
+    let body =
+        json!({"publicKeyRequest": {"publicKey": {"content": pem}, "proofOfPossession": pop(&k, "tls@example.com")}});
+    let (s, v) = post_v2(&f, Some(&t), body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    check_chain(&f, &pem_certs(&v), &spki, "tls@example.com");
+    assert_eq!(ct_size(&f).await, 1, "the precertificate was logged over HTTPS");
+}
+
+/// A CT log whose certificate does not chain to anything the CA trusts
+/// (here: issued by another private CA) is refused at the TLS handshake:
+/// no certificate, nothing logged.
+#[tokio::test]
+async fn ct_log_with_an_untrusted_certificate_is_refused() {
+    let (issuer_pem, cert_pem, key_pem) = private_ca_and_server_cert();
+    let (other_ca_pem, _, _) = private_ca_and_server_cert();
+    let f = fixture_with(None, Some(CtTls { cert_pem, key_pem, issuer_pem, trusted_ca_pem: other_ca_pem })).await;
+    let (k, _, pem) = client_key();
+    let t = token(&f, claims("mitm@example.com"));
+    let body =
+        json!({"publicKeyRequest": {"publicKey": {"content": pem}, "proofOfPossession": pop(&k, "mitm@example.com")}});
+    let (s, v) = post_v2(&f, Some(&t), body).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert_eq!(v["message"], "Error entering certificate in CTL");
+    assert!(v.get("signedCertificateEmbeddedSct").is_none());
+    assert_eq!(ct_size(&f).await, 0, "nothing was logged");
 }

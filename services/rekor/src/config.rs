@@ -2,8 +2,9 @@
 
 use serde::Deserialize;
 use sigstead_server::HttpConfig;
+use sigstead_tlog::DatabaseUrl;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The whole configuration file. Relative paths are relative to the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -15,21 +16,19 @@ pub struct RekorConfig {
     /// trusted root). Its `host[:port]` is the checkpoint origin host and the
     /// checkpoint signer name; clients match that name against `baseUrl`.
     pub public_url: String,
-    /// `postgres://…` for Postgres (schema applied by `sigstead migrate`), or
-    /// `sqlite://PATH` for an embedded database, which is created and migrated
-    /// at start. Default: `sqlite://rekor.db` next to this file.
-    #[serde(default)]
-    pub database_url: Option<String>,
+    /// `postgres://…` for Postgres (schema applied by `sigstead migrate`;
+    /// libpq TLS options such as `?sslmode=verify-full&sslrootcert=ca.pem`),
+    /// or `sqlite://PATH` for an embedded database, which is created and
+    /// migrated at start. Default: `sqlite://rekor.db` next to this file.
+    #[serde(default = "default_database_url")]
+    pub database_url: DatabaseUrl,
     /// Name of this log's row in the database (several logs may share one).
     #[serde(default = "default_log_name")]
     pub log_name: String,
-    /// The log's ECDSA P-256 signing key as an encrypted key file. Exactly
-    /// one of `[signing_key]` and `[signing_key_pkcs11]` is set.
-    #[serde(default)]
-    pub signing_key: Option<SigningKeyConfig>,
-    /// The log's ECDSA P-256 signing key on a PKCS#11 token (HSM).
-    #[serde(default)]
-    pub signing_key_pkcs11: Option<sigstead_hsm::Pkcs11Key>,
+    /// The log's ECDSA P-256 signing key: `[signing_key.file]` (an encrypted
+    /// key file) or `[signing_key.pkcs11]` (a key on an HSM); see
+    /// `sigstead_keys` for both forms.
+    pub signing_key: sigstead_keys::KeySource,
     /// Sequencer batching.
     #[serde(default)]
     pub batch: BatchConfig,
@@ -38,23 +37,12 @@ pub struct RekorConfig {
     pub http: HttpConfig,
 }
 
-fn default_log_name() -> String {
-    "rekor".into()
+fn default_database_url() -> DatabaseUrl {
+    DatabaseUrl::sqlite("rekor.db")
 }
 
-/// Where the log key lives. The key file is an encrypted PKCS#8 PEM; its
-/// password comes from a file or an environment variable, never from this file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SigningKeyConfig {
-    /// `ENCRYPTED PRIVATE KEY` PEM file (ECDSA P-256).
-    pub path: PathBuf,
-    /// File holding the key password (trailing newline ignored).
-    #[serde(default)]
-    pub password_file: Option<PathBuf>,
-    /// Name of an environment variable holding the key password.
-    #[serde(default)]
-    pub password_env: Option<String>,
+fn default_log_name() -> String {
+    "rekor".into()
 }
 
 /// How submissions are grouped into transactions.
@@ -86,45 +74,31 @@ impl RekorConfig {
     /// Reads, resolves relative paths, and rejects invalid combinations.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        let mut cfg: Self = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut cfg = Self::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.resolve(base)?;
         Ok(cfg)
     }
 
+    /// Parses configuration text (relative paths not yet resolved), refusing
+    /// the key fields of earlier releases with a message naming the new one.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let key = format!("[signing_key.file] or [signing_key.pkcs11]: {}", sigstead_server::KEY_SOURCE_SHAPE);
+        sigstead_server::refuse_renamed_fields(
+            text,
+            &[
+                ("signing_key.path", &key),
+                ("signing_key.password_file", &key),
+                ("signing_key.password_env", &key),
+                ("signing_key_pkcs11", "[signing_key.pkcs11]"),
+            ],
+        )?;
+        Ok(toml::from_str(text)?)
+    }
+
     pub fn resolve(&mut self, base: &Path) -> anyhow::Result<()> {
-        match (&mut self.signing_key, &self.signing_key_pkcs11) {
-            (Some(key), None) => {
-                if key.path.is_relative() {
-                    key.path = base.join(&key.path);
-                }
-                if let Some(p) = &mut key.password_file {
-                    if p.is_relative() {
-                        *p = base.join(&*p);
-                    }
-                }
-                match (&key.password_file, &key.password_env) {
-                    (Some(_), Some(_)) => {
-                        anyhow::bail!("signing_key: set password_file or password_env, not both")
-                    }
-                    (None, None) => anyhow::bail!("signing_key: password_file or password_env is required"),
-                    _ => {}
-                }
-            }
-            (None, Some(_)) => {}
-            _ => anyhow::bail!("set [signing_key] or [signing_key_pkcs11], exactly one of them"),
-        }
-        if self.database_url.is_none() {
-            self.database_url = Some("sqlite://rekor.db".to_string());
-        }
-        if let Some(url) = &mut self.database_url {
-            if let Some(rest) = url.strip_prefix("sqlite://") {
-                let p = Path::new(rest);
-                if p.is_relative() {
-                    *url = format!("sqlite://{}", base.join(p).display());
-                }
-            }
-        }
+        self.signing_key.resolve(base);
+        self.database_url.resolve(base);
         if self.batch.max_entries == 0 {
             anyhow::bail!("batch.max_entries must be positive");
         }
@@ -146,20 +120,6 @@ impl RekorConfig {
         }
         Ok(host.to_string())
     }
-
-    /// The key password, from its file or environment variable.
-    pub fn key_password(&self) -> anyhow::Result<Vec<u8>> {
-        let key = self.signing_key.as_ref().ok_or_else(|| anyhow::anyhow!("no key file configured"))?;
-        if let Some(f) = &key.password_file {
-            return sigstead_server::read_password_file(f);
-        }
-        if let Some(var) = &key.password_env {
-            return std::env::var(var)
-                .map(String::into_bytes)
-                .map_err(|_| anyhow::anyhow!("environment variable {var} is not set"));
-        }
-        anyhow::bail!("no key password configured")
-    }
 }
 
 #[cfg(test)]
@@ -167,7 +127,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> anyhow::Result<RekorConfig> {
-        let mut c: RekorConfig = toml::from_str(s)?;
+        let mut c = RekorConfig::parse(s)?;
         c.resolve(Path::new("/etc/sigstead"))?;
         Ok(c)
     }
@@ -175,7 +135,7 @@ mod tests {
     const MINIMAL: &str = r#"
 listen = "127.0.0.1:3000"
 public_url = "http://rekor.example:3000"
-[signing_key]
+[signing_key.file]
 path = "k.pem"
 password_file = "k.pass"
 "#;
@@ -184,8 +144,8 @@ password_file = "k.pass"
     fn minimal_config_gets_defaults_and_resolved_paths() {
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.origin_host().unwrap(), "rekor.example:3000");
-        assert_eq!(c.signing_key.unwrap().path, Path::new("/etc/sigstead/k.pem"));
-        assert_eq!(c.database_url.as_deref(), Some("sqlite:///etc/sigstead/rekor.db"));
+        assert_eq!(c.signing_key, sigstead_keys::KeySource::file("/etc/sigstead/k.pem", "/etc/sigstead/k.pass"));
+        assert_eq!(c.database_url.to_config_string(), "sqlite:///etc/sigstead/rekor.db");
         assert_eq!(c.batch.max_entries, 2048);
     }
 
@@ -194,8 +154,9 @@ password_file = "k.pass"
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rekor.example.toml");
         let c = RekorConfig::load(&path).unwrap();
         assert_eq!(c.origin_host().unwrap(), "rekor.example.internal");
-        assert_eq!(c.signing_key.unwrap().password_env.as_deref(), Some("SIGSTEAD_REKOR_KEY_PASSWORD"));
-        assert!(c.database_url.unwrap().starts_with("postgres://"));
+        let sigstead_keys::KeySource::File(key) = c.signing_key else { panic!("a key file") };
+        assert_eq!(key.password, sigstead_keys::SecretSource::Env("SIGSTEAD_REKOR_KEY_PASSWORD".into()));
+        assert!(c.database_url.is_postgres());
     }
 
     #[test]
@@ -211,14 +172,30 @@ password_file = "k.pass"
     #[test]
     fn exactly_one_key_source() {
         let hsm =
-            "[signing_key_pkcs11]\nmodule = \"/m.so\"\ntoken_label = \"t\"\nkey_label = \"rekor\"\npin_env = \"PIN\"\n";
+            "[signing_key.pkcs11]\nmodule = \"/m.so\"\ntoken_label = \"t\"\nkey_label = \"rekor\"\npin_env = \"PIN\"\n";
         let head = "listen = \"127.0.0.1:3000\"\npublic_url = \"http://rekor.example:3000\"\n";
         let c = parse(&format!("{head}{hsm}")).unwrap();
-        assert_eq!(c.signing_key_pkcs11.unwrap().key_label, "rekor");
-        let both = parse(&format!("{MINIMAL}{hsm}")).unwrap_err().to_string();
-        assert!(both.contains("exactly one"), "{both}");
+        let sigstead_keys::KeySource::Pkcs11(token) = c.signing_key else { panic!("pkcs11") };
+        assert_eq!(token.key_label, "rekor");
+        assert!(parse(&format!("{MINIMAL}{hsm}")).is_err(), "both forms");
         let neither = parse(head).unwrap_err().to_string();
-        assert!(neither.contains("exactly one"), "{neither}");
+        assert!(neither.contains("missing field `signing_key`"), "{neither}");
         assert!(parse(&format!("{head}{}", hsm.replace("pin_env", "pin"))).is_err(), "a PIN in the file is refused");
+    }
+
+    #[test]
+    fn key_fields_of_earlier_releases_are_refused_naming_the_new_field() {
+        let head = "listen = \"127.0.0.1:3000\"\npublic_url = \"http://rekor.example:3000\"\n";
+        let old_file = format!("{head}[signing_key]\npath = \"k.pem\"\npassword_file = \"k.pass\"\n");
+        let err = parse(&old_file).unwrap_err().to_string();
+        assert!(
+            err.contains("`signing_key.path` is no longer accepted") && err.contains("[signing_key.file]"),
+            "{err}"
+        );
+        let old_hsm = format!(
+            "{head}[signing_key_pkcs11]\nmodule = \"/m.so\"\ntoken_label = \"t\"\nkey_label = \"rekor\"\npin_env = \"PIN\"\n"
+        );
+        let err = parse(&old_hsm).unwrap_err().to_string();
+        assert!(err.contains("`signing_key_pkcs11`") && err.contains("[signing_key.pkcs11]"), "{err}");
     }
 }

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod init;
 pub mod service;
 
 pub use config::RekorConfig;
@@ -16,7 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use sigstead_crypto::Signer;
 use sigstead_note::Origin;
-use sigstead_tlog::{Faults, Log, LogConfig, Store};
+use sigstead_tlog::{DatabaseUrl, Faults, Log, LogConfig, Store};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,18 @@ pub fn router(rekor: RekorLog) -> Router {
         .with_state(rekor)
 }
 
+/// The whole HTTP application: [`router`] plus the common layers (body
+/// limit, timeout, `/healthz`, `/readyz` pinging the database, `/metrics`).
+/// `run` serves exactly this; tests drive it with `oneshot`.
+pub fn app(rekor: RekorLog, http: &sigstead_server::HttpConfig) -> Router {
+    let store = rekor.engine().store().clone();
+    let ready: sigstead_server::ReadyCheck = Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
+    });
+    sigstead_server::with_common_routes(router(rekor), http, ready)
+}
+
 /// The body of the genesis leaf at index 0 of a new log.
 pub fn genesis_body(origin: &Origin, tree_id: std::num::NonZeroI64) -> Vec<u8> {
     let v = serde_json::json!({
@@ -46,33 +59,21 @@ pub fn genesis_body(origin: &Origin, tree_id: std::num::NonZeroI64) -> Vec<u8> {
     sigstead_rekor_types::jcs(&v)
 }
 
-/// Loads the signing key named by the configuration.
+/// Opens the signing key named by the configuration.
 pub fn load_signer(config: &RekorConfig) -> anyhow::Result<Arc<dyn Signer>> {
-    let file = match &config.signing_key {
-        Some(key) => Some((key.path.as_path(), config.key_password()?)),
-        None => None,
-    };
-    sigstead_server::open_signing_key(
-        config.signing_key_pkcs11.as_ref(),
-        file.as_ref().map(|(k, p)| (*k, p.as_slice())),
-    )
+    Ok(config.signing_key.open_ecdsa_p256("signing_key")?)
 }
 
 /// Connects the database. SQLite is migrated on the spot (it is embedded and
 /// private to this process); Postgres must already carry the matching schema.
-pub async fn open_store(url: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(url).await?;
-    if store.backend() == "sqlite" {
-        store.migrate().await?;
-    }
-    store.check_schema().await?;
-    Ok(store)
+pub async fn open_store(url: &DatabaseUrl) -> anyhow::Result<Store> {
+    Ok(Store::open(url, url.default_migrate_policy()).await?)
 }
 
 /// Opens (creating on first use) the log described by `config`.
 pub async fn open(config: &RekorConfig, faults: Faults) -> anyhow::Result<RekorLog> {
     let signer = load_signer(config)?;
-    let store = open_store(config.database_url.as_deref().unwrap_or_default()).await?;
+    let store = open_store(&config.database_url).await?;
     open_with(config, store, signer, faults).await
 }
 
@@ -114,12 +115,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let rekor = open(&config, Faults::none()).await?;
-    let store = rekor.engine().store().clone();
-    let ready: sigstead_server::ReadyCheck = Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
-    });
-    let app = sigstead_server::with_common_routes(router(rekor.clone()), &config.http, ready);
+    serve(&config, rekor, listener, shutdown).await
+}
+
+/// Serves an already opened log (what `sigstead up` does, so that it opens
+/// the log once) on `listener` until `shutdown` resolves.
+pub async fn serve(
+    config: &RekorConfig,
+    rekor: RekorLog,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = app(rekor.clone(), &config.http);
     let tls = config.http.tls()?;
     tracing::info!(
         listen = %config.listen,

@@ -103,6 +103,11 @@ impl RekorLog {
         &self.log
     }
 
+    /// The log's signing key (its public half goes into the trusted root).
+    pub fn signer(&self) -> &Arc<dyn Signer> {
+        &self.signer
+    }
+
     pub fn tree_id(&self) -> u64 {
         // The engine guarantees a positive tree ID.
         u64::try_from(self.log.tree_id().get()).unwrap_or_default()

@@ -1,9 +1,9 @@
 //! A Rekor log whose key lives on a PKCS#11 token (SoftHSM2, installed by
-//! tests/run): rekor.toml's `[signing_key_pkcs11]`, checkpoints and SETs
+//! tests/run): rekor.toml's `[signing_key.pkcs11]`, checkpoints and SETs
 //! signed on the token and verified with the token's public key.
 
 use sigstead_crypto::Signer;
-use sigstead_hsm::{softhsm, Pkcs11Signer};
+use sigstead_keys::{softhsm, Pkcs11Signer};
 
 #[tokio::test]
 async fn checkpoints_are_signed_by_the_token_key() {
@@ -14,7 +14,7 @@ async fn checkpoints_are_signed_by_the_token_key() {
     std::env::set_var("SIGSTEAD_TEST_REKOR_PIN", "4321");
     let text = format!(
         "listen = \"127.0.0.1:0\"\npublic_url = \"https://rekor.hsm.test\"\n\
-         [signing_key_pkcs11]\nmodule = {:?}\ntoken_label = \"sigstead\"\nkey_label = \"rekor\"\npin_env = \"SIGSTEAD_TEST_REKOR_PIN\"\n",
+         [signing_key.pkcs11]\nmodule = {:?}\ntoken_label = \"sigstead\"\nkey_label = \"rekor\"\npin_env = \"SIGSTEAD_TEST_REKOR_PIN\"\n",
         module.display().to_string()
     );
     let path = dir.path().join("rekor.toml");
@@ -30,5 +30,5 @@ async fn checkpoints_are_signed_by_the_token_key() {
         .expect("the genesis checkpoint verifies with the token's public key");
     let other = sigstead_crypto::EcdsaP256Signer::generate();
     assert!(sigstead_note::verify_checkpoint_v1(&cp.signed, Some("rekor.hsm.test"), other.public_key_der()).is_err());
-    // (A wrong PIN is refused at login: sigstead-hsm's tests check it before any session logs in.)
+    // (A wrong PIN is refused at login: sigstead-keys's tests check it before any session logs in.)
 }

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use sigstead_crypto::{EcdsaP256Signer, Signer as _};
 use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use sigstead_note::verify_checkpoint_v1;
-use sigstead_rekor::config::{BatchConfig, SigningKeyConfig};
+use sigstead_rekor::config::BatchConfig;
 use sigstead_rekor::RekorConfig;
 use sigstead_rekor_types::{canonicalize, pae, set_payload};
 use sigstead_server::HttpConfig;
@@ -59,30 +59,24 @@ async fn start_with(http: Option<HttpConfig>) -> Rekor {
     let mut config = RekorConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: format!("https://{HOST}"),
-        database_url: Some("sqlite://rekor.db".into()),
+        database_url: "sqlite://rekor.db".parse().unwrap(),
         log_name: "rekor".into(),
-        signing_key: Some(SigningKeyConfig {
-            path: PathBuf::from("key.pem"),
-            password_file: Some(PathBuf::from("key.pass")),
-            password_env: None,
-        }),
-        signing_key_pkcs11: None,
+        signing_key: sigstead_keys::KeySource::file("key.pem", "key.pass"),
         batch: BatchConfig::default(),
         http: http.clone().unwrap_or_default(),
     };
     config.resolve(dir.path()).unwrap();
-    let url = config.database_url.clone().unwrap();
+    let url = config.database_url.to_config_string();
     assert_eq!(url, format!("sqlite://{}", dir.path().join("rekor.db").display()));
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     let log_key = Arc::new(EcdsaP256Signer::generate());
     let rekor = sigstead_rekor::open_with(&config, store, log_key.clone(), Faults::none()).await.unwrap();
     let tree_id = rekor.tree_id();
-    let mut app = sigstead_rekor::router(rekor);
-    if http.is_some() {
-        let ready: sigstead_server::ReadyCheck = Arc::new(|| Box::pin(async { Ok(()) }));
-        app = sigstead_server::with_common_routes(app, &config.http, ready);
-    }
+    let app = match &http {
+        Some(http) => sigstead_rekor::app(rekor, http),
+        None => sigstead_rekor::router(rekor),
+    };
     Rekor { app, log_key, tree_id, _dir: dir }
 }
 

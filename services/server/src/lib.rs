@@ -79,10 +79,13 @@ impl HttpConfig {
         let (Some(cert), Some(key)) = (&self.tls_cert_file, &self.tls_key_file) else {
             return Ok(None);
         };
-        let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert)?))
-            .collect::<Result<Vec<_>, _>>()?;
-        let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key)?))?
-            .ok_or_else(|| anyhow::anyhow!("no private key in {}", key.display()))?;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_file_iter(cert)
+            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", cert.display()))?;
+        anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", cert.display());
+        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
         let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
         let mut cfg = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
@@ -93,38 +96,26 @@ impl HttpConfig {
     }
 }
 
-/// Reads a key password file; a trailing newline is not part of the password.
-pub fn read_password_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let s = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-    Ok(s.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
-}
+/// How every key table reads now, for [`refuse_renamed_fields`] messages.
+pub const KEY_SOURCE_SHAPE: &str = "a `.file` table (path, and password_file or password_env) or a `.pkcs11` table \
+     (module, token_label, key_label, and pin_file or pin_env)";
 
-/// Loads an ECDSA P-256 key from an encrypted PKCS#8 PEM file.
-pub fn load_p256_key(pem_path: &Path, password: &[u8]) -> anyhow::Result<sigstead_crypto::EcdsaP256Signer> {
-    let pem = std::fs::read_to_string(pem_path).map_err(|e| anyhow::anyhow!("reading {}: {e}", pem_path.display()))?;
-    Ok(sigstead_crypto::EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, password)?)
-}
-
-/// Opens a service's signing key from where its configuration puts it: a
-/// PKCS#11 token, or an encrypted key file with its password (the config
-/// checks at load time that exactly one is set).
-pub fn open_signing_key(
-    pkcs11: Option<&sigstead_hsm::Pkcs11Key>,
-    file: Option<(&Path, &[u8])>,
-) -> anyhow::Result<Arc<dyn sigstead_crypto::Signer>> {
-    match (pkcs11, file) {
-        (Some(token), None) => Ok(Arc::new(token.open()?)),
-        (None, Some((path, password))) => Ok(Arc::new(load_p256_key(path, password)?)),
-        _ => anyhow::bail!("configure exactly one signing key: a key file or a PKCS#11 token"),
+/// Refuses settings of earlier releases with a message naming what replaced
+/// them. `renamed` lists `(old, new)`: `old` is a top-level field or
+/// `table.field`. Run on the raw configuration text before deserialising it,
+/// so an old file gets this message rather than serde's "unknown field".
+pub fn refuse_renamed_fields(text: &str, renamed: &[(&str, &str)]) -> anyhow::Result<()> {
+    let Ok(table) = text.parse::<toml::Table>() else { return Ok(()) };
+    for (old, new) in renamed {
+        let present = match old.split_once('.') {
+            Some((t, f)) => table.get(t).and_then(|v| v.as_table()).is_some_and(|t| t.contains_key(f)),
+            None => table.contains_key(*old),
+        };
+        if present {
+            anyhow::bail!("`{old}` is no longer accepted: use {new} (see the example configurations in deploy/)");
+        }
     }
-}
-
-/// Loads an encrypted PKCS#8 key of any supported type (ECDSA P-256 or Ed25519).
-pub fn load_key_file(pem_path: &Path, password: &[u8]) -> anyhow::Result<Arc<dyn sigstead_crypto::Signer>> {
-    let pem = std::fs::read_to_string(pem_path).map_err(|e| anyhow::anyhow!("reading {}: {e}", pem_path.display()))?;
-    let key = sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, password)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", pem_path.display()))?;
-    Ok(Arc::from(key))
+    Ok(())
 }
 
 /// Makes aws-lc-rs the process-wide rustls crypto provider (HTTPS clients
@@ -303,25 +294,87 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
-/// rustls client configuration for outgoing HTTPS (OIDC discovery, TUF
-/// mirroring): the system's roots plus the PEM certificates in `extra`.
-pub fn client_tls_config(extra: Option<&Path>) -> anyhow::Result<tokio_rustls::rustls::ClientConfig> {
-    use tokio_rustls::rustls;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
+/// How a service makes its outgoing HTTPS connections (CA → CT log, CA →
+/// OIDC discovery and JWKS, `sigstead mirror` → TUF repository): the
+/// system's roots plus an optional private CA bundle, and an optional client
+/// certificate for servers that require mutual TLS. Every outbound client of
+/// the stack is built from this one type (`[outbound_tls]` in a service's
+/// configuration) by [`OutboundTls::http_client`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundTls {
+    /// PEM file of CA certificates trusted besides the system's roots, e.g.
+    /// the private CA that issued the CT log's or the IdP's TLS certificate.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM certificate chain presented when a server asks for a client
+    /// certificate (mutual TLS). Set together with `client_key_file`.
+    #[serde(default)]
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key of `client_cert_file` (PKCS#8, SEC1 or PKCS#1, unencrypted;
+    /// keep it readable by the service only).
+    #[serde(default)]
+    pub client_key_file: Option<PathBuf>,
+}
+
+impl OutboundTls {
+    /// Trusts `ca_file` besides the system's roots; no client certificate.
+    pub fn with_ca_file(ca_file: Option<PathBuf>) -> Self {
+        Self { ca_file, ..Self::default() }
     }
-    if let Some(path) = extra {
-        let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        let certs = sigstead_crypto::pem_decode_all(&pem);
-        anyhow::ensure!(!certs.is_empty(), "{} holds no certificates", path.display());
-        for (_, der) in certs {
-            roots.add(rustls::pki_types::CertificateDer::from(der))?;
+
+    /// Resolves relative paths against `base` and checks the combination.
+    pub fn resolve(&mut self, base: &Path) -> anyhow::Result<()> {
+        if self.client_cert_file.is_some() != self.client_key_file.is_some() {
+            anyhow::bail!("outbound_tls.client_cert_file and outbound_tls.client_key_file must be set together");
         }
+        for p in [&mut self.ca_file, &mut self.client_cert_file, &mut self.client_key_file].into_iter().flatten() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(())
     }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+
+    /// The rustls client configuration (aws-lc-rs, safe default protocol versions).
+    pub fn client_config(&self) -> anyhow::Result<tokio_rustls::rustls::ClientConfig> {
+        use tokio_rustls::rustls;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        if let Some(path) = &self.ca_file {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            anyhow::ensure!(!certs.is_empty(), "{} holds no certificates", path.display());
+            for cert in certs {
+                roots.add(cert).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots);
+        let mut cfg = match (&self.client_cert_file, &self.client_key_file) {
+            (Some(cert), Some(key)) => {
+                let chain = CertificateDer::pem_file_iter(cert)
+                    .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", cert.display()))?;
+                anyhow::ensure!(!chain.is_empty(), "{} holds no certificate", cert.display());
+                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+                builder.with_client_auth_cert(chain, key)?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(cfg)
+    }
+
+    /// An HTTP client with this TLS configuration and a whole-request timeout.
+    pub fn http_client(&self, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+        Ok(reqwest::Client::builder().use_preconfigured_tls(self.client_config()?).timeout(timeout).build()?)
+    }
 }

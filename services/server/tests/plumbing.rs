@@ -123,3 +123,106 @@ fn tls_files_must_come_in_pairs() {
     let mut http = HttpConfig { tls_cert_file: Some("c.pem".into()), ..HttpConfig::default() };
     assert!(http.resolve(std::path::Path::new("/")).is_err());
 }
+
+#[test]
+fn renamed_fields_are_refused_naming_their_replacement() {
+    let renamed = [("key_path", "[signing_key.file]"), ("signing_key.path", "[signing_key.file]")];
+    let err = sigstead_server::refuse_renamed_fields("key_path = \"k.pem\"\n", &renamed).unwrap_err().to_string();
+    assert!(err.contains("`key_path` is no longer accepted: use [signing_key.file]"), "{err}");
+    let err =
+        sigstead_server::refuse_renamed_fields("[signing_key]\npath = \"k.pem\"\n", &renamed).unwrap_err().to_string();
+    assert!(err.contains("`signing_key.path`"), "{err}");
+    sigstead_server::refuse_renamed_fields("[signing_key.file]\npath = \"k.pem\"\n", &renamed).unwrap();
+    // Text that is not TOML is left to the real parser's message.
+    sigstead_server::refuse_renamed_fields("not = [toml", &renamed).unwrap();
+}
+
+/// A private CA, and a certificate it issued for `name` (client or server).
+fn issued_by_private_ca(name: &str) -> (rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, String, String) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap().signed_by(&key, &ca).unwrap();
+    (ca, cert.pem(), key.serialize_pem())
+}
+
+/// Serves one canned HTTP answer per connection over TLS, requiring a client
+/// certificate issued by `client_ca`. Returns the port.
+async fn mtls_server(
+    server_cert: &str,
+    server_key: &str,
+    client_ca: &rcgen::CertifiedIssuer<'_, rcgen::KeyPair>,
+) -> u16 {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(client_ca.der().clone()).unwrap();
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().unwrap();
+    let certs = vec![rustls::pki_types::CertificateDer::from_pem_slice(server_cert.as_bytes()).unwrap()];
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(server_key.as_bytes()).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(tcp).await {
+                    let mut buf = [0u8; 1024];
+                    let _ = tls.read(&mut buf).await;
+                    let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// `OutboundTls`: a server certificate from a private CA is accepted only
+/// with that CA in `ca_file`, and a server demanding mutual TLS is reached
+/// only with `client_cert_file` / `client_key_file`.
+#[tokio::test]
+async fn outbound_tls_private_ca_and_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server_ca, server_cert, server_key) = issued_by_private_ca("localhost");
+    let (client_ca, client_cert, client_key) = issued_by_private_ca("ci-client");
+    std::fs::write(dir.path().join("server-ca.pem"), server_ca.pem()).unwrap();
+    std::fs::write(dir.path().join("client.crt"), client_cert).unwrap();
+    std::fs::write(dir.path().join("client.key"), client_key).unwrap();
+    let port = mtls_server(&server_cert, &server_key, &client_ca).await;
+    let url = format!("https://localhost:{port}/");
+    let timeout = std::time::Duration::from_secs(10);
+    let get = |tls: sigstead_server::OutboundTls| {
+        let url = url.clone();
+        async move { tls.http_client(timeout).unwrap().get(url).send().await }
+    };
+
+    let mut full = sigstead_server::OutboundTls {
+        ca_file: Some("server-ca.pem".into()),
+        client_cert_file: Some("client.crt".into()),
+        client_key_file: Some("client.key".into()),
+    };
+    full.resolve(dir.path()).unwrap();
+    let resp = get(full.clone()).await.expect("private CA and client certificate");
+    assert_eq!(resp.text().await.unwrap(), "ok");
+
+    let no_client_cert = sigstead_server::OutboundTls { client_cert_file: None, client_key_file: None, ..full.clone() };
+    assert!(get(no_client_cert).await.is_err(), "the server demands a client certificate");
+    let system_roots_only = sigstead_server::OutboundTls { ca_file: None, ..full.clone() };
+    let err = get(system_roots_only).await.unwrap_err();
+    assert!(format!("{err:?}").contains("UnknownIssuer"), "an untrusted server certificate: {err:?}");
+
+    let mut lone = sigstead_server::OutboundTls { client_key_file: None, ..full };
+    assert!(lone.resolve(dir.path()).unwrap_err().to_string().contains("must be set together"));
+}

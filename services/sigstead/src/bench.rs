@@ -16,7 +16,6 @@
 use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
 use clap::{Args, Subcommand};
-use p256::ecdsa::signature::hazmat::PrehashSigner;
 use sha2::{Digest, Sha256};
 use sigstead_crypto::Signer as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,14 +94,9 @@ fn p256_verify_rate() -> f64 {
 }
 
 fn make_requests(count: usize) -> Vec<Bytes> {
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let pem = {
-        use p256::pkcs8::EncodePublicKey;
-        key.verifying_key().to_public_key_pem(p256::pkcs8::LineEnding::LF).expect("pem")
-    };
-    let pem_b64 = STANDARD.encode(pem.as_bytes());
-    let nonce: [u8; 16] =
-        rand_core::RngCore::next_u64(&mut rand_core::OsRng).to_be_bytes().repeat(2).try_into().expect("16");
+    let key = Arc::new(sigstead_crypto::EcdsaP256Signer::generate());
+    let pem_b64 = STANDARD.encode(key.public_key_pem().as_bytes());
+    let nonce: [u8; 16] = sigstead_crypto::random_bytes();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let chunk = count.div_ceil(threads).max(1);
     let mut handles = Vec::new();
@@ -112,17 +106,18 @@ fn make_requests(count: usize) -> Vec<Bytes> {
         handles.push(std::thread::spawn(move || {
             let mut out = Vec::with_capacity(chunk);
             for i in (t * chunk)..((t + 1) * chunk).min(count) {
-                let mut h = Sha256::new();
-                h.update(nonce);
-                h.update(i.to_be_bytes());
-                let digest: [u8; 32] = h.finalize().into();
-                let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).expect("sign");
+                // A distinct artifact per request; the signature covers the
+                // artifact, the entry carries its SHA-256 (as clients do).
+                let mut artifact = nonce.to_vec();
+                artifact.extend_from_slice(&i.to_be_bytes());
+                let digest: [u8; 32] = Sha256::digest(&artifact).into();
+                let sig = key.sign(&artifact).expect("sign");
                 let body = serde_json::json!({
                     "apiVersion": "0.0.1",
                     "kind": "hashedrekord",
                     "spec": {
                         "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
-                        "signature": {"content": STANDARD.encode(sig.to_der().as_bytes()), "publicKey": {"content": pem_b64}},
+                        "signature": {"content": STANDARD.encode(&sig), "publicKey": {"content": pem_b64}},
                     },
                 });
                 out.push(Bytes::from(serde_json::to_vec(&body).expect("json")));
@@ -324,7 +319,7 @@ async fn merge(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Outcome {
 /// `Authorization` header); every answer is a chain with an embedded SCT,
 /// which means one CT log append per certificate.
 async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
-    let token = crate::stack::mint_dev_token(&b.data_dir, "bench@example.com")?;
+    let token = sigstead_dev_oidc::DevIssuer::open(&b.data_dir.join("oidc"))?.mint("bench@example.com")?;
     let n = b.max_requests;
     eprintln!("preparing {n} certificate requests…");
     let bodies = tokio::task::spawn_blocking(move || {

@@ -1,10 +1,14 @@
-//! `sigstead`: the one binary of the Sigstead stack.
+//! `sigstead`: the one binary of the Sigstead stack. This file is the
+//! command tree and its dispatch; each verb with more than a call or two has
+//! its own small file, and all domain logic lives in the service and library
+//! crates.
 
 mod bench;
+mod data_dir;
+mod dev;
 mod rekor_cmd;
-mod stack;
-mod trust;
 mod tuf_cmd;
+mod up;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,7 +29,7 @@ enum Command {
         data_dir: PathBuf,
         /// Use this Postgres database instead of embedded SQLite.
         #[arg(long)]
-        database_url: Option<String>,
+        database_url: Option<sigstead_tlog::DatabaseUrl>,
         /// First of five consecutive ports: Rekor, Fulcio, CT log, development OIDC issuer, TUF repository.
         #[arg(long, default_value_t = 3000)]
         port_base: u16,
@@ -48,7 +52,7 @@ enum Command {
     /// Apply the database schema (Postgres or SQLite).
     Migrate {
         #[arg(long, env = "SIGSTEAD_DATABASE_URL")]
-        database_url: String,
+        database_url: sigstead_tlog::DatabaseUrl,
     },
     /// Operate the CT log.
     Ctlog {
@@ -137,7 +141,7 @@ enum CtlogCommand {
         roots: PathBuf,
         /// Postgres URL (schema applied with `sigstead migrate`); default embedded SQLite.
         #[arg(long)]
-        database_url: Option<String>,
+        database_url: Option<sigstead_tlog::DatabaseUrl>,
     },
 }
 
@@ -162,10 +166,17 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Up { data_dir, database_url, port_base } => stack::up(&data_dir, database_url, port_base).await,
-            Command::Ca { command: CaCommand::Init { dir, organization } } => stack::ca_init(&dir, &organization),
+            Command::Up { data_dir, database_url, port_base } => up::up(&data_dir, database_url, port_base).await,
+            Command::Ca { command: CaCommand::Init { dir, organization } } => {
+                if sigstead_fulcio::init::ca_init(&dir, &organization)? {
+                    eprintln!("created CA: {}", dir.join("ca-chain.pem").display());
+                } else {
+                    eprintln!("{} exists; keeping the existing CA", dir.join("ca-chain.pem").display());
+                }
+                Ok(())
+            }
             Command::Dev { command: DevCommand::Token { data_dir, email, out } } => {
-                stack::dev_token(&data_dir, &email, out.as_deref())
+                dev::token(&data_dir, &email, out.as_deref())
             }
             Command::Serve { service: ServeCommand::Fulcio { config } } => {
                 let cfg = sigstead_fulcio::FulcioConfig::load(&config)?;
@@ -190,15 +201,13 @@ fn main() -> anyhow::Result<()> {
             Command::Tuf { command } => tuf_cmd::run(command),
             Command::Mirror { url, root, out, ca_file } => tuf_cmd::mirror(&url, &root, &out, ca_file.as_deref()).await,
             Command::Migrate { database_url } => {
-                let store = sigstead_tlog::Store::connect(&database_url).await?;
-                store.migrate().await?;
-                store.check_schema().await?;
+                let store = sigstead_tlog::Store::open(&database_url, sigstead_tlog::MigratePolicy::Apply).await?;
                 eprintln!("schema is up to date ({})", store.backend());
                 Ok(())
             }
             Command::Rekor { command } => rekor_cmd::run(command).await,
             Command::Ctlog { command: CtlogCommand::Init { data_dir, listen, roots, database_url } } => {
-                let path = stack::ctlog_init(&data_dir, &listen, &roots, database_url.as_deref())?;
+                let path = sigstead_ctlog::init::init(&data_dir, &listen, &roots, database_url.as_ref())?;
                 sigstead_ctlog::CtConfig::load(&path)?;
                 eprintln!(
                     "created CT log config {} (public key {})",

@@ -1,26 +1,20 @@
-//! `sigstead tuf …`: the root-of-trust lifecycle, and `sigstead mirror`.
-//!
-//! Offline signing: `stage-root` / `stage-targets` write an unsigned
-//! metadata file; carry it to the offline host, `sign` it there with each
-//! key (the file gains one signature per run), carry it back and `publish`
-//! it. `publish` checks what a client will check (thresholds of the old and
-//! new root for a root, of the current root's targets role for targets)
-//! before anything is written, so a repository never serves metadata its
-//! clients would refuse.
+//! `sigstead tuf …` and `sigstead mirror`: arguments, and calls into the
+//! repository editor (`sigstead_tuf_service::editor`), which holds the
+//! offline-signing workflow and its checks.
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use serde::Deserialize;
 use sigstead_crypto::Signer;
-use sigstead_tuf::metadata::{Envelope, Role, Root, Targets};
-use sigstead_tuf::repo::{self, target_path, targets_path};
+use sigstead_tuf::metadata::{Envelope, Role, Root};
+use sigstead_tuf::repo;
 use sigstead_tuf::TufKey;
+use sigstead_tuf_service::editor::{
+    add_target_files, current_target_files, days, load_keys, online_keys, password, publish, sign_as, write_new, Policy,
+};
 use sigstead_tuf_service::online::{self, Lifetimes};
 use sigstead_tuf_service::repo_dir::RepoDir;
-use sigstead_tuf_service::OnlineKeys;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -162,175 +156,6 @@ fn parse_target(s: &str) -> Result<(String, PathBuf), String> {
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
-/// One role in the policy file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RolePolicy {
-    /// Signatures required.
-    pub threshold: u32,
-    /// Lifetime of each version of this role, in days.
-    pub expires_days: u32,
-    /// Public key files (PEM), relative to the policy file.
-    pub keys: Vec<PathBuf>,
-}
-
-/// `tuf-repo/policy.toml`: roles, thresholds, expiries.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Policy {
-    pub root: RolePolicy,
-    pub targets: RolePolicy,
-    pub snapshot: RolePolicy,
-    pub timestamp: RolePolicy,
-}
-
-impl Policy {
-    pub fn load(path: &Path) -> anyhow::Result<(Self, PathBuf)> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let p: Self = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
-        Ok((p, path.parent().unwrap_or(Path::new(".")).to_path_buf()))
-    }
-
-    fn role(&self, r: Role) -> &RolePolicy {
-        match r {
-            Role::Root => &self.root,
-            Role::Targets => &self.targets,
-            Role::Snapshot => &self.snapshot,
-            Role::Timestamp => &self.timestamp,
-        }
-    }
-
-    /// The root this policy describes, as version `version`.
-    pub fn root(&self, base: &Path, version: u64, now: OffsetDateTime) -> anyhow::Result<Root> {
-        let mut roles = Vec::new();
-        for r in Role::ALL {
-            let rp = self.role(r);
-            let mut keys = Vec::new();
-            for k in &rp.keys {
-                let path = base.join(k);
-                let pem = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                let (_, der) = sigstead_crypto::pem_decode_first(&pem)
-                    .ok_or_else(|| anyhow::anyhow!("{} is not PEM", path.display()))?;
-                keys.push(TufKey::from_spki_der(&der).with_context(|| path.display().to_string())?);
-            }
-            roles.push((r, keys, rp.threshold));
-        }
-        Ok(Root::new(version, days(now, self.root.expires_days), &roles)?)
-    }
-}
-
-fn days(now: OffsetDateTime, d: u32) -> sigstead_tuf::Expiry {
-    repo::expires_in(now, i64::from(d) * 86_400)
-}
-
-fn password(file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
-    match file {
-        Some(p) => sigstead_server::read_password_file(p),
-        None => std::env::var("SIGSTEAD_TUF_KEY_PASSWORD")
-            .map(String::into_bytes)
-            .map_err(|_| anyhow::anyhow!("give --password-file or set SIGSTEAD_TUF_KEY_PASSWORD")),
-    }
-}
-
-/// Loads encrypted private keys. Each path may carry its own password file
-/// as `KEY=PASSWORD_FILE`; keys without one use `pw_file` (or
-/// SIGSTEAD_TUF_KEY_PASSWORD), so offline and online keys need not share a
-/// password.
-pub fn load_keys(paths: &[PathBuf], pw_file: Option<&Path>) -> anyhow::Result<Vec<Arc<dyn Signer>>> {
-    let mut shared: Option<Vec<u8>> = None;
-    let mut out: Vec<Arc<dyn Signer>> = Vec::new();
-    for spec in paths {
-        let spec_s = spec.to_string_lossy();
-        let (key_path, pw) = match spec_s.split_once('=') {
-            Some((k, p)) => (PathBuf::from(k), sigstead_server::read_password_file(Path::new(p))?),
-            None => {
-                if shared.is_none() {
-                    shared = Some(password(pw_file)?);
-                }
-                (spec.clone(), shared.clone().unwrap_or_default())
-            }
-        };
-        out.push(sigstead_server::load_key_file(&key_path, &pw)?);
-    }
-    Ok(out)
-}
-
-/// The keys among `keys` that `root` lists for `role`.
-pub(crate) fn keys_for<'a>(root: &Root, role: Role, keys: &'a [Arc<dyn Signer>]) -> Vec<&'a Arc<dyn Signer>> {
-    let ids = root.role(role).map(|r| r.keyids.clone()).unwrap_or_default();
-    keys.iter().filter(|k| TufKey::from_spki_der(k.public_key_der()).is_ok_and(|t| ids.contains(&t.key_id()))).collect()
-}
-
-/// Signs `metadata` with the keys among `keys` that `root` lists for `role`.
-pub(crate) fn sign_as<T: sigstead_tuf::metadata::Metadata>(
-    metadata: &T,
-    root: &Root,
-    role: Role,
-    keys: &[Arc<dyn Signer>],
-) -> anyhow::Result<Envelope> {
-    let signers: Vec<&dyn Signer> = keys_for(root, role, keys).into_iter().map(|k| k.as_ref()).collect();
-    Ok(repo::sign(metadata, &signers)?)
-}
-
-pub(crate) fn online_keys(root: &Root, keys: &[Arc<dyn Signer>]) -> anyhow::Result<OnlineKeys> {
-    let pick = |role| -> anyhow::Result<Arc<dyn Signer>> {
-        keys_for(root, role, keys)
-            .into_iter()
-            .next()
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("none of the given keys is a {role} key of the current root"))
-    };
-    Ok(OnlineKeys { snapshot: pick(Role::Snapshot)?, timestamp: pick(Role::Timestamp)? })
-}
-
-/// Default lifetimes of online roles signed from the command line; the
-/// server's configuration governs them afterwards.
-const CLI_LIFETIMES: Lifetimes = Lifetimes { timestamp_secs: 86_400, snapshot_secs: 7 * 86_400 };
-
-/// Reads target files and copies them into `targets/<sha256>.<name>`.
-pub(crate) fn add_target_files(
-    dir: &RepoDir,
-    listed: &mut BTreeMap<String, Vec<u8>>,
-    targets: &[(String, PathBuf)],
-) -> anyhow::Result<()> {
-    for (name, path) in targets {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        listed.insert(name.clone(), bytes);
-    }
-    for (name, bytes) in listed.iter() {
-        let tf = sigstead_tuf::TargetFile::describe(bytes, None);
-        let p = target_path(name, &tf).expect("sha256 listed");
-        if dir.read(&p)?.as_deref() != Some(bytes.as_slice()) {
-            dir.write_atomic(&p, bytes)?;
-        }
-    }
-    Ok(())
-}
-
-/// The current targets' files, read back from the repository.
-pub(crate) fn current_target_files(dir: &RepoDir) -> anyhow::Result<(u64, BTreeMap<String, Vec<u8>>)> {
-    let Some(v) = dir.latest("targets")? else { return Ok((0, BTreeMap::new())) };
-    let env = Envelope::parse(&dir.read(&targets_path(v))?.unwrap_or_default())?;
-    let t: Targets = env.signed_as()?;
-    let mut files = BTreeMap::new();
-    for (name, tf) in &t.targets {
-        let p = target_path(name, tf).ok_or_else(|| anyhow::anyhow!("target {name} has no sha256"))?;
-        let bytes = dir.read(&p)?.ok_or_else(|| anyhow::anyhow!("{p} is missing from the repository"))?;
-        anyhow::ensure!(tf.matches(&bytes), "{p} does not match its listed hash");
-        files.insert(name.clone(), bytes);
-    }
-    Ok((v, files))
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
-}
-
-/// Publishes signed metadata (see [`sigstead_tuf_service::publish`]).
-pub fn publish(dir: &RepoDir, metadata: &[Envelope], online: Option<&OnlineKeys>) -> anyhow::Result<Vec<String>> {
-    sigstead_tuf_service::publish::publish(dir, metadata, online, CLI_LIFETIMES, OffsetDateTime::now_utc())
-}
-
 pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     match cmd {
@@ -455,23 +280,22 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
                 .map(|(_, d)| d)
                 .collect();
             anyhow::ensure!(!chain.is_empty(), "{} holds no certificates", ca_chain.display());
-            let services = crate::trust::Services {
-                rekor: crate::trust::LogKey { url: rekor_url, spki: spki(&rekor_key)? },
-                ct: crate::trust::LogKey { url: ctlog_url, spki: spki(&ct_key)? },
-                fulcio_url,
-                ca_chain: chain,
+            let services = sigstead_trust::Services {
+                rekor: sigstead_trust::LogKey { url: rekor_url, spki: spki(&rekor_key)? },
+                ct: Some(sigstead_trust::LogKey { url: ctlog_url, spki: spki(&ct_key)? }),
+                ca: Some(sigstead_trust::Ca { url: fulcio_url, chain }),
                 oidc_urls,
             };
             let now_s = sigstead_tuf::Expiry::at(now).to_string();
             let start = start.unwrap_or_else(|| now_s.clone());
-            let (mut tr, sc) = crate::trust::build(&services, &start);
+            let (mut tr, sc) = sigstead_trust::build(&services, &start);
             if let Some(prev) = previous {
                 let old: serde_json::Value = serde_json::from_slice(&std::fs::read(&prev)?)
                     .with_context(|| format!("{} is not JSON", prev.display()))?;
-                crate::trust::carry_over(&old, &mut tr, &now_s);
+                sigstead_trust::carry_over(&old, &mut tr, &now_s);
             }
             std::fs::create_dir_all(&out_dir)?;
-            let tc = serde_json::json!({"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json", "trustedRoot": tr, "signingConfig": sc});
+            let tc = sigstead_trust::client_trust_config(&tr, &sc);
             for (name, doc) in
                 [("trusted_root.json", &tr), ("signing_config.v0.2.json", &sc), ("trust_config.json", &tc)]
             {
@@ -518,10 +342,8 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
 /// `sigstead mirror`: a verified copy of a repository for an air-gapped site.
 pub async fn mirror(url: &str, root: &Path, out: &Path, ca_file: Option<&Path>) -> anyhow::Result<()> {
     let root1 = std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
-    let http = reqwest::Client::builder()
-        .use_preconfigured_tls(sigstead_server::client_tls_config(ca_file)?)
-        .timeout(std::time::Duration::from_secs(60))
-        .build()?;
+    let http = sigstead_server::OutboundTls::with_ca_file(ca_file.map(Path::to_path_buf))
+        .http_client(std::time::Duration::from_secs(60))?;
     let dir = RepoDir::new(out);
     let report = sigstead_tuf_service::mirror::mirror(http, url, root1, &dir, |path, bytes| {
         eprintln!("  fetched {path} ({bytes} bytes)");

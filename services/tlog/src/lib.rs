@@ -36,9 +36,11 @@
 //! error and the sequencer rebuilds its state from the database exactly as at
 //! start-up, so the in-memory tree can never drift from what is stored.
 
+pub mod database;
 mod sequencer;
 pub mod store;
 
+pub use database::{DatabaseUrl, MigratePolicy};
 pub use sequencer::{random_tree_id, AppendOutcome, Faults, Log, LogConfig, PublishedCheckpoint, Receipt, Step};
 pub use store::{Store, StoredEntry};
 

@@ -309,19 +309,10 @@ impl Log {
 
 /// A random positive tree ID for a new log.
 pub fn random_tree_id() -> std::num::NonZeroI64 {
-    let mut bytes = [0u8; 8];
     // Collision odds are irrelevant: the ID only distinguishes this log's
-    // entries from another log's. Fall back to the clock if the OS RNG fails.
-    if getrandom_fill(&mut bytes).is_err() {
-        bytes = now().1.to_be_bytes();
-    }
-    let v = i64::from_be_bytes(bytes) & i64::MAX;
+    // entries from another log's.
+    let v = i64::from_be_bytes(sigstead_crypto::random_bytes::<8>()) & i64::MAX;
     std::num::NonZeroI64::new(v).unwrap_or(std::num::NonZeroI64::MIN.saturating_neg())
-}
-
-fn getrandom_fill(buf: &mut [u8]) -> std::io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(buf)
 }
 
 impl Sequencer {

@@ -3,16 +3,62 @@
 //! Two backends with the same schema (`migrations/postgres`, `migrations/sqlite`):
 //! Postgres for production, an embedded SQLite file as the zero-setup default.
 
-use crate::{Error, LeafIndex, TreeSize};
+use crate::{DatabaseUrl, Error, LeafIndex, MigratePolicy, TreeSize};
 use sigstead_merkle::{Hash, NodeId};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Row, SqlitePool};
 use std::collections::HashMap;
-use std::str::FromStr;
 
-static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
-static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+/// The schema, embedded at compile time with `include_str!` rather than
+/// sqlx's `migrate!` macro: the macro needs sqlx's `macros` feature, whose
+/// proc-macro crate makes a build compile sqlx, tokio, rustls and aws-lc-sys a
+/// second time for the host. The checksums sqlx records are computed from the
+/// same bytes either way, so databases migrated by earlier builds stay valid.
+/// `build.rs` reruns the build when a migration changes; a test checks this
+/// list against the directory.
+#[derive(Debug, Clone, Copy)]
+struct EmbeddedMigrations(&'static [(i64, &'static str, &'static str)]);
+
+const PG_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
+    (1, "log engine", include_str!("../../../migrations/postgres/0001_log_engine.sql")),
+    (2, "entry extra data", include_str!("../../../migrations/postgres/0002_entry_extra_data.sql")),
+]);
+const SQLITE_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
+    (1, "log engine", include_str!("../../../migrations/sqlite/0001_log_engine.sql")),
+    (2, "entry extra data", include_str!("../../../migrations/sqlite/0002_entry_extra_data.sql")),
+]);
+
+impl sqlx::migrate::MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(
+        self,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>>
+                + Send
+                + 'static,
+        >,
+    > {
+        let list = self
+            .0
+            .iter()
+            .map(|(version, description, sql)| {
+                sqlx::migrate::Migration::new(
+                    *version,
+                    std::borrow::Cow::Borrowed(*description),
+                    sqlx::migrate::MigrationType::Simple,
+                    std::borrow::Cow::Borrowed(*sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(list)))
+    }
+}
+
+async fn migrator(source: EmbeddedMigrations) -> Result<sqlx::migrate::Migrator, Error> {
+    sqlx::migrate::Migrator::new(source).await.map_err(Error::from)
+}
 
 /// A log's row in the `logs` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,25 +136,43 @@ fn level_of(v: i64) -> Result<u8, Error> {
 }
 
 impl Store {
-    /// Connects. `postgres://…` selects Postgres; `sqlite://PATH` (or a bare
-    /// path) selects SQLite in WAL mode with `synchronous=FULL`, created if missing.
+    /// Connects to the database named by `url` (see [`DatabaseUrl`] for the
+    /// accepted forms) without touching the schema.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
-            let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
-            Ok(Self::Postgres(pool))
-        } else {
-            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-            let opts = SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .foreign_keys(true)
-                .busy_timeout(std::time::Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-            Ok(Self::Sqlite(pool))
+        Self::connect_url(&url.parse()?).await
+    }
+
+    /// Connects: Postgres with a pool of 16; SQLite in WAL mode with
+    /// `synchronous=FULL`, the file created if missing.
+    pub async fn connect_url(url: &DatabaseUrl) -> Result<Self, Error> {
+        match url {
+            DatabaseUrl::Postgres(pg) => {
+                let pool = PgPoolOptions::new().max_connections(16).connect_with(pg.options().clone()).await?;
+                Ok(Self::Postgres(pool))
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(std::time::Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+                Ok(Self::Sqlite(pool))
+            }
         }
+    }
+
+    /// The one way a service opens its store: connect, then apply or check
+    /// the schema as `policy` says.
+    pub async fn open(url: &DatabaseUrl, policy: MigratePolicy) -> Result<Self, Error> {
+        let store = Self::connect_url(url).await?;
+        if policy == MigratePolicy::Apply {
+            store.migrate().await?;
+        }
+        store.check_schema().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> &'static str {
@@ -121,23 +185,23 @@ impl Store {
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<(), Error> {
         match self {
-            Self::Postgres(p) => PG_MIGRATOR.run(p).await?,
-            Self::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Self::Postgres(p) => migrator(PG_MIGRATIONS).await?.run(p).await?,
+            Self::Sqlite(p) => migrator(SQLITE_MIGRATIONS).await?.run(p).await?,
         }
         Ok(())
     }
 
     /// Refuses a schema this binary was not built for (missing or unknown migrations).
     pub async fn check_schema(&self) -> Result<(), Error> {
-        let (migrator, applied): (&sqlx::migrate::Migrator, Result<Vec<i64>, sqlx::Error>) = match self {
+        let (migrations, applied): (EmbeddedMigrations, Result<Vec<i64>, sqlx::Error>) = match self {
             Self::Postgres(p) => (
-                &PG_MIGRATOR,
+                PG_MIGRATIONS,
                 sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
                     .fetch_all(p)
                     .await,
             ),
             Self::Sqlite(p) => (
-                &SQLITE_MIGRATOR,
+                SQLITE_MIGRATIONS,
                 sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
                     .fetch_all(p)
                     .await,
@@ -145,7 +209,7 @@ impl Store {
         };
         let applied =
             applied.map_err(|_| Error::Schema("the database has no Sigstead schema; run `sigstead migrate`".into()))?;
-        let expected: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+        let expected: Vec<i64> = migrations.0.iter().map(|(v, _, _)| *v).collect();
         if applied != expected {
             return Err(Error::Schema(format!(
                 "database schema versions {applied:?} do not match this binary's {expected:?}; run the matching `sigstead migrate`"
@@ -509,5 +573,33 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded list names every file of `migrations/<backend>`, in order,
+    /// with the file's exact bytes (so sqlx's checksums match earlier builds').
+    #[test]
+    fn embedded_migrations_are_the_migration_directories() {
+        for (dir, list) in [("postgres", PG_MIGRATIONS), ("sqlite", SQLITE_MIGRATIONS)] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(dir);
+            let mut files: Vec<_> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+                .collect();
+            files.sort();
+            assert_eq!(files.len(), list.0.len(), "{dir}: a migration file is not embedded");
+            for (file, (version, description, sql)) in files.iter().zip(list.0) {
+                let name = file.file_stem().unwrap().to_str().unwrap();
+                let (v, d) = name.split_once('_').unwrap();
+                assert_eq!(v.parse::<i64>().unwrap(), *version, "{name}");
+                assert_eq!(d.replace('_', " "), *description, "{name}");
+                assert_eq!(std::fs::read_to_string(file).unwrap(), *sql, "{name}");
+            }
+        }
     }
 }

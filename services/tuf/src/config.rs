@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use sigstead_crypto::Signer;
+use sigstead_keys::KeySource;
 use sigstead_server::HttpConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,15 +24,14 @@ pub struct TufConfig {
     /// fields below must be absent.
     #[serde(default)]
     pub static_only: bool,
-    /// Online timestamp key: encrypted PKCS#8 PEM (Ed25519 or ECDSA P-256).
+    /// Online timestamp key: `[timestamp_key.file]` (an encrypted PKCS#8
+    /// PEM, Ed25519 or ECDSA P-256) or `[timestamp_key.pkcs11]` (an ECDSA
+    /// P-256 key on an HSM); see `sigstead_keys`.
     #[serde(default)]
-    pub timestamp_key_path: Option<PathBuf>,
-    /// Online snapshot key: encrypted PKCS#8 PEM (Ed25519 or ECDSA P-256).
+    pub timestamp_key: Option<KeySource>,
+    /// Online snapshot key, in the same shape.
     #[serde(default)]
-    pub snapshot_key_path: Option<PathBuf>,
-    /// File holding the password of both online keys.
-    #[serde(default)]
-    pub key_password_file: Option<PathBuf>,
+    pub snapshot_key: Option<KeySource>,
     /// Lifetime of each timestamp, in seconds (default one day).
     #[serde(default = "default_timestamp_expiry")]
     pub timestamp_expiry_secs: u64,
@@ -84,18 +84,31 @@ impl TufConfig {
 
     /// Parses configuration text whose relative paths are relative to `base`.
     pub fn parse(text: &str, base: &Path) -> anyhow::Result<Self> {
+        let key =
+            |role: &str| format!("[{role}_key.file] or [{role}_key.pkcs11]: {}", sigstead_server::KEY_SOURCE_SHAPE);
+        let (ts, snap) = (key("timestamp"), key("snapshot"));
+        sigstead_server::refuse_renamed_fields(
+            text,
+            &[
+                ("timestamp_key_path", &ts),
+                ("snapshot_key_path", &snap),
+                ("key_password_file", "password_file in [timestamp_key.file] and [snapshot_key.file]"),
+            ],
+        )?;
         let mut c: Self = toml::from_str(text)?;
         c.base = base.to_path_buf();
         c.http.resolve(&c.base)?;
-        let keys = [c.timestamp_key_path.is_some(), c.snapshot_key_path.is_some(), c.key_password_file.is_some()];
-        match (c.static_only, keys) {
-            (true, [false, false, false]) | (false, [true, true, true]) => {}
-            (true, _) => anyhow::bail!(
-                "static_only = true serves without keys: remove the *_key_path and key_password_file settings"
-            ),
-            (false, _) => anyhow::bail!(
-                "timestamp_key_path, snapshot_key_path and key_password_file are required (or set static_only = true)"
-            ),
+        for k in [&mut c.timestamp_key, &mut c.snapshot_key].into_iter().flatten() {
+            k.resolve(base);
+        }
+        match (c.static_only, c.timestamp_key.is_some(), c.snapshot_key.is_some()) {
+            (true, false, false) | (false, true, true) => {}
+            (true, _, _) => {
+                anyhow::bail!("static_only = true serves without keys: remove [timestamp_key] and [snapshot_key]")
+            }
+            (false, _, _) => {
+                anyhow::bail!("[timestamp_key] and [snapshot_key] are required (or set static_only = true)")
+            }
         }
         if c.timestamp_expiry_secs < 60 || c.snapshot_expiry_secs < 60 {
             anyhow::bail!("timestamp_expiry_secs and snapshot_expiry_secs must be at least 60");
@@ -120,15 +133,9 @@ impl TufConfig {
 
     /// Loads the online keys (None for `static_only`).
     pub fn load_online_keys(&self) -> anyhow::Result<Option<OnlineKeys>> {
-        let (Some(ts), Some(snap), Some(pw)) =
-            (&self.timestamp_key_path, &self.snapshot_key_path, &self.key_password_file)
-        else {
+        let (Some(ts), Some(snap)) = (&self.timestamp_key, &self.snapshot_key) else {
             return Ok(None);
         };
-        let pw = sigstead_server::read_password_file(&self.path(pw))?;
-        Ok(Some(OnlineKeys {
-            timestamp: sigstead_server::load_key_file(&self.path(ts), &pw)?,
-            snapshot: sigstead_server::load_key_file(&self.path(snap), &pw)?,
-        }))
+        Ok(Some(OnlineKeys { timestamp: ts.open()?, snapshot: snap.open()? }))
     }
 }

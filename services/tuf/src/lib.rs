@@ -12,6 +12,7 @@
 //! and warns well before the offline roles (root, targets) expire.
 
 pub mod config;
+pub mod editor;
 pub mod mirror;
 pub mod online;
 pub mod publish;

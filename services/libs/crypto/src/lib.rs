@@ -236,6 +236,37 @@ impl PublicKey {
     }
 }
 
+/// Re-encodes an ASN.1 DER ECDSA signature as the fixed-size `r || s` form
+/// of JWS (RFC 7518 §3.4), each half `scalar_len` bytes.
+pub fn ecdsa_der_to_fixed(sig: &[u8], scalar_len: usize) -> Result<Vec<u8>, CryptoError> {
+    let mut reader = der::SliceReader::new(sig).map_err(|_| CryptoError::MalformedSignature)?;
+    let (r, s) = der::Reader::sequence(&mut reader, |seq| {
+        let r = der::asn1::UintRef::decode(seq)?;
+        let s = der::asn1::UintRef::decode(seq)?;
+        Ok((r, s))
+    })
+    .map_err(|_| CryptoError::MalformedSignature)?;
+    if !der::Reader::is_finished(&reader) {
+        return Err(CryptoError::MalformedSignature);
+    }
+    let mut out = vec![0u8; 2 * scalar_len];
+    for (half, int) in out.chunks_mut(scalar_len).zip([r, s]) {
+        let bytes = int.as_bytes();
+        if bytes.len() > scalar_len {
+            return Err(CryptoError::MalformedSignature);
+        }
+        half[scalar_len - bytes.len()..].copy_from_slice(bytes);
+    }
+    Ok(out)
+}
+
+/// `N` bytes from the operating system's CSPRNG (through aws-lc-rs).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    aws_lc_rs::rand::fill(&mut b).expect("the system random number generator failed");
+    b
+}
+
 /// Re-encodes a fixed-size `r || s` ECDSA signature as ASN.1 DER.
 pub fn ecdsa_fixed_to_der(sig: &[u8]) -> Result<Vec<u8>, CryptoError> {
     fixed_to_der(sig)
@@ -534,6 +565,24 @@ mod tests {
         assert_eq!(loaded.public_key_der(), s.public_key_der());
         pk.verify(b"again", &loaded.sign(b"again").unwrap()).unwrap();
         assert!(signer_from_encrypted_pkcs8_pem(&pem, b"wrong").is_err());
+    }
+
+    #[test]
+    fn der_and_fixed_ecdsa_signatures_convert_both_ways() {
+        let s = EcdsaP256Signer::generate();
+        for _ in 0..32 {
+            let der_sig = s.sign(b"jws").unwrap();
+            let fixed = ecdsa_der_to_fixed(&der_sig, 32).unwrap();
+            assert_eq!(fixed.len(), 64);
+            assert_eq!(p256::ecdsa::Signature::from_der(&der_sig).unwrap().to_bytes().as_slice(), &fixed[..]);
+            assert_eq!(ecdsa_fixed_to_der(&fixed).unwrap(), der_sig);
+        }
+        let der_sig = s.sign(b"jws").unwrap();
+        let mut trailing = der_sig.clone();
+        trailing.push(0);
+        assert_eq!(ecdsa_der_to_fixed(&trailing, 32), Err(CryptoError::MalformedSignature));
+        assert_eq!(ecdsa_der_to_fixed(&der_sig, 16), Err(CryptoError::MalformedSignature));
+        assert_eq!(ecdsa_der_to_fixed(b"garbage", 32), Err(CryptoError::MalformedSignature));
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The trust documents clients consume (`trusted_root.json`,
-//! `signing_config.v0.2.json`), built from the live services' keys and URLs,
-//! and carried across key rotations: a log key or CA that is no longer
-//! current stays listed with a closed `validFor` window, so bundles made
-//! while it was in force keep verifying. Pure JSON composition, no I/O.
+//! `signing_config.v0.2.json`, and the ClientTrustConfig that bundles both
+//! for sigstore-python's `--trust-config`), built from the live services'
+//! keys and URLs, and carried across key rotations: a log key or CA that is
+//! no longer current stays listed with a closed `validFor` window, so
+//! bundles made while it was in force keep verifying. Pure JSON composition,
+//! no I/O: `sigstead up`, `sigstead tuf trust-documents` and
+//! `sigstead rekor trust-material` all build them here.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -16,16 +19,31 @@ pub struct LogKey {
     pub spki: Vec<u8>,
 }
 
-/// The services of one Sigstead deployment.
+/// The certificate authority of a deployment.
+#[derive(Debug, Clone)]
+pub struct Ca {
+    pub url: String,
+    /// DER certificates, intermediate(s) first, root last.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// The services of one Sigstead deployment. A Rekor-only deployment (keys
+/// held by the signers themselves) has no CA and no CT log.
 #[derive(Debug, Clone)]
 pub struct Services {
     pub rekor: LogKey,
-    pub ct: LogKey,
-    pub fulcio_url: String,
-    /// DER certificates, intermediate(s) first, root last.
-    pub ca_chain: Vec<Vec<u8>>,
+    pub ct: Option<LogKey>,
+    pub ca: Option<Ca>,
     /// OIDC issuers clients may use interactively (signing config `oidcUrls`).
     pub oidc_urls: Vec<String>,
+}
+
+/// The media type of a ClientTrustConfig (sigstore-python `--trust-config`).
+pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
+
+/// A ClientTrustConfig holding `trusted_root` and `signing_config`.
+pub fn client_trust_config(trusted_root: &Value, signing_config: &Value) -> Value {
+    json!({"mediaType": CLIENT_TRUST_CONFIG_MEDIA_TYPE, "trustedRoot": trusted_root, "signingConfig": signing_config})
 }
 
 fn key_details(spki: &[u8]) -> &'static str {
@@ -48,24 +66,31 @@ fn tlog(k: &LogKey, start: &str) -> Value {
 
 /// The trusted root and signing config for `s`, every entry valid from `start` (RFC 3339).
 pub fn build(s: &Services, start: &str) -> (Value, Value) {
-    let chain: Vec<Value> = s.ca_chain.iter().map(|d| json!({"rawBytes": STANDARD.encode(d)})).collect();
+    let cas: Vec<Value> =
+        s.ca.iter()
+            .map(|ca| {
+                let chain: Vec<Value> = ca.chain.iter().map(|d| json!({"rawBytes": STANDARD.encode(d)})).collect();
+                json!({
+                    "subject": {"organization": "sigstead", "commonName": "sigstead intermediate"},
+                    "uri": ca.url,
+                    "certChain": {"certificates": chain},
+                    "validFor": {"start": start},
+                })
+            })
+            .collect();
+    let ctlogs: Vec<Value> = s.ct.iter().map(|ct| tlog(ct, start)).collect();
     let trusted_root = json!({
         "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
         "tlogs": [tlog(&s.rekor, start)],
-        "certificateAuthorities": [{
-            "subject": {"organization": "sigstead", "commonName": "sigstead intermediate"},
-            "uri": s.fulcio_url,
-            "certChain": {"certificates": chain},
-            "validFor": {"start": start},
-        }],
-        "ctlogs": [tlog(&s.ct, start)],
+        "certificateAuthorities": cas,
+        "ctlogs": ctlogs,
         "timestampAuthorities": [],
     });
     let service =
         |url: &str| json!({"url": url, "majorApiVersion": 1, "validFor": {"start": start}, "operator": "sigstead"});
     let signing_config = json!({
         "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-        "caUrls": [service(&s.fulcio_url)],
+        "caUrls": s.ca.iter().map(|ca| service(&ca.url)).collect::<Vec<_>>(),
         "oidcUrls": s.oidc_urls.iter().map(|u| service(u)).collect::<Vec<_>>(),
         "rekorTlogUrls": [service(&s.rekor.url)],
         "tsaUrls": [],
@@ -135,9 +160,8 @@ mod tests {
     fn services(rekor: &EcdsaP256Signer, ct: &EcdsaP256Signer) -> Services {
         Services {
             rekor: LogKey { url: "https://rekor.internal".into(), spki: rekor.public_key_der().to_vec() },
-            ct: LogKey { url: "https://ct.internal".into(), spki: ct.public_key_der().to_vec() },
-            fulcio_url: "https://fulcio.internal".into(),
-            ca_chain: vec![b"inter".to_vec(), b"root".to_vec()],
+            ct: Some(LogKey { url: "https://ct.internal".into(), spki: ct.public_key_der().to_vec() }),
+            ca: Some(Ca { url: "https://fulcio.internal".into(), chain: vec![b"inter".to_vec(), b"root".to_vec()] }),
             oidc_urls: vec!["https://idp.internal".into()],
         }
     }
@@ -156,6 +180,26 @@ mod tests {
         assert_eq!(sc["caUrls"][0]["url"], "https://fulcio.internal");
         assert_eq!(sc["rekorTlogUrls"][0]["url"], "https://rekor.internal");
         assert_eq!(sc["oidcUrls"][0]["url"], "https://idp.internal");
+    }
+
+    #[test]
+    fn a_rekor_only_deployment_lists_the_log_alone() {
+        let r = EcdsaP256Signer::generate();
+        let s = Services {
+            rekor: LogKey { url: "https://rekor.internal".into(), spki: r.public_key_der().to_vec() },
+            ct: None,
+            ca: None,
+            oidc_urls: vec![],
+        };
+        let (tr, sc) = build(&s, "2026-01-01T00:00:00Z");
+        assert_eq!(tr["tlogs"].as_array().unwrap().len(), 1);
+        assert_eq!(tr["certificateAuthorities"], json!([]));
+        assert_eq!(tr["ctlogs"], json!([]));
+        assert_eq!(sc["caUrls"], json!([]));
+        assert_eq!(sc["rekorTlogUrls"][0]["url"], "https://rekor.internal");
+        let tc = client_trust_config(&tr, &sc);
+        assert_eq!(tc["mediaType"], CLIENT_TRUST_CONFIG_MEDIA_TYPE);
+        assert_eq!(tc["trustedRoot"], tr);
     }
 
     #[test]

@@ -3,18 +3,18 @@
 //! `softhsm2`); set SIGSTEAD_PKCS11_MODULE to use another module path.
 
 use sigstead_crypto::{EcdsaP256Signer, PublicKey, Signer};
-use sigstead_hsm::Pkcs11Signer;
+use sigstead_keys::Pkcs11Signer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 fn module() -> PathBuf {
-    sigstead_hsm::softhsm::module()
+    sigstead_keys::softhsm::module()
         .expect("SoftHSM2 is required: apt-get install softhsm2 (tests/tools/ensure-softhsm.sh)")
 }
 
 /// A fresh SoftHSM token in a temporary directory.
 fn init_token(dir: &std::path::Path, label: &str, pin: &str) {
-    sigstead_hsm::softhsm::init_token(&module(), dir, label, pin).unwrap();
+    sigstead_keys::softhsm::init_token(&module(), dir, label, pin).unwrap();
 }
 
 #[test]
@@ -68,10 +68,13 @@ fn softhsm_key_signs_and_issues_certificates() {
     // A second handle on the same key in the same process works (the module is shared).
     let again = Pkcs11Signer::open(&module(), "sigstead", "1234", "ca-intermediate").unwrap();
     key.verify(b"again", &again.sign(b"again").unwrap()).unwrap();
-    assert!(matches!(Pkcs11Signer::open(&module(), "sigstead", "1234", "nope"), Err(sigstead_hsm::HsmError::NoKey(_))));
+    assert!(matches!(
+        Pkcs11Signer::open(&module(), "sigstead", "1234", "nope"),
+        Err(sigstead_keys::HsmError::NoKey(_))
+    ));
     assert!(matches!(
         Pkcs11Signer::open(&module(), "other", "1234", "ca-intermediate"),
-        Err(sigstead_hsm::HsmError::NoToken(_))
+        Err(sigstead_keys::HsmError::NoToken(_))
     ));
 }
 

@@ -1,5 +1,6 @@
 //! PKCS#11 keys behind the workspace [`Signer`] trait: a CA or log key that
-//! never leaves the HSM. Tested against SoftHSM2.
+//! never leaves the HSM. Tested against SoftHSM2. Configured through
+//! [`crate::KeySource::Pkcs11`].
 //!
 //! Only ECDSA P-256 keys are supported; the module signs a SHA-256 digest
 //! computed here (`CKM_ECDSA`), and the fixed-size `r || s` it returns is
@@ -26,32 +27,6 @@ pub enum HsmError {
     NoKey(String),
     #[error("the key's public point is not an uncompressed P-256 point")]
     BadPoint,
-    #[error("environment variable {0} (the token PIN) is not set")]
-    NoPin(String),
-}
-
-/// A key on a PKCS#11 token, as every service's configuration names it
-/// (`[ca_key_pkcs11]` in fulcio.toml, `[signing_key_pkcs11]` in rekor.toml,
-/// `[key_pkcs11]` in ctlog.toml). The PIN never sits in a file.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pkcs11Key {
-    /// Path of the PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
-    pub module: std::path::PathBuf,
-    /// Label of the token holding the key.
-    pub token_label: String,
-    /// Label (CKA_LABEL) of the ECDSA P-256 key pair.
-    pub key_label: String,
-    /// Environment variable holding the user PIN.
-    pub pin_env: String,
-}
-
-impl Pkcs11Key {
-    /// Logs in and finds the key.
-    pub fn open(&self) -> Result<Pkcs11Signer, HsmError> {
-        let pin = std::env::var(&self.pin_env).map_err(|_| HsmError::NoPin(self.pin_env.clone()))?;
-        Pkcs11Signer::open(&self.module, &self.token_label, &pin, &self.key_label)
-    }
 }
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo, up to the 65-byte point.

@@ -1,0 +1,294 @@
+//! The repository editor behind `sigstead tuf`: the policy file, offline
+//! signing (stage → sign → publish), key loading, target files, and the
+//! development repository of `sigstead up`. The binary only parses
+//! arguments and calls these.
+//!
+//! Offline signing: `stage-root` / `stage-targets` write an unsigned
+//! metadata file; carry it to the offline host, `sign` it there with each
+//! key (the file gains one signature per run), carry it back and `publish`
+//! it. `publish` checks what a client will check (thresholds of the old and
+//! new root for a root, of the current root's targets role for targets)
+//! before anything is written, so a repository never serves metadata its
+//! clients would refuse.
+
+use crate::online::Lifetimes;
+use crate::repo_dir::RepoDir;
+use crate::OnlineKeys;
+use anyhow::Context;
+use serde::Deserialize;
+use sigstead_crypto::Signer;
+use sigstead_tuf::metadata::{Envelope, Role, Root, Targets};
+use sigstead_tuf::repo::{self, target_path, targets_path};
+use sigstead_tuf::TufKey;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// One role in the policy file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolePolicy {
+    /// Signatures required.
+    pub threshold: u32,
+    /// Lifetime of each version of this role, in days.
+    pub expires_days: u32,
+    /// Public key files (PEM), relative to the policy file.
+    pub keys: Vec<PathBuf>,
+}
+
+/// `tuf-repo/policy.toml`: roles, thresholds, expiries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub root: RolePolicy,
+    pub targets: RolePolicy,
+    pub snapshot: RolePolicy,
+    pub timestamp: RolePolicy,
+}
+
+impl Policy {
+    pub fn load(path: &Path) -> anyhow::Result<(Self, PathBuf)> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let p: Self = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
+        Ok((p, path.parent().unwrap_or(Path::new(".")).to_path_buf()))
+    }
+
+    fn role(&self, r: Role) -> &RolePolicy {
+        match r {
+            Role::Root => &self.root,
+            Role::Targets => &self.targets,
+            Role::Snapshot => &self.snapshot,
+            Role::Timestamp => &self.timestamp,
+        }
+    }
+
+    /// The root this policy describes, as version `version`.
+    pub fn root(&self, base: &Path, version: u64, now: OffsetDateTime) -> anyhow::Result<Root> {
+        let mut roles = Vec::new();
+        for r in Role::ALL {
+            let rp = self.role(r);
+            let mut keys = Vec::new();
+            for k in &rp.keys {
+                let path = base.join(k);
+                let pem = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let (_, der) = sigstead_crypto::pem_decode_first(&pem)
+                    .ok_or_else(|| anyhow::anyhow!("{} is not PEM", path.display()))?;
+                keys.push(TufKey::from_spki_der(&der).with_context(|| path.display().to_string())?);
+            }
+            roles.push((r, keys, rp.threshold));
+        }
+        Ok(Root::new(version, days(now, self.root.expires_days), &roles)?)
+    }
+}
+
+/// `now` plus `d` days, as a TUF expiry.
+pub fn days(now: OffsetDateTime, d: u32) -> sigstead_tuf::Expiry {
+    repo::expires_in(now, i64::from(d) * 86_400)
+}
+
+/// The password for keys given without their own: `file`, or the
+/// environment variable `SIGSTEAD_TUF_KEY_PASSWORD`.
+pub fn password(file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    match file {
+        Some(p) => Ok(sigstead_keys::read_secret_file(p)?),
+        None => std::env::var("SIGSTEAD_TUF_KEY_PASSWORD")
+            .map(String::into_bytes)
+            .map_err(|_| anyhow::anyhow!("give --password-file or set SIGSTEAD_TUF_KEY_PASSWORD")),
+    }
+}
+
+/// Opens an encrypted PKCS#8 key file (Ed25519 or ECDSA P-256) with `password`.
+pub fn open_key_file(path: &Path, password: &[u8]) -> anyhow::Result<Arc<dyn Signer>> {
+    let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let key = sigstead_crypto::signer_from_encrypted_pkcs8_pem(&pem, password)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Arc::from(key))
+}
+
+/// Loads encrypted private keys. Each path may carry its own password file
+/// as `KEY=PASSWORD_FILE`; keys without one use `pw_file` (or
+/// SIGSTEAD_TUF_KEY_PASSWORD), so offline and online keys need not share a
+/// password.
+pub fn load_keys(paths: &[PathBuf], pw_file: Option<&Path>) -> anyhow::Result<Vec<Arc<dyn Signer>>> {
+    let mut shared: Option<Vec<u8>> = None;
+    let mut out: Vec<Arc<dyn Signer>> = Vec::new();
+    for spec in paths {
+        let spec_s = spec.to_string_lossy();
+        let (key_path, pw) = match spec_s.split_once('=') {
+            Some((k, p)) => (PathBuf::from(k), sigstead_keys::read_secret_file(Path::new(p))?),
+            None => {
+                if shared.is_none() {
+                    shared = Some(password(pw_file)?);
+                }
+                (spec.clone(), shared.clone().unwrap_or_default())
+            }
+        };
+        out.push(open_key_file(&key_path, &pw)?);
+    }
+    Ok(out)
+}
+
+/// The keys among `keys` that `root` lists for `role`.
+pub fn keys_for<'a>(root: &Root, role: Role, keys: &'a [Arc<dyn Signer>]) -> Vec<&'a Arc<dyn Signer>> {
+    let ids = root.role(role).map(|r| r.keyids.clone()).unwrap_or_default();
+    keys.iter().filter(|k| TufKey::from_spki_der(k.public_key_der()).is_ok_and(|t| ids.contains(&t.key_id()))).collect()
+}
+
+/// Signs `metadata` with the keys among `keys` that `root` lists for `role`.
+pub fn sign_as<T: sigstead_tuf::metadata::Metadata>(
+    metadata: &T,
+    root: &Root,
+    role: Role,
+    keys: &[Arc<dyn Signer>],
+) -> anyhow::Result<Envelope> {
+    let signers: Vec<&dyn Signer> = keys_for(root, role, keys).into_iter().map(|k| k.as_ref()).collect();
+    Ok(repo::sign(metadata, &signers)?)
+}
+
+pub fn online_keys(root: &Root, keys: &[Arc<dyn Signer>]) -> anyhow::Result<OnlineKeys> {
+    let pick = |role| -> anyhow::Result<Arc<dyn Signer>> {
+        keys_for(root, role, keys)
+            .into_iter()
+            .next()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("none of the given keys is a {role} key of the current root"))
+    };
+    Ok(OnlineKeys { snapshot: pick(Role::Snapshot)?, timestamp: pick(Role::Timestamp)? })
+}
+
+/// Default lifetimes of online roles signed from the command line; the
+/// server's configuration governs them afterwards.
+const CLI_LIFETIMES: Lifetimes = Lifetimes { timestamp_secs: 86_400, snapshot_secs: 7 * 86_400 };
+
+/// Reads target files and copies them into `targets/<sha256>.<name>`.
+pub fn add_target_files(
+    dir: &RepoDir,
+    listed: &mut BTreeMap<String, Vec<u8>>,
+    targets: &[(String, PathBuf)],
+) -> anyhow::Result<()> {
+    for (name, path) in targets {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        listed.insert(name.clone(), bytes);
+    }
+    for (name, bytes) in listed.iter() {
+        let tf = sigstead_tuf::TargetFile::describe(bytes, None);
+        let p = target_path(name, &tf).expect("sha256 listed");
+        if dir.read(&p)?.as_deref() != Some(bytes.as_slice()) {
+            dir.write_atomic(&p, bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// The current targets' files, read back from the repository.
+pub fn current_target_files(dir: &RepoDir) -> anyhow::Result<(u64, BTreeMap<String, Vec<u8>>)> {
+    let Some(v) = dir.latest("targets")? else { return Ok((0, BTreeMap::new())) };
+    let env = Envelope::parse(&dir.read(&targets_path(v))?.unwrap_or_default())?;
+    let t: Targets = env.signed_as()?;
+    let mut files = BTreeMap::new();
+    for (name, tf) in &t.targets {
+        let p = target_path(name, tf).ok_or_else(|| anyhow::anyhow!("target {name} has no sha256"))?;
+        let bytes = dir.read(&p)?.ok_or_else(|| anyhow::anyhow!("{p} is missing from the repository"))?;
+        anyhow::ensure!(tf.matches(&bytes), "{p} does not match its listed hash");
+        files.insert(name.clone(), bytes);
+    }
+    Ok((v, files))
+}
+
+pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Publishes signed metadata (see [`crate::publish::publish`]) with the
+/// editor's default online lifetimes.
+pub fn publish(dir: &RepoDir, metadata: &[Envelope], online: Option<&OnlineKeys>) -> anyhow::Result<Vec<String>> {
+    crate::publish::publish(dir, metadata, online, CLI_LIFETIMES, OffsetDateTime::now_utc())
+}
+
+/// The development repository of `sigstead up` in `tuf_dir`: Ed25519 keys
+/// for the four roles (one each, threshold 1, all on this machine, which
+/// suits a development stack only: production keeps root and targets keys
+/// offline, see deploy/RUNBOOK.md) in `tuf_dir/keys`, root 1, and the
+/// `targets` files given. When those files change (say, the ports moved), a
+/// new targets version is published. Writes `tuf_dir/tuf.toml` (server
+/// listening on `listen`) unless it exists, and returns its path.
+pub fn dev_repository(tuf_dir: &Path, targets: &[(String, PathBuf)], listen: &str) -> anyhow::Result<PathBuf> {
+    let keys_dir = tuf_dir.join("keys");
+    std::fs::create_dir_all(&keys_dir)?;
+    let pw_path = keys_dir.join("password");
+    if !pw_path.exists() {
+        sigstead_keys::write_private(&pw_path, sigstead_keys::random_password().as_bytes())?;
+    }
+    let pw = sigstead_keys::read_secret_file(&pw_path)?;
+    let mut keys: Vec<Arc<dyn Signer>> = Vec::new();
+    for role in Role::ALL {
+        let path = keys_dir.join(format!("{role}.key"));
+        if !path.exists() {
+            let k = sigstead_crypto::Ed25519Signer::generate();
+            sigstead_keys::write_private(&path, k.to_encrypted_pkcs8_pem(&pw)?.as_bytes())?;
+        }
+        keys.push(open_key_file(&path, &pw)?);
+    }
+    let dir = RepoDir::new(tuf_dir.join("repository"));
+    let now = OffsetDateTime::now_utc();
+    let year = repo::expires_in(now, 365 * 86_400);
+    if dir.latest("root")?.is_none() {
+        let roles: Vec<_> = Role::ALL
+            .iter()
+            .zip(&keys)
+            .map(|(r, k)| Ok((*r, vec![TufKey::from_spki_der(k.public_key_der())?], 1)))
+            .collect::<anyhow::Result<_>>()?;
+        let root = Root::new(1, year, &roles)?;
+        publish(&dir, &[sign_as(&root, &root, Role::Root, &keys)?], None)?;
+    }
+    let (_, root_bytes) = dir.latest_root()?;
+    let root: Root = Envelope::parse(&root_bytes)?.signed_as()?;
+    let (version, current) = current_target_files(&dir)?;
+    let mut files = BTreeMap::new();
+    add_target_files(&dir, &mut files, targets)?;
+    if files != current {
+        let t = repo::targets_for(version + 1, year, &files)?;
+        let env = sign_as(&t, &root, Role::Targets, &keys)?;
+        publish(&dir, &[env], None)?;
+    }
+    let cfg = tuf_dir.join("tuf.toml");
+    if !cfg.exists() {
+        std::fs::write(
+            &cfg,
+            format!(
+                "# Sigstead TUF repository, created by `sigstead up`.\nlisten = {listen:?}\nrepository_dir = \"repository\"\n\n\
+                 [timestamp_key.file]\npath = \"keys/timestamp.key\"\npassword_file = \"keys/password\"\n\n\
+                 [snapshot_key.file]\npath = \"keys/snapshot.key\"\npassword_file = \"keys/password\"\n"
+            ),
+        )?;
+    }
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The development repository verifies from its own root 1 with the
+    /// pure client, its server config parses, and a re-run with the same
+    /// targets publishes nothing new while changed targets get a new version.
+    #[test]
+    fn the_development_repository_is_served_as_written_and_follows_its_targets() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("trusted_root.json");
+        std::fs::write(&target, "{\"v\":1}").unwrap();
+        let targets = vec![("trusted_root.json".to_string(), target.clone())];
+        let cfg = dev_repository(&tmp.path().join("tuf"), &targets, "127.0.0.1:3004").unwrap();
+        let config = crate::TufConfig::load(&cfg).unwrap();
+        assert!(config.load_online_keys().unwrap().is_some());
+        let dir = RepoDir::new(tmp.path().join("tuf/repository"));
+        assert_eq!(current_target_files(&dir).unwrap().0, 1);
+        dev_repository(&tmp.path().join("tuf"), &targets, "127.0.0.1:3004").unwrap();
+        assert_eq!(current_target_files(&dir).unwrap().0, 1, "unchanged targets: no new version");
+        std::fs::write(&target, "{\"v\":2}").unwrap();
+        dev_repository(&tmp.path().join("tuf"), &targets, "127.0.0.1:3004").unwrap();
+        let (v, files) = current_target_files(&dir).unwrap();
+        assert_eq!((v, files["trusted_root.json"].as_slice()), (2, b"{\"v\":2}".as_slice()));
+    }
+}
