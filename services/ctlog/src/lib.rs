@@ -248,17 +248,19 @@ async fn get_entries(
     if start > end {
         return Err(CtApiError::BadRequest("start must not exceed end".into()));
     }
-    let end = end.min(start + MAX_ENTRIES - 1);
-    let mut entries = Vec::new();
-    for i in start..=end {
-        match ct.log.entry(LeafIndex(i)).await? {
-            Some(e) => entries.push(serde_json::json!({
+    let end = end.min(start.saturating_add(MAX_ENTRIES - 1));
+    let entries: Vec<_> = ct
+        .log
+        .entries(LeafIndex(start), LeafIndex(end.saturating_add(1)))
+        .await?
+        .iter()
+        .map(|e| {
+            serde_json::json!({
                 "leaf_input": STANDARD.encode(&e.body),
                 "extra_data": STANDARD.encode(e.extra_data.as_deref().unwrap_or_default()),
-            })),
-            None => break,
-        }
-    }
+            })
+        })
+        .collect();
     if entries.is_empty() {
         return Err(CtApiError::BadRequest("start is beyond the tree".into()));
     }

@@ -204,13 +204,8 @@ impl RekorLog {
 
     /// Entry IDs under a search key.
     pub async fn search(&self, key: &str) -> Result<Vec<String>, RekorError> {
-        let mut out = Vec::new();
-        for index in self.log.search(key, SEARCH_LIMIT).await? {
-            if let Some(e) = self.log.entry(index).await? {
-                out.push(self.entry_id(&e.leaf_hash));
-            }
-        }
-        Ok(out)
+        let hits = self.log.search_with_hashes(key, SEARCH_LIMIT).await?;
+        Ok(hits.iter().map(|(_, leaf_hash)| self.entry_id(leaf_hash)).collect())
     }
 
     pub fn info(&self) -> LogInfo {

@@ -4,16 +4,10 @@
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use sigstead_crypto::Signer;
-use sigstead_tuf::metadata::{Envelope, Role, Root};
 use sigstead_tuf::repo;
-use sigstead_tuf::TufKey;
-use sigstead_tuf_service::editor::{
-    add_target_files, current_target_files, days, load_keys, online_keys, password, publish, sign_as, write_new, Policy,
-};
-use sigstead_tuf_service::online::{self, Lifetimes};
+use sigstead_tuf_service::editor::{self, load_keys, password};
+use sigstead_tuf_service::online;
 use sigstead_tuf_service::repo_dir::RepoDir;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
@@ -161,52 +155,22 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
     match cmd {
         TufCommand::Keygen { out, algorithm, password_file } => {
             let pw = password(password_file.as_deref())?;
-            let (pem, signer): (String, Box<dyn Signer>) = match algorithm {
-                Algorithm::Ed25519 => {
-                    let s = sigstead_crypto::Ed25519Signer::generate();
-                    (s.to_encrypted_pkcs8_pem(&pw)?, Box::new(s))
-                }
-                Algorithm::EcdsaP256 => {
-                    let s = sigstead_crypto::EcdsaP256Signer::generate();
-                    (s.to_encrypted_pkcs8_pem(&pw)?, Box::new(s))
-                }
+            let algorithm = match algorithm {
+                Algorithm::Ed25519 => editor::KeyAlgorithm::Ed25519,
+                Algorithm::EcdsaP256 => editor::KeyAlgorithm::EcdsaP256,
             };
-            let key_path = out.with_extension("key");
-            let pub_path = out.with_extension("pub");
-            anyhow::ensure!(!key_path.exists(), "{} exists; refusing to overwrite a key", key_path.display());
-            write_new(&key_path, pem.as_bytes())?;
-            write_new(&pub_path, sigstead_crypto::pem_encode("PUBLIC KEY", signer.public_key_der()).as_bytes())?;
-            println!("{} {}", TufKey::from_spki_der(signer.public_key_der())?.key_id(), key_path.display());
+            let (key_id, key_path) = editor::keygen(&out, algorithm, &pw)?;
+            println!("{key_id} {}", key_path.display());
             Ok(())
         }
         TufCommand::Init { policy, repo: repo_path, targets, keys, password_file } => {
-            let dir = RepoDir::new(&repo_path);
-            anyhow::ensure!(dir.latest("root")?.is_none(), "{} already holds a root", repo_path.display());
-            let (policy, base) = Policy::load(&policy)?;
             let keys = load_keys(&keys, password_file.as_deref())?;
-            let root = policy.root(&base, 1, now)?;
-            let env = sign_as(&root, &root, Role::Root, &keys)?;
-            let online = online_keys(&root, &keys)?;
-            publish(&dir, &[env], None)?;
-            let mut files = BTreeMap::new();
-            add_target_files(&dir, &mut files, &targets)?;
-            let t = repo::targets_for(1, days(now, policy.targets.expires_days), &files)?;
-            let env = sign_as(&t, &root, Role::Targets, &keys)?;
-            publish(&dir, &[env], None)?;
-            let life = Lifetimes {
-                timestamp_secs: u64::from(policy.timestamp.expires_days) * 86_400,
-                snapshot_secs: u64::from(policy.snapshot.expires_days) * 86_400,
-            };
-            online::refresh_online(&dir, &online, life, now)?;
-            println!("initialised {} (root 1, targets 1: {} files)", repo_path.display(), files.len());
+            let files = editor::init_repository(&RepoDir::new(&repo_path), &policy, &targets, &keys, now)?;
+            println!("initialised {} (root 1, targets 1: {files} files)", repo_path.display());
             Ok(())
         }
         TufCommand::StageRoot { policy, repo: repo_path, out } => {
-            let dir = RepoDir::new(&repo_path);
-            let (policy, base) = Policy::load(&policy)?;
-            let version = dir.latest("root")?.unwrap_or(0) + 1;
-            let root = policy.root(&base, version, now)?;
-            write_new(&out, &Envelope::new(&root)?.to_bytes())?;
+            let version = editor::stage_root(&RepoDir::new(&repo_path), &policy, &out, now)?;
             println!(
                 "staged root {version} in {}: sign it with a threshold of the current and the new root keys",
                 out.display()
@@ -215,43 +179,20 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
         }
         TufCommand::StageTargets { repo: repo_path, targets, remove, expires_days, out } => {
             let dir = RepoDir::new(&repo_path);
-            let (v, mut files) = current_target_files(&dir)?;
-            for name in &remove {
-                anyhow::ensure!(files.remove(name).is_some(), "no target named {name}");
-            }
-            add_target_files(&dir, &mut files, &targets)?;
-            let t = repo::targets_for(v + 1, days(now, expires_days), &files)?;
-            write_new(&out, &Envelope::new(&t)?.to_bytes())?;
-            println!("staged targets {} ({} files) in {}", v + 1, files.len(), out.display());
+            let (version, files) = editor::stage_targets(&dir, &targets, &remove, expires_days, &out, now)?;
+            println!("staged targets {version} ({files} files) in {}", out.display());
             Ok(())
         }
         TufCommand::Sign { metadata, keys, password_file } => {
             anyhow::ensure!(!keys.is_empty(), "give at least one --key");
-            let mut env = Envelope::parse(&std::fs::read(&metadata).with_context(|| metadata.display().to_string())?)?;
-            for k in load_keys(&keys, password_file.as_deref())? {
-                println!("signed with {}", env.sign(k.as_ref())?);
+            for key_id in editor::sign_file(&metadata, &load_keys(&keys, password_file.as_deref())?)? {
+                println!("signed with {key_id}");
             }
-            std::fs::write(&metadata, env.to_bytes())?;
             Ok(())
         }
         TufCommand::Publish { repo: repo_path, metadata, online_keys: okeys, password_file } => {
-            let dir = RepoDir::new(&repo_path);
-            let envs = metadata
-                .iter()
-                .map(|m| Ok(Envelope::parse(&std::fs::read(m).with_context(|| m.display().to_string())?)?))
-                .collect::<anyhow::Result<Vec<_>>>()?;
             let keys = load_keys(&okeys, password_file.as_deref())?;
-            let online = if keys.is_empty() {
-                None
-            } else {
-                // The keys of the root in force after this publication.
-                let root: Root = match envs.iter().find(|e| e.type_name() == Some("root")) {
-                    Some(e) => e.signed_as()?,
-                    None => Envelope::parse(&dir.latest_root()?.1)?.signed_as()?,
-                };
-                Some(online_keys(&root, &keys)?)
-            };
-            for p in publish(&dir, &envs, online.as_ref())? {
+            for p in editor::publish_files(&RepoDir::new(&repo_path), &metadata, &keys)? {
                 println!("published {p}");
             }
             Ok(())
@@ -317,23 +258,7 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TufCommand::AttackFixtures { out } => {
-            for f in sigstead_tuf::fixtures::all(now)? {
-                let base = out.join(f.name);
-                let write = |sub: &str, files: &sigstead_tuf::client::Files| -> anyhow::Result<()> {
-                    let d = RepoDir::new(base.join(sub));
-                    for (p, b) in files {
-                        d.write_atomic(p, b)?;
-                    }
-                    Ok(())
-                };
-                write("repo", &f.repo)?;
-                if let Some(b) = &f.baseline {
-                    write("baseline", b)?;
-                }
-                std::fs::write(base.join("1.root.json"), &f.root1)?;
-                std::fs::write(base.join("expect"), if f.good { "accept\n" } else { "refuse\n" })?;
-                std::fs::write(base.join("attack"), format!("{}\n", f.attack))?;
-            }
+            editor::write_attack_fixtures(&out, now)?;
             Ok(())
         }
     }
@@ -363,29 +288,6 @@ pub async fn mirror(url: &str, root: &Path, out: &Path, ca_file: Option<&Path>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_example_policy_parses_and_builds_a_root_from_its_keys() {
-        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tuf-repo/policy.example.toml");
-        let (policy, _) = Policy::load(&example).unwrap();
-        assert_eq!((policy.root.threshold, policy.root.keys.len()), (2, 3));
-        // Build it against generated keys at the paths the example names.
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
-        for role in [&policy.root, &policy.targets, &policy.snapshot, &policy.timestamp] {
-            for k in &role.keys {
-                let s = sigstead_crypto::Ed25519Signer::generate();
-                std::fs::write(dir.path().join(k), sigstead_crypto::pem_encode("PUBLIC KEY", s.public_key_der()))
-                    .unwrap();
-            }
-        }
-        let root = policy.root(dir.path(), 1, OffsetDateTime::now_utc()).unwrap();
-        assert_eq!(root.keys.len(), 6);
-        assert_eq!(root.role(Role::Root).unwrap().threshold, 2);
-        // Unknown fields are refused.
-        let text = std::fs::read_to_string(&example).unwrap().replace("[targets]", "[targets]\nthreshhold = 1");
-        assert!(toml::from_str::<Policy>(&text).unwrap_err().to_string().contains("unknown field"));
-    }
 
     #[test]
     fn target_arguments_must_be_safe_names() {

@@ -259,6 +259,27 @@ impl Log {
             .filter(|e| e.leaf_index.0 < size.0))
     }
 
+    /// The entries `[start, end)` covered by the newest checkpoint, in index
+    /// order, read in one query (`end` is clipped to the tree size).
+    pub async fn entries(&self, start: LeafIndex, end: LeafIndex) -> Result<Vec<StoredEntry>, Error> {
+        let end = LeafIndex(end.0.min(self.checkpoint().tree_size.0));
+        self.shared.store.entries_range(self.shared.row.log_id, start, end).await
+    }
+
+    /// Leaf indexes and leaf hashes under a search key (covered by the newest
+    /// checkpoint), read in one query.
+    pub async fn search_with_hashes(&self, key: &str, limit: u32) -> Result<Vec<(LeafIndex, Hash)>, Error> {
+        let size = self.checkpoint().tree_size;
+        Ok(self
+            .shared
+            .store
+            .search_with_hashes(self.shared.row.log_id, key, limit)
+            .await?
+            .into_iter()
+            .filter(|(i, _)| i.0 < size.0)
+            .collect())
+    }
+
     /// Leaf indexes under a search key (covered by the newest checkpoint).
     pub async fn search(&self, key: &str, limit: u32) -> Result<Vec<LeafIndex>, Error> {
         let size = self.checkpoint().tree_size;

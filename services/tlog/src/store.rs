@@ -548,6 +548,45 @@ impl Store {
         row.map(Self::entry_from).transpose()
     }
 
+    /// The entries `[start, end)` in index order, in one query (fewer if
+    /// the log holds fewer).
+    pub async fn entries_range(
+        &self,
+        log_id: i16,
+        start: LeafIndex,
+        end: LeafIndex,
+    ) -> Result<Vec<StoredEntry>, Error> {
+        if end.0 <= start.0 {
+            return Ok(Vec::new());
+        }
+        let sql = "SELECT leaf_index, leaf_hash, body, integrated_time, extra_data FROM entries \
+                   WHERE log_id = $1 AND leaf_index >= $2 AND leaf_index < $3 ORDER BY leaf_index";
+        let (a, b) = (i64_of(start.0)?, i64_of(end.0)?);
+        let rows: Vec<EntryRow> = match self {
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(a).bind(b).fetch_all(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(a).bind(b).fetch_all(p).await?,
+        };
+        rows.into_iter().map(Self::entry_from).collect()
+    }
+
+    /// Leaf indexes and leaf hashes stored under a search key, ascending by
+    /// index, at most `limit`, in one query.
+    pub async fn search_with_hashes(
+        &self,
+        log_id: i16,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<(LeafIndex, Hash)>, Error> {
+        let sql = "SELECT k.leaf_index, e.leaf_hash FROM index_keys k \
+                   JOIN entries e ON e.log_id = k.log_id AND e.leaf_index = k.leaf_index \
+                   WHERE k.log_id = $1 AND k.key = $2 ORDER BY k.leaf_index LIMIT $3";
+        let rows: Vec<(i64, Vec<u8>)> = match self {
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?,
+        };
+        rows.into_iter().map(|(i, h)| Ok((LeafIndex(u64_of(i)?), hash_of(h)?))).collect()
+    }
+
     /// Leaf indexes stored under a search key, ascending, at most `limit`.
     pub async fn search(&self, log_id: i16, key: &str, limit: u32) -> Result<Vec<LeafIndex>, Error> {
         let sql = "SELECT leaf_index FROM index_keys WHERE log_id = $1 AND key = $2 ORDER BY leaf_index LIMIT $3";

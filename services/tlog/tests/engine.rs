@@ -299,3 +299,40 @@ async fn postgres_over_tls_when_the_server_offers_it() {
         .unwrap();
     assert!(!plain_ssl);
 }
+
+/// Range reads and keyed search come back in index order in one query each,
+/// limited to what the newest checkpoint covers, on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn range_reads_and_search_with_leaf_hashes() {
+    for db in backends("ranges").await {
+        let key = Arc::new(EcdsaP256Signer::generate());
+        let log = open(&db.url, &key, Faults::none()).await;
+        let mut leaves = vec![b"genesis".to_vec()];
+        for i in 0..20u32 {
+            let leaf = format!("range entry {i:02}").into_bytes();
+            append_ok(&log, &leaf).await;
+            leaves.push(leaf);
+        }
+        assert_eq!(log.checkpoint().tree_size, TreeSize(21));
+        let got = log.entries(LeafIndex(3), LeafIndex(9)).await.unwrap();
+        let indexes: Vec<u64> = got.iter().map(|e| e.leaf_index.0).collect();
+        assert_eq!(indexes, (3..9).collect::<Vec<_>>());
+        for e in &got {
+            assert_eq!(e.body, leaves[usize::try_from(e.leaf_index.0).unwrap()]);
+            assert_eq!(e.leaf_hash, leaf_hash(&e.body));
+        }
+        // Past the tree: clipped; empty and inverted ranges: nothing.
+        assert_eq!(log.entries(LeafIndex(18), LeafIndex(1000)).await.unwrap().len(), 3);
+        assert!(log.entries(LeafIndex(21), LeafIndex(30)).await.unwrap().is_empty());
+        assert!(log.entries(LeafIndex(9), LeafIndex(3)).await.unwrap().is_empty());
+        // append_ok files each leaf under "k:<length>": all 20 share one key.
+        let hits = log.search_with_hashes("k:14", 1000).await.unwrap();
+        assert_eq!(hits.len(), 20);
+        assert!(hits.windows(2).all(|w| w[0].0 < w[1].0), "ascending by index");
+        for (i, h) in &hits {
+            assert_eq!(*h, leaf_hash(&leaves[usize::try_from(i.0).unwrap()]));
+        }
+        assert_eq!(log.search_with_hashes("k:14", 5).await.unwrap(), hits[..5].to_vec());
+        assert!(log.search_with_hashes("k:nothing", 5).await.unwrap().is_empty());
+    }
+}

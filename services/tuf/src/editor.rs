@@ -266,9 +266,178 @@ pub fn dev_repository(tuf_dir: &Path, targets: &[(String, PathBuf)], listen: &st
     Ok(cfg)
 }
 
+/// Key types `sigstead tuf keygen` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    Ed25519,
+    EcdsaP256,
+}
+
+/// Writes a new key: `PREFIX.key` (encrypted PKCS#8 with `password`) and
+/// `PREFIX.pub` (public key PEM). Refuses to overwrite a key. Returns the
+/// key's TUF key ID and the private key's path.
+pub fn keygen(prefix: &Path, algorithm: KeyAlgorithm, password: &[u8]) -> anyhow::Result<(String, PathBuf)> {
+    let (pem, signer): (String, Box<dyn Signer>) = match algorithm {
+        KeyAlgorithm::Ed25519 => {
+            let s = sigstead_crypto::Ed25519Signer::generate();
+            (s.to_encrypted_pkcs8_pem(password)?, Box::new(s))
+        }
+        KeyAlgorithm::EcdsaP256 => {
+            let s = sigstead_crypto::EcdsaP256Signer::generate();
+            (s.to_encrypted_pkcs8_pem(password)?, Box::new(s))
+        }
+    };
+    let key_path = prefix.with_extension("key");
+    let pub_path = prefix.with_extension("pub");
+    anyhow::ensure!(!key_path.exists(), "{} exists; refusing to overwrite a key", key_path.display());
+    write_new(&key_path, pem.as_bytes())?;
+    write_new(&pub_path, sigstead_crypto::pem_encode("PUBLIC KEY", signer.public_key_der()).as_bytes())?;
+    Ok((TufKey::from_spki_der(signer.public_key_der())?.key_id().to_string(), key_path))
+}
+
+/// `sigstead tuf init`: root 1 from the policy, targets 1 with `targets`,
+/// snapshot and timestamp, signed with `keys` (every role's keys needed).
+/// Refuses a directory that already holds a root. Returns the number of targets.
+pub fn init_repository(
+    dir: &RepoDir,
+    policy_path: &Path,
+    targets: &[(String, PathBuf)],
+    keys: &[Arc<dyn Signer>],
+    now: OffsetDateTime,
+) -> anyhow::Result<usize> {
+    anyhow::ensure!(dir.latest("root")?.is_none(), "{} already holds a root", dir.path().display());
+    let (policy, base) = Policy::load(policy_path)?;
+    let root = policy.root(&base, 1, now)?;
+    let env = sign_as(&root, &root, Role::Root, keys)?;
+    let online = online_keys(&root, keys)?;
+    publish(dir, &[env], None)?;
+    let mut files = BTreeMap::new();
+    add_target_files(dir, &mut files, targets)?;
+    let t = repo::targets_for(1, days(now, policy.targets.expires_days), &files)?;
+    let env = sign_as(&t, &root, Role::Targets, keys)?;
+    publish(dir, &[env], None)?;
+    let life = Lifetimes {
+        timestamp_secs: u64::from(policy.timestamp.expires_days) * 86_400,
+        snapshot_secs: u64::from(policy.snapshot.expires_days) * 86_400,
+    };
+    crate::online::refresh_online(dir, &online, life, now)?;
+    Ok(files.len())
+}
+
+/// `sigstead tuf stage-root`: the next root version from the policy, unsigned,
+/// written to `out` for offline signing. Returns its version.
+pub fn stage_root(dir: &RepoDir, policy_path: &Path, out: &Path, now: OffsetDateTime) -> anyhow::Result<u64> {
+    let (policy, base) = Policy::load(policy_path)?;
+    let version = dir.latest("root")?.unwrap_or(0) + 1;
+    let root = policy.root(&base, version, now)?;
+    write_new(out, &Envelope::new(&root)?.to_bytes())?;
+    Ok(version)
+}
+
+/// `sigstead tuf stage-targets`: the next targets version (the current
+/// targets plus `add`, minus `remove`), unsigned, written to `out`. Returns
+/// its version and its number of targets.
+pub fn stage_targets(
+    dir: &RepoDir,
+    add: &[(String, PathBuf)],
+    remove: &[String],
+    expires_days: u32,
+    out: &Path,
+    now: OffsetDateTime,
+) -> anyhow::Result<(u64, usize)> {
+    let (v, mut files) = current_target_files(dir)?;
+    for name in remove {
+        anyhow::ensure!(files.remove(name).is_some(), "no target named {name}");
+    }
+    add_target_files(dir, &mut files, add)?;
+    let t = repo::targets_for(v + 1, days(now, expires_days), &files)?;
+    write_new(out, &Envelope::new(&t)?.to_bytes())?;
+    Ok((v + 1, files.len()))
+}
+
+/// `sigstead tuf sign`: adds one signature per key to a staged metadata
+/// file, in place. Returns the key IDs that signed.
+pub fn sign_file(metadata: &Path, keys: &[Arc<dyn Signer>]) -> anyhow::Result<Vec<String>> {
+    let mut env = Envelope::parse(&std::fs::read(metadata).with_context(|| metadata.display().to_string())?)?;
+    let mut signed = Vec::new();
+    for k in keys {
+        signed.push(env.sign(k.as_ref())?.to_string());
+    }
+    std::fs::write(metadata, env.to_bytes())?;
+    Ok(signed)
+}
+
+/// `sigstead tuf publish`: the staged, signed files (a root, a targets, or
+/// both), checked as a client will check them, then published; with online
+/// keys, snapshot and timestamp are re-signed too. Returns the paths written.
+pub fn publish_files(dir: &RepoDir, metadata: &[PathBuf], online: &[Arc<dyn Signer>]) -> anyhow::Result<Vec<String>> {
+    let envs = metadata
+        .iter()
+        .map(|m| Ok(Envelope::parse(&std::fs::read(m).with_context(|| m.display().to_string())?)?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let online = if online.is_empty() {
+        None
+    } else {
+        // The keys of the root in force after this publication.
+        let root: Root = match envs.iter().find(|e| e.type_name() == Some("root")) {
+            Some(e) => e.signed_as()?,
+            None => Envelope::parse(&dir.latest_root()?.1)?.signed_as()?,
+        };
+        Some(online_keys(&root, online)?)
+    };
+    publish(dir, &envs, online.as_ref())
+}
+
+/// Writes every attack fixture (`sigstead_tuf::fixtures`) into
+/// `out/<attack>/`: `repo/`, an optional `baseline/`, `1.root.json`, and
+/// `expect` (`accept` / `refuse`) and `attack` files for the drivers.
+pub fn write_attack_fixtures(out: &Path, now: OffsetDateTime) -> anyhow::Result<()> {
+    for f in sigstead_tuf::fixtures::all(now)? {
+        let base = out.join(f.name);
+        let write = |sub: &str, files: &sigstead_tuf::client::Files| -> anyhow::Result<()> {
+            let d = RepoDir::new(base.join(sub));
+            for (p, b) in files {
+                d.write_atomic(p, b)?;
+            }
+            Ok(())
+        };
+        write("repo", &f.repo)?;
+        if let Some(b) = &f.baseline {
+            write("baseline", b)?;
+        }
+        std::fs::write(base.join("1.root.json"), &f.root1)?;
+        std::fs::write(base.join("expect"), if f.good { "accept\n" } else { "refuse\n" })?;
+        std::fs::write(base.join("attack"), format!("{}\n", f.attack))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_example_policy_parses_and_builds_a_root_from_its_keys() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tuf-repo/policy.example.toml");
+        let (policy, _) = Policy::load(&example).unwrap();
+        assert_eq!((policy.root.threshold, policy.root.keys.len()), (2, 3));
+        // Build it against generated keys at the paths the example names.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        for role in [&policy.root, &policy.targets, &policy.snapshot, &policy.timestamp] {
+            for k in &role.keys {
+                let s = sigstead_crypto::Ed25519Signer::generate();
+                std::fs::write(dir.path().join(k), sigstead_crypto::pem_encode("PUBLIC KEY", s.public_key_der()))
+                    .unwrap();
+            }
+        }
+        let root = policy.root(dir.path(), 1, OffsetDateTime::now_utc()).unwrap();
+        assert_eq!(root.keys.len(), 6);
+        assert_eq!(root.role(Role::Root).unwrap().threshold, 2);
+        // Unknown fields are refused.
+        let text = std::fs::read_to_string(&example).unwrap().replace("[targets]", "[targets]\nthreshhold = 1");
+        assert!(toml::from_str::<Policy>(&text).unwrap_err().to_string().contains("unknown field"));
+    }
 
     /// The development repository verifies from its own root 1 with the
     /// pure client, its server config parses, and a re-run with the same

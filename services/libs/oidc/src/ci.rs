@@ -10,8 +10,8 @@
 //! are built in under upstream's names; a `[ci_providers.NAME]` table with
 //! the same name replaces the built-in one.
 
-use crate::identity::ExtensionEncoding;
 use crate::oid;
+use crate::profile::ExtensionEncoding;
 use crate::template::Template;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -134,7 +134,7 @@ impl CiProvider {
             return Err("subject_alternative_name_template must not be empty".into());
         }
         for (k, v) in &config.default_template_values {
-            if crate::identity::has_forbidden_char(k) || crate::identity::has_forbidden_char(v) {
+            if crate::names::has_forbidden_char(k) || crate::names::has_forbidden_char(v) {
                 return Err(format!("default value {k:?} contains a control character"));
             }
         }

@@ -13,7 +13,7 @@
 //! ```
 
 use crate::ci::{builtin_ci_provider, CiProvider, CiProviderConfig};
-use crate::identity::{has_forbidden_char, scheme_and_host, valid_spiffe_trust_domain};
+use crate::names::{has_forbidden_char, scheme_and_host, valid_spiffe_trust_domain};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

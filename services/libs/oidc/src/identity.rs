@@ -9,10 +9,12 @@
 //! this is refused with [`TokenError::InvalidClaim`], never "sanitised".
 
 use crate::ci::{self, CiProvider};
+use crate::claims::Claims;
 use crate::config::{Issuer, IssuerKind};
+use crate::names::{has_forbidden_char, is_spiffe_trust_domain, scheme_and_host};
 use crate::oid;
+pub use crate::profile::{CertExtension, ExtensionEncoding, SubjectAltName};
 use crate::template::Lookup;
-use crate::token::Claims;
 use crate::TokenError;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -21,80 +23,6 @@ use std::sync::LazyLock;
 /// Compiled once: the hard-coded mappings of the deprecated issuer types.
 static LEGACY_GITHUB: LazyLock<CiProvider> = LazyLock::new(ci::legacy_github);
 static LEGACY_GITLAB: LazyLock<CiProvider> = LazyLock::new(ci::legacy_gitlab);
-
-/// How an extension's value is placed in the certificate's `extnValue`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ExtensionEncoding {
-    /// The UTF-8 bytes themselves, no DER tag (OIDs 1.1–1.6).
-    Raw,
-    /// A DER `UTF8String` (tag 0x0C) (OIDs 1.8–1.24).
-    Utf8String,
-}
-
-/// One non-critical Sigstore extension for the leaf certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CertExtension {
-    /// Dotted OID, one of the constants in [`crate::oid`].
-    pub oid: &'static str,
-    /// The value (never empty: empty values are omitted, as upstream does).
-    pub value: String,
-    /// How `value` is encoded into `extnValue`.
-    pub encoding: ExtensionEncoding,
-}
-
-impl CertExtension {
-    /// The `extnValue` OCTET STRING contents: the raw bytes, or the DER
-    /// `UTF8String` encoding of the value.
-    pub fn der_value(&self) -> Vec<u8> {
-        let bytes = self.value.as_bytes();
-        match self.encoding {
-            ExtensionEncoding::Raw => bytes.to_vec(),
-            ExtensionEncoding::Utf8String => {
-                let mut out = Vec::with_capacity(bytes.len() + 6);
-                out.push(0x0c);
-                push_der_len(&mut out, bytes.len());
-                out.extend_from_slice(bytes);
-                out
-            }
-        }
-    }
-}
-
-fn push_der_len(out: &mut Vec<u8>, len: usize) {
-    if let Ok(short) = u8::try_from(len) {
-        if short < 0x80 {
-            out.push(short);
-            return;
-        }
-    }
-    let be = len.to_be_bytes();
-    let skip = be.iter().take_while(|b| **b == 0).count();
-    let count = u8::try_from(be.len() - skip).unwrap_or(0);
-    out.push(0x80 | count);
-    out.extend_from_slice(&be[skip..]);
-}
-
-/// The one SubjectAlternativeName entry of the leaf certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SubjectAltName {
-    /// `rfc822Name` (email issuers).
-    Email(String),
-    /// `uniformResourceIdentifier` (every CI type, kubernetes, spiffe, uri).
-    Uri(String),
-    /// `otherName` with type-id [`oid::OTHERNAME_USERNAME`] and value
-    /// `[0] EXPLICIT UTF8String "<sub>!<subject_domain>"` (username issuers).
-    /// The SAN extension must then be marked critical.
-    OtherNameUsername(String),
-}
-
-impl SubjectAltName {
-    /// The SAN's string value, whatever its kind.
-    pub fn value(&self) -> &str {
-        match self {
-            Self::Email(v) | Self::Uri(v) | Self::OtherNameUsername(v) => v,
-        }
-    }
-}
 
 /// What a verified token entitles its bearer to have certified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,14 +90,6 @@ pub fn check_proof_of_possession_subjects(claims: &Claims) -> Vec<String> {
 // ---------------------------------------------------------------------------
 // Claim validation
 // ---------------------------------------------------------------------------
-
-/// Control characters (C0, DEL, C1), line/paragraph separators and
-/// bidirectional embedding/override/isolate characters.
-pub(crate) fn has_forbidden_char(s: &str) -> bool {
-    s.chars().any(|c| {
-        c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    })
-}
 
 fn invalid(claim: &str, reason: impl Into<String>) -> TokenError {
     TokenError::InvalidClaim { claim: claim.to_owned(), reason: reason.into() }
@@ -245,34 +165,6 @@ fn uri_scheme(value: &str) -> Option<&str> {
     let first = chars.next()?;
     (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
         .then_some(scheme)
-}
-
-/// `(scheme, host)` of an absolute `scheme://authority/...` URL; `None` if it
-/// has no authority or carries userinfo.
-pub(crate) fn scheme_and_host(url: &str) -> Option<(&str, &str)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    if authority.contains('@') {
-        return None;
-    }
-    let host = if let Some(bracketed) = authority.strip_prefix('[') {
-        &bracketed[..bracketed.find(']')?]
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-            _ => authority,
-        }
-    };
-    (!scheme.is_empty() && !host.is_empty()).then_some((scheme, host))
-}
-
-fn is_spiffe_trust_domain(td: &str) -> bool {
-    !td.is_empty() && td.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
-}
-
-pub(crate) fn valid_spiffe_trust_domain(td: &str) -> bool {
-    is_spiffe_trust_domain(td)
 }
 
 /// A SPIFFE ID (`spiffe://<trust domain>[/<segment>…]`) whose trust domain is `td`.

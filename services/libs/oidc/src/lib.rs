@@ -26,10 +26,13 @@
 //! refused (upstream prints Go's `%v` of them).
 
 mod ci;
+mod claims;
 mod config;
 mod identity;
 mod json;
 pub mod jwks;
+mod names;
+mod profile;
 mod template;
 mod token;
 

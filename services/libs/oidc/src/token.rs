@@ -1,43 +1,17 @@
 //! Compact-JWS ID-token verification.
 
+pub use crate::claims::Claims;
 use crate::config::Issuer;
 use crate::identity::{self, Identity};
 use crate::json;
 use crate::jwks::{Algorithm, Jwks};
 use crate::TokenError;
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Largest token accepted, in bytes (checked before any decoding). Real ID
 /// tokens are 1–3 KiB; GitHub's, among the largest, are about 1.5 KiB.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
-
-/// A token's claims: one JSON object, duplicate member names refused.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Claims(Map<String, Value>);
-
-impl Claims {
-    /// Parses a claim set (e.g. a decoded JWT payload). Duplicate members,
-    /// trailing data and non-objects are [`TokenError::Malformed`].
-    pub fn from_json(bytes: &[u8]) -> Result<Self, TokenError> {
-        json::parse_object(bytes).map(Claims).map_err(|e| TokenError::Malformed(format!("claims: {e}")))
-    }
-
-    /// One claim.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
-    }
-
-    /// One claim, if it is a string.
-    pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(Value::as_str)
-    }
-
-    /// All claims.
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
-    }
-}
 
 /// A token whose signature, issuer, audience and validity period were
 /// checked, with the certificate identity derived from it.

@@ -294,7 +294,7 @@ pub fn refresh(
     now: OffsetDateTime,
     fetch: &mut Fetch<'_>,
 ) -> Result<(TrustedSet, Files), RefreshError> {
-    use crate::repo::{root_path, snapshot_path, target_path, targets_path, TIMESTAMP_PATH};
+    use crate::layout::{root_path, snapshot_path, target_path, targets_path, TIMESTAMP_PATH};
     let mut set = TrustedSet::new(root1, now)?;
     let mut files = Files::new();
     files.insert(root_path(set.root().version), root1.to_vec());

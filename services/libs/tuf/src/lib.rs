@@ -28,6 +28,7 @@ pub mod canonical;
 pub mod client;
 pub mod fixtures;
 pub mod keys;
+pub mod layout;
 pub mod metadata;
 pub mod repo;
 

@@ -1,50 +1,15 @@
-//! Building repository state: file names of the consistent-snapshot layout
-//! (the layout on disk is the layout on the wire), signing, and the checks a
-//! repository runs before it publishes metadata signed elsewhere.
+//! Building repository state: signing, and the checks a repository runs
+//! before it publishes metadata signed elsewhere. The file names of the
+//! layout are in [`crate::layout`] (re-exported here), which the client
+//! also reads, so neither module depends on the other's internals.
 
 use crate::client::{ClientError, TrustedSet};
+pub use crate::layout::{root_path, snapshot_path, target_path, targets_path, valid_target_name, TIMESTAMP_PATH};
 use crate::metadata::{Envelope, Expiry, MetaFile, Metadata, Role, Root, Snapshot, Targets, Timestamp};
 use crate::{TargetFile, TufError};
 use sigstead_crypto::Signer;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
-
-/// `N.root.json`.
-pub fn root_path(version: u64) -> String {
-    format!("{version}.root.json")
-}
-/// `N.snapshot.json`.
-pub fn snapshot_path(version: u64) -> String {
-    format!("{version}.snapshot.json")
-}
-/// `N.targets.json`.
-pub fn targets_path(version: u64) -> String {
-    format!("{version}.targets.json")
-}
-/// The unversioned timestamp.
-pub const TIMESTAMP_PATH: &str = "timestamp.json";
-
-/// `targets/<sha256>.<name>`, or `targets/dir/<sha256>.<base>` for a name with
-/// directories (how python-tuf, go-tuf and tuf-js request hash-prefixed targets).
-pub fn target_path(name: &str, file: &TargetFile) -> Option<String> {
-    let sha = file.sha256()?;
-    Some(match name.rsplit_once('/') {
-        Some((dir, base)) => format!("targets/{dir}/{sha}.{base}"),
-        None => format!("targets/{sha}.{name}"),
-    })
-}
-
-/// A target name Sigstead will publish: a relative path of safe segments.
-pub fn valid_target_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
-        })
-}
 
 /// Signs `metadata` with every signer.
 pub fn sign<T: Metadata>(metadata: &T, signers: &[&dyn Signer]) -> Result<Envelope, TufError> {
