@@ -7,7 +7,7 @@ use axum::http::{Request, StatusCode};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use sigstead_ca::{generate_ca, CaChain, LeafRequest, San};
+use sigstead_ca::{generate_ca, CaChain, LeafRequest, SubjectAltName};
 use sigstead_crypto::{EcdsaP256Signer, Signer};
 use sigstead_ct::{LogEntry, Sct};
 use std::sync::Arc;
@@ -45,7 +45,7 @@ fn leaf_request() -> LeafRequest {
     let now = time::OffsetDateTime::now_utc();
     LeafRequest {
         spki_der: EcdsaP256Signer::generate().public_key_der().to_vec(),
-        san: San::Email("alice@example.com".into()),
+        san: SubjectAltName::Email("alice@example.com".into()),
         extensions: vec![],
         not_before: now,
         not_after: now + time::Duration::minutes(10),

@@ -23,9 +23,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Value};
-use sigstead_ca::{CaChain, ExtEncoding, IdentityExtension, LeafRequest, San};
+use sigstead_ca::{CaChain, LeafRequest};
 use sigstead_crypto::{pem_encode, VerifierMaterial};
-use sigstead_oidc::{IssuerSet, SubjectAltName, TokenError};
+use sigstead_oidc::{IssuerSet, TokenError};
 use std::sync::Arc;
 
 pub use config::FulcioConfig;
@@ -144,28 +144,8 @@ impl Fulcio {
     /// Issues a certificate for `key` and `token`; returns the chain `[leaf, intermediate…, root]` as DER.
     async fn issue(&self, token: &sigstead_oidc::VerifiedToken, key: ProvenKey) -> Result<Vec<Vec<u8>>, FulcioError> {
         let identity = token.identity();
-        let san = match identity.san() {
-            SubjectAltName::Email(e) => San::Email(e.clone()),
-            SubjectAltName::Uri(u) => San::Uri(u.clone()),
-            SubjectAltName::OtherNameUsername(u) => San::Username(u.clone()),
-        };
-        let extensions = identity
-            .extensions()
-            .iter()
-            .map(|e| {
-                let oid = e
-                    .oid
-                    .split('.')
-                    .map(str::parse)
-                    .collect::<Result<Vec<u64>, _>>()
-                    .map_err(|_| FulcioError::Internal(format!("bad OID {}", e.oid)))?;
-                let encoding = match e.encoding {
-                    sigstead_oidc::ExtensionEncoding::Raw => ExtEncoding::Raw,
-                    sigstead_oidc::ExtensionEncoding::Utf8String => ExtEncoding::Utf8String,
-                };
-                Ok(IdentityExtension { oid, value: e.value.clone(), encoding })
-            })
-            .collect::<Result<Vec<_>, FulcioError>>()?;
+        let san = identity.san().clone();
+        let extensions = identity.extensions().to_vec();
         let now =
             time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
         let req = LeafRequest {

@@ -47,7 +47,7 @@ fn softhsm_key_signs_and_issues_certificates() {
     let now = time::OffsetDateTime::now_utc();
     let req = sigstead_ca::LeafRequest {
         spki_der: EcdsaP256Signer::generate().public_key_der().to_vec(),
-        san: sigstead_ca::San::Email("hsm@example.com".into()),
+        san: sigstead_ca::SubjectAltName::Email("hsm@example.com".into()),
         extensions: vec![],
         not_before: now,
         not_after: now + time::Duration::minutes(10),

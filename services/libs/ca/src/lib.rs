@@ -93,38 +93,16 @@ impl rcgen::PublicKeyData for SubjectKey {
     }
 }
 
-/// The leaf's single subject alternative name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum San {
-    Email(String),
-    Uri(String),
-    /// Fulcio's username identity: otherName 1.3.6.1.4.1.57264.1.7, UTF8String.
-    Username(String),
-}
-
-/// How an extension value is encoded in `extnValue`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExtEncoding {
-    /// The raw bytes of the string (Fulcio OIDs 1.1–1.6).
-    Raw,
-    /// A DER UTF8String (Fulcio OIDs 1.8 and later).
-    Utf8String,
-}
-
-/// A non-critical extension from the identity (Fulcio's 1.3.6.1.4.1.57264.1.* OIDs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityExtension {
-    pub oid: Vec<u64>,
-    pub value: String,
-    pub encoding: ExtEncoding,
-}
+/// The leaf's single subject alternative name and its Fulcio OID
+/// extensions, in the profile vocabulary the OIDC crate produces.
+pub use sigstead_profile::{oid, CertExtension, ExtensionEncoding, SubjectAltName};
 
 /// Everything that goes into a code-signing leaf.
 #[derive(Debug, Clone)]
 pub struct LeafRequest {
     pub spki_der: Vec<u8>,
-    pub san: San,
-    pub extensions: Vec<IdentityExtension>,
+    pub san: SubjectAltName,
+    pub extensions: Vec<CertExtension>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     /// 20 random bytes; the top bit is cleared to keep the serial positive.
@@ -156,11 +134,6 @@ const POISON: [u64; 10] = [1, 3, 6, 1, 4, 1, 11129, 2, 4, 3];
 const SCT_LIST: [u64; 10] = [1, 3, 6, 1, 4, 1, 11129, 2, 4, 2];
 const SKI: [u64; 4] = [2, 5, 29, 14];
 const USERNAME_OTHERNAME: [u64; 10] = [1, 3, 6, 1, 4, 1, 57264, 1, 7, 0];
-
-fn utf8_string_der(s: &str) -> Result<Vec<u8>, CaError> {
-    use der::Encode;
-    der::asn1::Utf8StringRef::new(s).and_then(|u| u.to_der()).map_err(build_err)
-}
 
 fn octet_string_der(b: &[u8]) -> Result<Vec<u8>, CaError> {
     use der::Encode;
@@ -213,9 +186,11 @@ impl CaChain {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
         params.use_authority_key_identifier_extension = true;
         params.subject_alt_names = vec![match &req.san {
-            San::Email(e) => SanType::Rfc822Name(e.clone().try_into().map_err(|_| CaError::BadIdentity(e.clone()))?),
-            San::Uri(u) => SanType::URI(u.clone().try_into().map_err(|_| CaError::BadIdentity(u.clone()))?),
-            San::Username(u) => {
+            SubjectAltName::Email(e) => {
+                SanType::Rfc822Name(e.clone().try_into().map_err(|_| CaError::BadIdentity(e.clone()))?)
+            }
+            SubjectAltName::Uri(u) => SanType::URI(u.clone().try_into().map_err(|_| CaError::BadIdentity(u.clone()))?),
+            SubjectAltName::OtherNameUsername(u) => {
                 SanType::OtherName((USERNAME_OTHERNAME[..9].to_vec(), rcgen::OtherNameValue::Utf8String(u.clone())))
             }
         }];
@@ -223,11 +198,7 @@ impl CaChain {
         let ski = &Sha256::digest(&bits)[..20];
         params.custom_extensions.push(CustomExtension::from_oid_content(&SKI, octet_string_der(ski)?));
         for ext in &req.extensions {
-            let content = match ext.encoding {
-                ExtEncoding::Raw => ext.value.as_bytes().to_vec(),
-                ExtEncoding::Utf8String => utf8_string_der(&ext.value)?,
-            };
-            params.custom_extensions.push(CustomExtension::from_oid_content(&ext.oid, content));
+            params.custom_extensions.push(CustomExtension::from_oid_content(&ext.oid_arcs(), ext.der_value()));
         }
         let mut poison = CustomExtension::from_oid_content(&POISON, vec![0x05, 0x00]);
         poison.set_criticality(true);

@@ -2,7 +2,7 @@
 //! whose signatures chain to the root.
 
 use der::{Decode, Encode};
-use sigstead_ca::{generate_ca, CaChain, ExtEncoding, IdentityExtension, LeafRequest, San};
+use sigstead_ca::{generate_ca, oid, CaChain, CertExtension, ExtensionEncoding, LeafRequest, SubjectAltName};
 use sigstead_crypto::{EcdsaP256Signer, PublicKey, Signer};
 use sigstead_ct::{final_cert_tbs_and_scts, LogEntry, Sct};
 use std::sync::Arc;
@@ -29,17 +29,17 @@ fn issues_a_leaf_with_a_valid_embedded_sct() {
     let client = EcdsaP256Signer::generate();
     let req = LeafRequest {
         spki_der: client.public_key_der().to_vec(),
-        san: San::Email("alice@example.com".into()),
+        san: SubjectAltName::Email("alice@example.com".into()),
         extensions: vec![
-            IdentityExtension {
-                oid: vec![1, 3, 6, 1, 4, 1, 57264, 1, 1],
+            CertExtension {
+                oid: oid::ISSUER,
                 value: "https://issuer.example".into(),
-                encoding: ExtEncoding::Raw,
+                encoding: ExtensionEncoding::Raw,
             },
-            IdentityExtension {
-                oid: vec![1, 3, 6, 1, 4, 1, 57264, 1, 8],
+            CertExtension {
+                oid: oid::ISSUER_V2,
                 value: "https://issuer.example".into(),
-                encoding: ExtEncoding::Utf8String,
+                encoding: ExtensionEncoding::Utf8String,
             },
         ],
         not_before: now,
