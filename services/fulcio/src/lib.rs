@@ -179,25 +179,12 @@ impl Fulcio {
             return Err(FulcioError::CtLog(format!("CT log answered {}", resp.status())));
         }
         let v: Value = resp.json().await.map_err(|e| FulcioError::CtLog(e.to_string()))?;
-        parse_sct_json(&v).ok_or_else(|| FulcioError::CtLog(format!("malformed SCT {v}")))
+        sigstead_ct::Sct::from_json(&v).ok_or_else(|| FulcioError::CtLog(format!("malformed SCT {v}")))
     }
 }
 
 fn metrics_issued() {
     tracing::debug!("certificate issued");
-}
-
-/// Parses an `add-pre-chain` answer into an SCT.
-fn parse_sct_json(v: &Value) -> Option<sigstead_ct::Sct> {
-    let ds = STANDARD.decode(v.get("signature")?.as_str()?).ok()?;
-    if ds.len() < 4 || ds[0] != 4 || ds[1] != 3 || usize::from(u16::from_be_bytes([ds[2], ds[3]])) != ds.len() - 4 {
-        return None;
-    }
-    Some(sigstead_ct::Sct {
-        log_id: STANDARD.decode(v.get("id")?.as_str()?).ok()?.try_into().ok()?,
-        timestamp_ms: v.get("timestamp")?.as_u64()?,
-        signature: ds[4..].to_vec(),
-    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {

@@ -185,6 +185,25 @@ impl Sct {
             "signature": STANDARD.encode(self.digitally_signed()?),
         }))
     }
+
+    /// Parses an `add-chain` / `add-pre-chain` answer ([`Sct::to_json`]'s
+    /// shape): a v1 SCT whose `signature` is a TLS `DigitallySigned` with
+    /// SHA-256 + ECDSA (4, 3) and an exact length. `None` for anything else.
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        use base64::{engine::general_purpose::STANDARD, Engine};
+        if v.get("sct_version")?.as_u64()? != 0 {
+            return None;
+        }
+        let ds = STANDARD.decode(v.get("signature")?.as_str()?).ok()?;
+        if ds.len() < 4 || ds[0] != 4 || ds[1] != 3 || usize::from(u16::from_be_bytes([ds[2], ds[3]])) != ds.len() - 4 {
+            return None;
+        }
+        Some(Self {
+            log_id: STANDARD.decode(v.get("id")?.as_str()?).ok()?.try_into().ok()?,
+            timestamp_ms: v.get("timestamp")?.as_u64()?,
+            signature: ds[4..].to_vec(),
+        })
+    }
 }
 
 /// The value of the SCT list extension: an OCTET STRING holding
@@ -403,6 +422,34 @@ mod tests {
         let other = LogEntry::Precert { issuer_key_hash: [8; 32], tbs: vec![0x30, 0x03, 0x02, 0x01, 0x01] };
         assert!(sct.verify(&other, key.public_key_der()).is_err(), "wrong-issuer-key-hash");
         assert!(sct.verify(&entry, EcdsaP256Signer::generate().public_key_der()).is_err(), "wrong-log-key");
+    }
+
+    #[test]
+    fn sct_json_is_parsed_as_it_is_written() {
+        use base64::{engine::general_purpose::STANDARD, Engine};
+        let key = EcdsaP256Signer::generate();
+        let entry = LogEntry::Precert { issuer_key_hash: [9; 32], tbs: vec![0x30, 0x00] };
+        let sct = Sct::sign(&entry, 1_700_000_000_456, &key).unwrap();
+        let json = sct.to_json().unwrap();
+        let back = Sct::from_json(&json).unwrap();
+        assert_eq!((back.log_id, back.timestamp_ms, &back.signature), (sct.log_id, sct.timestamp_ms, &sct.signature));
+        back.verify(&entry, key.public_key_der()).unwrap();
+        // wrong-version, truncated-signature, wrong-algorithm, log-id-not-32-bytes
+        let mut v = json.clone();
+        v["sct_version"] = 1.into();
+        assert!(Sct::from_json(&v).is_none());
+        let ds = STANDARD.decode(json["signature"].as_str().unwrap()).unwrap();
+        let mut v = json.clone();
+        v["signature"] = STANDARD.encode(&ds[..ds.len() - 1]).into();
+        assert!(Sct::from_json(&v).is_none());
+        let mut rsa = ds.clone();
+        rsa[1] = 1;
+        let mut v = json.clone();
+        v["signature"] = STANDARD.encode(&rsa).into();
+        assert!(Sct::from_json(&v).is_none());
+        let mut v = json;
+        v["id"] = STANDARD.encode([0u8; 31]).into();
+        assert!(Sct::from_json(&v).is_none());
     }
 
     #[test]
