@@ -3,7 +3,6 @@
 //! its own small file, and all domain logic lives in the service and library
 //! crates.
 
-mod bench;
 mod data_dir;
 mod dev;
 mod rekor_cmd;
@@ -88,7 +87,7 @@ enum Command {
     /// Load generators.
     Bench {
         #[command(subcommand)]
-        command: bench::BenchCommand,
+        command: sigstead_bench::BenchCommand,
     },
 }
 
@@ -216,7 +215,7 @@ fn main() -> anyhow::Result<()> {
                 );
                 Ok(())
             }
-            Command::Bench { command } => bench::run(command).await,
+            Command::Bench { command } => sigstead_bench::run(command).await,
         }
     })
 }

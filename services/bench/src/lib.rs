@@ -1,4 +1,5 @@
-//! `sigstead bench rekor`: a load generator for the Rekor API.
+//! `sigstead bench rekor|fulcio`: load generators for the Rekor API and the
+//! CA (a library so that the binary only parses arguments and calls it).
 //!
 //! Requests are signed before the clock starts (so the generator does not
 //! compete with the server for the CPU while measuring) and every request is
