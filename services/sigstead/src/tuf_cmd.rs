@@ -231,17 +231,15 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             let start = start.unwrap_or_else(|| now_s.clone());
             let (mut tr, sc) = sigstead_trust::build(&services, &start);
             if let Some(prev) = previous {
-                let old: serde_json::Value = serde_json::from_slice(&std::fs::read(&prev)?)
-                    .with_context(|| format!("{} is not JSON", prev.display()))?;
+                let old: sigstead_trust::TrustedRoot = serde_json::from_slice(&std::fs::read(&prev)?)
+                    .with_context(|| format!("{} is not a trusted root", prev.display()))?;
                 sigstead_trust::carry_over(&old, &mut tr, &now_s);
             }
             std::fs::create_dir_all(&out_dir)?;
             let tc = sigstead_trust::client_trust_config(&tr, &sc);
-            for (name, doc) in
-                [("trusted_root.json", &tr), ("signing_config.v0.2.json", &sc), ("trust_config.json", &tc)]
-            {
-                std::fs::write(out_dir.join(name), serde_json::to_vec_pretty(doc)?)?;
-            }
+            std::fs::write(out_dir.join("trusted_root.json"), serde_json::to_vec_pretty(&tr)?)?;
+            std::fs::write(out_dir.join("signing_config.v0.2.json"), serde_json::to_vec_pretty(&sc)?)?;
+            std::fs::write(out_dir.join("trust_config.json"), serde_json::to_vec_pretty(&tc)?)?;
             println!(
                 "wrote trusted_root.json, signing_config.v0.2.json and trust_config.json in {}",
                 out_dir.display()

@@ -7,10 +7,16 @@
 //! no I/O: `sigstead up`, `sigstead tuf trust-documents` and
 //! `sigstead rekor trust-material` all build them here.
 
+pub mod wire;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::{json, Value};
 use sigstead_crypto::log_id;
+pub use wire::{
+    CertificateAuthority, ClientTrustConfig, SigningConfig, TransparencyLogInstance, TrustedRoot,
+    CLIENT_TRUST_CONFIG_MEDIA_TYPE, SIGNING_CONFIG_MEDIA_TYPE, TRUSTED_ROOT_MEDIA_TYPE,
+};
+use wire::{DistinguishedName, LogId, PublicKey, Service, ServiceConfiguration, TimeRange, X509Certificate};
 
 /// One transparency log (Rekor or CT): its base URL and DER public key.
 #[derive(Debug, Clone)]
@@ -38,14 +44,16 @@ pub struct Services {
     pub oidc_urls: Vec<String>,
 }
 
-/// The media type of a ClientTrustConfig (sigstore-python `--trust-config`).
-pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
-
 /// A ClientTrustConfig holding `trusted_root` and `signing_config`.
-pub fn client_trust_config(trusted_root: &Value, signing_config: &Value) -> Value {
-    json!({"mediaType": CLIENT_TRUST_CONFIG_MEDIA_TYPE, "trustedRoot": trusted_root, "signingConfig": signing_config})
+pub fn client_trust_config(trusted_root: &TrustedRoot, signing_config: &SigningConfig) -> ClientTrustConfig {
+    ClientTrustConfig {
+        media_type: CLIENT_TRUST_CONFIG_MEDIA_TYPE.to_string(),
+        trusted_root: trusted_root.clone(),
+        signing_config: signing_config.clone(),
+    }
 }
 
+/// The `PublicKeyDetails` name of a DER public key.
 fn key_details(spki: &[u8]) -> &'static str {
     match sigstead_crypto::PublicKey::from_spki_der(spki) {
         Ok(sigstead_crypto::PublicKey::EcdsaP384(_)) => "PKIX_ECDSA_P384_SHA_384",
@@ -55,107 +63,119 @@ fn key_details(spki: &[u8]) -> &'static str {
     }
 }
 
-fn tlog(k: &LogKey, start: &str) -> Value {
-    json!({
-        "baseUrl": k.url,
-        "hashAlgorithm": "SHA2_256",
-        "publicKey": {"rawBytes": STANDARD.encode(&k.spki), "keyDetails": key_details(&k.spki), "validFor": {"start": start}},
-        "logId": {"keyId": STANDARD.encode(log_id(&k.spki))},
-    })
+fn tlog(k: &LogKey, start: &str) -> TransparencyLogInstance {
+    TransparencyLogInstance {
+        base_url: k.url.clone(),
+        hash_algorithm: "SHA2_256".into(),
+        public_key: PublicKey {
+            raw_bytes: STANDARD.encode(&k.spki),
+            key_details: key_details(&k.spki).into(),
+            valid_for: TimeRange::from(start),
+        },
+        log_id: LogId { key_id: STANDARD.encode(log_id(&k.spki)) },
+        checkpoint_key_id: None,
+        operator: None,
+    }
 }
 
 /// The trusted root and signing config for `s`, every entry valid from `start` (RFC 3339).
-pub fn build(s: &Services, start: &str) -> (Value, Value) {
-    let cas: Vec<Value> =
-        s.ca.iter()
-            .map(|ca| {
-                let chain: Vec<Value> = ca.chain.iter().map(|d| json!({"rawBytes": STANDARD.encode(d)})).collect();
-                json!({
-                    "subject": {"organization": "sigstead", "commonName": "sigstead intermediate"},
-                    "uri": ca.url,
-                    "certChain": {"certificates": chain},
-                    "validFor": {"start": start},
-                })
-            })
-            .collect();
-    let ctlogs: Vec<Value> = s.ct.iter().map(|ct| tlog(ct, start)).collect();
-    let trusted_root = json!({
-        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-        "tlogs": [tlog(&s.rekor, start)],
-        "certificateAuthorities": cas,
-        "ctlogs": ctlogs,
-        "timestampAuthorities": [],
-    });
-    let service =
-        |url: &str| json!({"url": url, "majorApiVersion": 1, "validFor": {"start": start}, "operator": "sigstead"});
-    let signing_config = json!({
-        "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-        "caUrls": s.ca.iter().map(|ca| service(&ca.url)).collect::<Vec<_>>(),
-        "oidcUrls": s.oidc_urls.iter().map(|u| service(u)).collect::<Vec<_>>(),
-        "rekorTlogUrls": [service(&s.rekor.url)],
-        "tsaUrls": [],
-        "rekorTlogConfig": {"selector": "ANY"},
-    });
+pub fn build(s: &Services, start: &str) -> (TrustedRoot, SigningConfig) {
+    let certificate_authorities = s
+        .ca
+        .iter()
+        .map(|ca| CertificateAuthority {
+            subject: DistinguishedName { organization: "sigstead".into(), common_name: "sigstead intermediate".into() },
+            uri: ca.url.clone(),
+            cert_chain: wire::X509CertificateChain {
+                certificates: ca.chain.iter().map(|d| X509Certificate { raw_bytes: STANDARD.encode(d) }).collect(),
+            },
+            valid_for: TimeRange::from(start),
+            operator: None,
+        })
+        .collect();
+    let trusted_root = TrustedRoot {
+        media_type: TRUSTED_ROOT_MEDIA_TYPE.into(),
+        tlogs: vec![tlog(&s.rekor, start)],
+        certificate_authorities,
+        ctlogs: s.ct.iter().map(|ct| tlog(ct, start)).collect(),
+        timestamp_authorities: vec![],
+    };
+    let service = |url: &str| Service {
+        url: url.to_string(),
+        major_api_version: 1,
+        valid_for: TimeRange::from(start),
+        operator: "sigstead".into(),
+    };
+    let signing_config = SigningConfig {
+        media_type: SIGNING_CONFIG_MEDIA_TYPE.into(),
+        ca_urls: s.ca.iter().map(|ca| service(&ca.url)).collect(),
+        oidc_urls: s.oidc_urls.iter().map(|u| service(u)).collect(),
+        rekor_tlog_urls: vec![service(&s.rekor.url)],
+        tsa_urls: vec![],
+        rekor_tlog_config: Some(ServiceConfiguration { selector: "ANY".into(), count: None }),
+        tsa_config: None,
+    };
     (trusted_root, signing_config)
 }
 
-/// Identity of an entry across versions: the log ID of a log, the leaf-most
-/// certificate of a CA.
-fn identity(list: &str, entry: &Value) -> Option<String> {
-    match list {
-        "certificateAuthorities" => entry["certChain"]["certificates"][0]["rawBytes"].as_str().map(str::to_string),
-        _ => entry["logId"]["keyId"].as_str().map(str::to_string),
-    }
-}
-
-fn validity<'a>(list: &str, entry: &'a mut Value) -> Option<&'a mut Value> {
-    match list {
-        "certificateAuthorities" => entry.get_mut("validFor"),
-        _ => entry.get_mut("publicKey").and_then(|k| k.get_mut("validFor")),
-    }
-}
-
-/// Carries `previous` into `current`: an entry present in both keeps its
-/// original start; an entry only in `previous` is kept with its window
-/// closed at `now` (unless already closed).
-pub fn carry_over(previous: &Value, current: &mut Value, now: &str) {
-    for list in ["tlogs", "ctlogs", "certificateAuthorities", "timestampAuthorities"] {
-        let Some(prev) = previous[list].as_array() else { continue };
-        let Some(cur) = current[list].as_array_mut() else { continue };
-        let mut retired = Vec::new();
-        for old in prev {
-            let id = identity(list, old);
-            match cur.iter_mut().find(|c| id.is_some() && identity(list, c) == id) {
-                Some(c) => {
-                    let start = old_start(list, old);
-                    if let (Some(start), Some(v)) = (start, validity(list, c)) {
-                        v["start"] = start;
-                    }
+/// Carries `previous` entries into `current`: an entry in both keeps its
+/// original start; one only in `previous` is kept with its window closed at
+/// `now` (unless already closed). Logs are the same entry when their log IDs
+/// are; CAs and TSAs when their leaf-most certificates are.
+fn carry<T: Clone>(
+    previous: &[T],
+    current: &mut Vec<T>,
+    now: &str,
+    id: fn(&T) -> &str,
+    window: fn(&mut T) -> &mut TimeRange,
+) {
+    let mut retired = Vec::new();
+    for old in previous {
+        match current.iter_mut().find(|c| id(c) == id(old)) {
+            Some(c) => window(c).start = window(&mut old.clone()).start.clone(),
+            None => {
+                let mut o = old.clone();
+                let w = window(&mut o);
+                if w.end.is_none() {
+                    w.end = Some(now.to_string());
                 }
-                None => {
-                    let mut o = old.clone();
-                    if let Some(v) = validity(list, &mut o) {
-                        if v.get("end").is_none() {
-                            v["end"] = Value::String(now.to_string());
-                        }
-                    }
-                    retired.push(o);
-                }
+                retired.push(o);
             }
         }
-        cur.extend(retired);
     }
+    current.extend(retired);
 }
 
-fn old_start(list: &str, entry: &Value) -> Option<Value> {
-    let mut e = entry.clone();
-    validity(list, &mut e).and_then(|v| v.get("start").cloned())
+/// Carries the history of the `previous` trusted root into `current`, so
+/// that bundles made under a rotated key or CA keep verifying.
+pub fn carry_over(previous: &TrustedRoot, current: &mut TrustedRoot, now: &str) {
+    fn log_id(t: &TransparencyLogInstance) -> &str {
+        &t.log_id.key_id
+    }
+    fn log_window(t: &mut TransparencyLogInstance) -> &mut TimeRange {
+        &mut t.public_key.valid_for
+    }
+    fn leaf(c: &CertificateAuthority) -> &str {
+        c.cert_chain.certificates.first().map_or("", |x| x.raw_bytes.as_str())
+    }
+    fn ca_window(c: &mut CertificateAuthority) -> &mut TimeRange {
+        &mut c.valid_for
+    }
+    carry(&previous.tlogs, &mut current.tlogs, now, log_id, log_window);
+    carry(&previous.ctlogs, &mut current.ctlogs, now, log_id, log_window);
+    carry(&previous.certificate_authorities, &mut current.certificate_authorities, now, leaf, ca_window);
+    carry(&previous.timestamp_authorities, &mut current.timestamp_authorities, now, leaf, ca_window);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
     use sigstead_crypto::{EcdsaP256Signer, Signer};
+
+    fn v<T: serde::Serialize>(doc: &T) -> Value {
+        serde_json::to_value(doc).unwrap()
+    }
 
     fn services(rekor: &EcdsaP256Signer, ct: &EcdsaP256Signer) -> Services {
         Services {
@@ -170,6 +190,7 @@ mod tests {
     fn lists_every_service_with_its_key_id() {
         let (r, c) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
         let (tr, sc) = build(&services(&r, &c), "2026-01-01T00:00:00Z");
+        let (tr, sc) = (v(&tr), v(&sc));
         assert_eq!(tr["tlogs"][0]["logId"]["keyId"], STANDARD.encode(log_id(r.public_key_der())));
         assert_eq!(tr["ctlogs"][0]["logId"]["keyId"], STANDARD.encode(log_id(c.public_key_der())));
         assert_eq!(tr["tlogs"][0]["publicKey"]["keyDetails"], "PKIX_ECDSA_P256_SHA_256");
@@ -191,13 +212,14 @@ mod tests {
             ca: None,
             oidc_urls: vec![],
         };
-        let (tr, sc) = build(&s, "2026-01-01T00:00:00Z");
+        let (tr_doc, sc) = build(&s, "2026-01-01T00:00:00Z");
+        let tc = v(&client_trust_config(&tr_doc, &sc));
+        let (tr, sc) = (v(&tr_doc), v(&sc));
         assert_eq!(tr["tlogs"].as_array().unwrap().len(), 1);
         assert_eq!(tr["certificateAuthorities"], json!([]));
         assert_eq!(tr["ctlogs"], json!([]));
         assert_eq!(sc["caUrls"], json!([]));
         assert_eq!(sc["rekorTlogUrls"][0]["url"], "https://rekor.internal");
-        let tc = client_trust_config(&tr, &sc);
         assert_eq!(tc["mediaType"], CLIENT_TRUST_CONFIG_MEDIA_TYPE);
         assert_eq!(tc["trustedRoot"], tr);
     }
@@ -208,6 +230,8 @@ mod tests {
         let (old, _) = build(&services(&r1, &c), "2026-01-01T00:00:00Z");
         let (mut new, _) = build(&services(&r2, &c), "2026-06-01T00:00:00Z");
         carry_over(&old, &mut new, "2026-06-01T00:00:00Z");
+        let new_doc = new.clone();
+        let new = v(&new);
         let tlogs = new["tlogs"].as_array().unwrap();
         assert_eq!(tlogs.len(), 2);
         assert_eq!(tlogs[0]["logId"]["keyId"], STANDARD.encode(log_id(r2.public_key_der())));
@@ -223,9 +247,23 @@ mod tests {
         // A second rotation keeps the first retired key's original end.
         let r3 = EcdsaP256Signer::generate();
         let (mut newer, _) = build(&services(&r3, &c), "2026-09-01T00:00:00Z");
-        carry_over(&new, &mut newer, "2026-09-01T00:00:00Z");
+        carry_over(&new_doc, &mut newer, "2026-09-01T00:00:00Z");
+        let newer = v(&newer);
         let ends: Vec<_> =
             newer["tlogs"].as_array().unwrap().iter().map(|t| t["publicKey"]["validFor"]["end"].clone()).collect();
         assert_eq!(ends, [Value::Null, json!("2026-09-01T00:00:00Z"), json!("2026-06-01T00:00:00Z")]);
+    }
+
+    /// A trusted root written by an earlier release (serde_json::Value
+    /// composition) reads back as the typed document, so `--previous` keeps
+    /// working across the upgrade.
+    #[test]
+    fn a_previous_root_written_as_json_reads_back() {
+        let (r, c) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
+        let (tr, sc) = build(&services(&r, &c), "2026-01-01T00:00:00Z");
+        let text = serde_json::to_string_pretty(&v(&tr)).unwrap();
+        assert_eq!(serde_json::from_str::<TrustedRoot>(&text).unwrap(), tr);
+        let text = serde_json::to_string(&v(&sc)).unwrap();
+        assert_eq!(serde_json::from_str::<SigningConfig>(&text).unwrap(), sc);
     }
 }
