@@ -51,12 +51,7 @@ impl IntoResponse for CtApiError {
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let msg = if status.is_server_error() {
-            tracing::error!(error = %self, "CT request failed");
-            "internal server error".to_string()
-        } else {
-            self.to_string()
-        };
+        let msg = sigstead_server::public_message(status, &self, "internal server error", "CT request failed");
         (status, Json(serde_json::json!({"error_message": msg, "success": false}))).into_response()
     }
 }

@@ -65,19 +65,16 @@ impl FulcioError {
 impl IntoResponse for FulcioError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let (grpc, message) = if status.is_server_error() {
-            tracing::error!(error = %self, "signing request failed");
-            let generic = match self {
-                Self::CtLog(_) => "Error entering certificate in CTL",
-                _ => "error communicating with CA backend",
-            };
-            (13, generic.to_string())
-        } else {
-            if let Self::Token(e) = &self {
-                tracing::info!(reason = %e, "identity token refused");
-            }
-            (3, self.to_string())
+        if let Self::Token(e) = &self {
+            tracing::info!(reason = %e, "identity token refused");
+        }
+        let generic = match self {
+            Self::CtLog(_) => "Error entering certificate in CTL",
+            _ => "error communicating with CA backend",
         };
+        let message = sigstead_server::public_message(status, &self, generic, "signing request failed");
+        // grpc-gateway codes, as upstream answers: INTERNAL for 5xx, INVALID_ARGUMENT otherwise.
+        let grpc = if status.is_server_error() { 13 } else { 3 };
         (status, Json(json!({"code": grpc, "message": message, "details": []}))).into_response()
     }
 }

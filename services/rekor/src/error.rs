@@ -64,15 +64,11 @@ impl IntoResponse for RekorError {
         if status == StatusCode::NOT_FOUND {
             return status.into_response();
         }
-        let message = if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-            match self {
-                Self::Unavailable(_) => "the log is temporarily unavailable; retry later".to_string(),
-                _ => "internal server error".to_string(),
-            }
-        } else {
-            self.to_string()
+        let generic = match self {
+            Self::Unavailable(_) => "the log is temporarily unavailable; retry later",
+            _ => "internal server error",
         };
+        let message = sigstead_server::public_message(status, &self, generic, "request failed");
         let body = serde_json::json!({"code": status.as_u16(), "message": message});
         let mut resp = (status, axum::Json(body)).into_response();
         if let Self::Duplicate(id) = &self {

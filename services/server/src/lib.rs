@@ -96,6 +96,19 @@ impl HttpConfig {
     }
 }
 
+/// The one policy for what an error tells the client, shared by every
+/// service's error enum: a 4xx says what was wrong with the request (the
+/// error's own message); a 5xx body says only `generic`, and the detail goes
+/// to the log with the service's `context`, never to the client.
+pub fn public_message(status: StatusCode, error: &dyn std::fmt::Display, generic: &str, context: &str) -> String {
+    if status.is_server_error() {
+        tracing::error!(error = %error, %status, "{context}");
+        generic.to_string()
+    } else {
+        error.to_string()
+    }
+}
+
 /// How every key table reads now, for [`refuse_renamed_fields`] messages.
 pub const KEY_SOURCE_SHAPE: &str = "a `.file` table (path, and password_file or password_env) or a `.pkcs11` table \
      (module, token_label, key_label, and pin_file or pin_env)";

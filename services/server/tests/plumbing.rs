@@ -226,3 +226,15 @@ async fn outbound_tls_private_ca_and_client_certificate() {
     let mut lone = sigstead_server::OutboundTls { client_key_file: None, ..full };
     assert!(lone.resolve(dir.path()).unwrap_err().to_string().contains("must be set together"));
 }
+
+#[test]
+fn server_errors_answer_the_generic_text_client_errors_their_own() {
+    use axum::http::StatusCode;
+    let detail = "connection to db-7.internal:5432 refused (password authentication failed for user sigstead)";
+    let m = sigstead_server::public_message(StatusCode::INTERNAL_SERVER_ERROR, &detail, "internal server error", "t");
+    assert_eq!(m, "internal server error");
+    let m = sigstead_server::public_message(StatusCode::SERVICE_UNAVAILABLE, &detail, "retry later", "t");
+    assert_eq!(m, "retry later");
+    let m = sigstead_server::public_message(StatusCode::BAD_REQUEST, &"tree size 9 is beyond 3", "generic", "t");
+    assert_eq!(m, "tree size 9 is beyond 3");
+}

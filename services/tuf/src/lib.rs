@@ -53,13 +53,11 @@ pub enum ServeError {
 
 impl IntoResponse for ServeError {
     fn into_response(self) -> Response {
-        let (status, message) = match &self {
-            ServeError::NotFound => (StatusCode::NOT_FOUND, "not found"),
-            ServeError::Io(e) => {
-                tracing::error!(error = %e, "reading the repository");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-            }
+        let status = match &self {
+            ServeError::NotFound => StatusCode::NOT_FOUND,
+            ServeError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        let message = sigstead_server::public_message(status, &self, "internal error", "reading the repository");
         (status, axum::Json(serde_json::json!({"code": status.as_u16(), "message": message}))).into_response()
     }
 }
