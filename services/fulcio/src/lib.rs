@@ -15,6 +15,7 @@ pub mod config;
 mod csr;
 pub mod init;
 mod jwks;
+pub mod wire;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -212,24 +213,14 @@ fn pem_chain(chain: &[Vec<u8>]) -> Vec<String> {
     chain.iter().map(|c| pem_encode("CERTIFICATE", c).trim_end().to_string()).collect()
 }
 
-fn get_str<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(*p)?;
-    }
-    cur.as_str()
+fn json_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, FulcioError> {
+    wire::parse(body).map_err(|e| FulcioError::BadRequest(format!("request body is not JSON: {e}")))
 }
 
-fn json_body(body: &[u8]) -> Result<Value, FulcioError> {
-    serde_json::from_slice(body).map_err(|e| FulcioError::BadRequest(format!("request body is not JSON: {e}")))
-}
-
-/// The identity token: `credentials.oidcIdentityToken` when `in_body` is
-/// allowed and set (sigstore-js, sigstore-rust), else `Authorization: Bearer`.
-fn identity_token(req: &Value, headers: &HeaderMap, in_body: bool) -> Result<String, FulcioError> {
-    in_body
-        .then(|| get_str(req, &["credentials", "oidcIdentityToken"]))
-        .flatten()
+/// The identity token: `body_token` (v2's `credentials.oidcIdentityToken`,
+/// sigstore-js and sigstore-rust) when set, else `Authorization: Bearer`.
+fn identity_token(body_token: Option<&str>, headers: &HeaderMap) -> Result<String, FulcioError> {
+    body_token
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .or_else(|| bearer(headers))
@@ -242,18 +233,18 @@ async fn signing_cert_v2(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, FulcioError> {
-    let req = json_body(&body)?;
-    let verified = f.verify_token(&identity_token(&req, &headers, true)?).await?;
-    let key = if let Some(csr) = get_str(&req, &["certificateSigningRequest"]).filter(|c| !c.is_empty()) {
+    let req: wire::SigningCertRequest = json_body(&body)?;
+    let verified = f.verify_token(&identity_token(req.identity_token(), &headers)?).await?;
+    let key = if let Some(csr) = req.certificate_signing_request.as_deref().filter(|c| !c.is_empty()) {
         let raw = STANDARD.decode(csr).map_err(|_| FulcioError::Csr("not base64".into()))?;
         ProvenKey { spki_der: csr::verify_csr(&raw)? }
     } else {
-        let content = get_str(&req, &["publicKeyRequest", "publicKey", "content"]).ok_or_else(|| {
+        let content = req.public_key_content().ok_or_else(|| {
             FulcioError::BadRequest(
                 "publicKeyRequest.publicKey.content or certificateSigningRequest is required".into(),
             )
         })?;
-        let pop = get_str(&req, &["publicKeyRequest", "proofOfPossession"]).ok_or(FulcioError::ProofOfPossession)?;
+        let pop = req.proof_of_possession().ok_or(FulcioError::ProofOfPossession)?;
         let pop = STANDARD.decode(pop).map_err(|_| FulcioError::ProofOfPossession)?;
         let key = parse_public_key(content.as_bytes())?;
         check_pop(&key, &verified, &pop)?;
@@ -270,13 +261,16 @@ async fn signing_cert_v1(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, FulcioError> {
-    let req = json_body(&body)?;
-    let verified = f.verify_token(&identity_token(&req, &headers, false)?).await?;
-    let content = get_str(&req, &["publicKey", "content"])
+    let req: wire::LegacySigningCertRequest = json_body(&body)?;
+    let verified = f.verify_token(&identity_token(None, &headers)?).await?;
+    let content = req
+        .public_key
+        .as_ref()
+        .and_then(|k| k.content.as_deref())
         .ok_or_else(|| FulcioError::BadRequest("publicKey.content is required".into()))?;
     let pem = STANDARD.decode(content).map_err(|_| FulcioError::PublicKey("publicKey.content is not base64".into()))?;
     let key = parse_public_key(&pem)?;
-    let pop = get_str(&req, &["signedEmailAddress"]).ok_or(FulcioError::ProofOfPossession)?;
+    let pop = req.signed_email_address.as_deref().ok_or(FulcioError::ProofOfPossession)?;
     let pop = STANDARD.decode(pop).map_err(|_| FulcioError::ProofOfPossession)?;
     check_pop(&key, &verified, &pop)?;
     let chain = f.issue(&verified, ProvenKey { spki_der: key.spki_der }).await?;
