@@ -149,6 +149,17 @@ pub fn check_once(dir: &RepoDir, keys: Option<&OnlineKeys>, config: &TufConfig) 
     Ok(())
 }
 
+/// The whole HTTP application: [`router`] plus the common layers (body
+/// limit, timeout, `/healthz`, `/readyz` — a root can be read —, `/metrics`).
+pub fn app(state: TufState, http: &sigstead_server::HttpConfig) -> Router {
+    let dir = state.dir.clone();
+    let ready: sigstead_server::ReadyCheck = Arc::new(move || {
+        let d = dir.clone();
+        Box::pin(async move { d.latest_root().map(|_| ()).map_err(|e| e.to_string()) })
+    });
+    sigstead_server::with_common_routes(router(state), http, ready)
+}
+
 /// Serves the repository described by `config` until `shutdown` resolves.
 pub async fn run(
     config: TufConfig,
@@ -175,12 +186,7 @@ pub async fn run(
             }
         })
     };
-    let ready_dir = dir.clone();
-    let ready: sigstead_server::ReadyCheck = Arc::new(move || {
-        let d = ready_dir.clone();
-        Box::pin(async move { d.latest_root().map(|_| ()).map_err(|e| e.to_string()) })
-    });
-    let app = sigstead_server::with_common_routes(router(TufState::new(dir)), &config.http, ready);
+    let app = app(TufState::new(dir), &config.http);
     let tls = config.http.tls()?;
     tracing::info!(listen = %config.listen, "tuf repository serving");
     let result = sigstead_server::serve(app, listener, tls, shutdown).await;

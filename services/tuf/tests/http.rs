@@ -172,3 +172,20 @@ fn offline_roles_close_to_expiry_are_warned_about_online_roles_are_not() {
     let w = sigstead_tuf_service::expiry_warnings(&expiries, now, day * 500);
     assert_eq!(w.iter().map(|x| x.0).collect::<Vec<_>>(), [Role::Root, Role::Targets]);
 }
+
+/// `app()` is the served stack: `/readyz` answers 200 while a root can be
+/// read and 503 when the repository is gone; `/healthz` stays 200.
+#[tokio::test]
+async fn readiness_follows_the_repository() {
+    let r = new_repo();
+    let http = sigstead_server::HttpConfig::default();
+    let call = |path: &'static str| {
+        let app = sigstead_tuf_service::app(TufState::new(r.dir.clone()), &http);
+        async move { app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap().status() }
+    };
+    assert_eq!(call("/readyz").await, StatusCode::OK);
+    assert_eq!(call("/1.root.json").await, StatusCode::OK);
+    std::fs::remove_dir_all(r.dir.path()).unwrap();
+    assert_eq!(call("/readyz").await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(call("/healthz").await, StatusCode::OK);
+}

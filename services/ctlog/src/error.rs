@@ -1,0 +1,41 @@
+//! The CT API's one error enum and its one mapping to HTTP.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// The one error type of the CT API and its HTTP mapping.
+#[derive(Debug, thiserror::Error)]
+pub enum CtApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("the log is temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl IntoResponse for CtApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let msg = sigstead_server::public_message(status, &self, "internal server error", "CT request failed");
+        (status, Json(serde_json::json!({"error_message": msg, "success": false}))).into_response()
+    }
+}
+
+impl From<sigstead_tlog::Error> for CtApiError {
+    fn from(e: sigstead_tlog::Error) -> Self {
+        if e.is_client_error() {
+            Self::BadRequest(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+}
