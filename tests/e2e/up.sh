@@ -41,7 +41,7 @@ run() {
     (cd "$WORK" && eval "\"$first\" $rest") >"$RUN/log/$name.log" 2>&1
 }
 expect_ok() { if run "$1" "$2"; then pass "$1"; else fail "$1" "$2 => $(tail -3 "$RUN/log/$1.log")"; fi; }
-# expect_fail NAME CMD-LINE [WHY]: the command must fail (and, with WHY, say so: an ERE).
+# expect_fail NAME CMD-LINE WHY: the command must fail, and say why (WHY, an ERE, matches its output).
 expect_fail() {
     if run "$1" "$2"; then fail "$1" "accepted: $2"
     elif [ -n "${3:-}" ] && ! grep -qE -- "$3" "$RUN/log/$1.log"; then
@@ -76,13 +76,13 @@ expect_ok python_verifies_own_attestation "sigstore --trust-config $TC verify id
 expect_ok cosign_verifies_python_attestation "cosign verify-blob-attestation --trusted-root $TR --bundle att.py.json --type https://slsa.dev/provenance/v1 --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact"
 
 # 3. Negative cases.
-expect_fail cosign_rejects_wrong_identity "cosign verify-blob --trusted-root $TR --bundle artifact.sigstore.json --certificate-identity bob@example.com --certificate-oidc-issuer $ISSUER artifact"
-expect_fail python_rejects_wrong_identity "sigstore --trust-config $TC verify identity --bundle artifact.sigstore.json --cert-identity bob@example.com --cert-oidc-issuer $ISSUER artifact"
-expect_fail cosign_rejects_wrong_issuer "cosign verify-blob --trusted-root $TR --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer https://accounts.example.com artifact"
-expect_fail python_rejects_wrong_issuer "sigstore --trust-config $TC verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer https://accounts.example.com artifact"
+expect_fail cosign_rejects_wrong_identity "cosign verify-blob --trusted-root $TR --bundle artifact.sigstore.json --certificate-identity bob@example.com --certificate-oidc-issuer $ISSUER artifact" 'expected SAN value "bob@example.com"'
+expect_fail python_rejects_wrong_identity "sigstore --trust-config $TC verify identity --bundle artifact.sigstore.json --cert-identity bob@example.com --cert-oidc-issuer $ISSUER artifact" 'SANs do not match bob@example.com'
+expect_fail cosign_rejects_wrong_issuer "cosign verify-blob --trusted-root $TR --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer https://accounts.example.com artifact" 'expected issuer value "https://accounts.example.com"'
+expect_fail python_rejects_wrong_issuer "sigstore --trust-config $TC verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer https://accounts.example.com artifact" 'OIDCIssuer does not match'
 cp "$WORK/artifact" "$WORK/changed"; echo "x" >> "$WORK/changed"
-expect_fail cosign_rejects_changed_artifact "cosign verify-blob --trusted-root $TR --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER changed"
-expect_fail python_rejects_changed_artifact "sigstore --trust-config $TC verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER changed"
+expect_fail cosign_rejects_changed_artifact "cosign verify-blob --trusted-root $TR --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER changed" 'invalid signature'
+expect_fail python_rejects_changed_artifact "sigstore --trust-config $TC verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER changed" 'digest mismatch'
 # Trust roots that name another CA, or another CT key (made by lib.sh), and
 # trust configs (for python) holding them.
 other_ca_root "$RUN/other-ca.trusted_root.json"
@@ -106,9 +106,12 @@ assert ca["certificateAuthorities"] != tr["certificateAuthorities"] and ca["ctlo
 assert ct["ctlogs"][0]["publicKey"] != tr["ctlogs"][0]["publicKey"] and ct["certificateAuthorities"] == tr["certificateAuthorities"]
 PY
 then pass trust_root_variants_differ_only_where_intended; else fail trust_root_variants_differ_only_where_intended "see the other-*.trusted_root.json files"; fi
+# The reasons: another CA fails the certificate chain; another CT key fails the SCT.
+declare -A COSIGN_WHY=([other-ca]="leaf certificate verification failed" [other-ct]="signed certificate timestamp")
+declare -A PYTHON_WHY=([other-ca]="certificate chain" [other-ct]="SCT")
 for variant in other-ca other-ct; do
-    expect_fail "cosign_rejects_trust_root_with_$variant" "cosign verify-blob --trusted-root $RUN/$variant.trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact"
-    expect_fail "python_rejects_trust_root_with_$variant" "sigstore --trust-config $RUN/$variant.trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER artifact"
+    expect_fail "cosign_rejects_trust_root_with_$variant" "cosign verify-blob --trusted-root $RUN/$variant.trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact" "${COSIGN_WHY[$variant]}"
+    expect_fail "python_rejects_trust_root_with_$variant" "sigstore --trust-config $RUN/$variant.trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER artifact" "${PYTHON_WHY[$variant]}"
 done
 
 # 3b. A Rekor key rotation published with `sigstead tuf trust-documents --previous`:
