@@ -132,7 +132,8 @@ fn example_config_parses_and_bad_combinations_fail() {
     let c = TufConfig::parse(&text, std::path::Path::new("/etc/sigstead")).unwrap();
     assert_eq!(c.timestamp_expiry_secs, 86_400);
     assert!(!c.static_only);
-    let static_with_keys = format!("{text}\nstatic_only = true\n");
+    // At the top: appended at the end it would land inside the file's last table.
+    let static_with_keys = format!("static_only = true\n{text}");
     let e = TufConfig::parse(&static_with_keys, std::path::Path::new("/")).unwrap_err().to_string();
     assert!(e.contains("static_only"), "{e}");
     let no_keys = "listen = \"127.0.0.1:1\"\nrepository_dir = \"r\"\n";
