@@ -17,138 +17,92 @@
 # `FAIL name: reason`; the last line is `N passed, N failed` over all of them.
 #
 # Environment:
-#   SIGSTEAD_BIN   the binary (default: target/release/sigstead in the repo)
-#   PG_URL         Postgres server for BACKEND=postgres (default postgres://postgres@127.0.0.1:5432);
-#                  a fresh database sigstead_e2e_* is created per run and dropped afterwards
-#   TOOLS_DIR      where cosign is installed (default tests/.work/bin)
-#   VENV_DIR       the Python venv (default tests/.venv)
-#   KEEP_WORK=1    keep the run directory (and Postgres database) even when all passed
+#   SIGSTEAD_BIN, PG_URL, TOOLS_DIR, VENV_DIR   as in tests/e2e/lib.sh (the harness every
+#                  e2e script shares); a fresh Postgres database sigstead_e2e_* per run, dropped
+#                  at the end
+#   KEEP_RUN=1     keep the run directory even when all passed
 set -uo pipefail
-
-BACKEND="${1:-}"
-case "$BACKEND" in
-    sqlite|postgres|fake) ;;
-    *) echo "usage: $0 sqlite|postgres|fake" >&2; exit 2 ;;
-esac
-
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-SIGSTEAD_BIN="${SIGSTEAD_BIN:-$ROOT/target/release/sigstead}"
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
-TOOLS_DIR="${TOOLS_DIR:-$ROOT/tests/.work/bin}"
-VENV_DIR="${VENV_DIR:-$ROOT/tests/.venv}"
-KEEP_WORK="${KEEP_WORK:-0}"
+# shellcheck source=tests/e2e/lib.sh
+source "$HERE/lib.sh"
 
-mkdir -p "$ROOT/tests/.work"
-RUN="$(mktemp -d "$ROOT/tests/.work/rekor-$BACKEND.XXXXXX")"
-RESULTS="$RUN/results.txt"
-: > "$RESULTS"
+# `fake` (harness self-check) is not a backend lib.sh knows: run it as sqlite, remember it.
+FAKE=0
+if [ "${1:-}" = fake ]; then FAKE=1; set -- sqlite; fi
+e2e_init rekor "${1:-}"
+E2E_PIDS+=(SERVER_PID)
 SERVER_PID=""
-DB_NAME=""
 
-log() { echo "run-rekor[$BACKEND]: $*" >&2; }
-# Records a harness-level check in the same format as the drivers.
-pass() { echo "PASS $1" | tee -a "$RESULTS"; }
-fail() { echo "FAIL $1: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-400)" | tee -a "$RESULTS"; }
+# Prints the last lines of the server log (for failures).
+server_tail() { [ -f "$RUN/server.log" ] && { echo "last lines of $RUN/server.log:" >&2; tail -n 30 "$RUN/server.log" >&2; }; }
 
-cleanup() {
-    local rc=$?
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
-    local failed; failed="$(grep -c '^FAIL ' "$RESULTS" 2>/dev/null)"
-    if [ -n "$DB_NAME" ] && { [ "$KEEP_WORK" != 1 ] && [ "${failed:-1}" = 0 ]; }; then
-        psql "$PG_URL/postgres" -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS \"$DB_NAME\"" >/dev/null 2>&1 \
-            || log "could not drop database $DB_NAME"
-    elif [ -n "$DB_NAME" ]; then
-        log "kept database $DB_NAME"
-    fi
-    if [ "$KEEP_WORK" != 1 ] && [ "${failed:-1}" = 0 ]; then
-        rm -rf "$RUN"
-    else
-        log "run directory kept: $RUN"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Prints the closing line and exits (non-zero when anything failed).
-finish() {
-    local p f
-    p="$(grep -c '^PASS ' "$RESULTS")"; f="$(grep -c '^FAIL ' "$RESULTS")"
-    echo "$p passed, $f failed"
-    [ "$f" -eq 0 ]
-    exit $?
-}
-
-# Prints the last lines of the server log to stderr (for failures).
-server_tail() { [ -f "$RUN/server.log" ] && { log "last lines of $RUN/server.log:"; tail -n 30 "$RUN/server.log" >&2; }; }
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# run_step NAME CMD...: a setup step; its output goes to $RUN/NAME.log.
-run_step() {
+# step NAME CMD...: a setup step, output in $RUN/log/NAME.log; a FAIL (only) if it fails.
+step() {
     local name="$1"; shift
-    "$@" >"$RUN/$name.log" 2>&1
-    local rc=$?
-    [ "$rc" -eq 0 ] && return 0
-    fail "$name" "exit $rc: $(tail -n 3 "$RUN/$name.log" | tr '\n' ' ')"
+    "$@" >"$RUN/log/$name.log" 2>&1 && return 0
+    fail "$name" "exit $?: $(tail -n 3 "$RUN/log/$name.log")"
     return 1
 }
 
+# drive NAME CMD...: runs a driver that prints PASS/FAIL lines, counting them as this
+# script's own; a driver that dies (exit other than 0 or 1) is a FAIL of its own.
+drive() {
+    local name="$1" line; shift
+    while IFS= read -r line; do
+        echo "$line"
+        case "$line" in
+            "PASS "*) passed=$((passed + 1)) ;;
+            "FAIL "*) failed=$((failed + 1)) ;;
+        esac
+    done < <("$@" 2>"$RUN/log/$name.stderr"; echo "$?" >"$RUN/log/$name.rc")
+    local rc; rc="$(cat "$RUN/log/$name.rc")"
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+        fail "${name}_driver" "exited with $rc: $(tail -n 3 "$RUN/log/$name.stderr")"
+    fi
+}
+
 # ------------------------------------------------------------------ clients
-run_step setup_cosign bash "$ROOT/tests/tools/install-cosign.sh" "$TOOLS_DIR" || finish
-run_step setup_python bash "$ROOT/tests/tools/setup-python.sh" "$VENV_DIR" || finish
-PY="$VENV_DIR/bin/python"
+setup_cosign -q || finish
+setup_python -q || finish
 
 # ------------------------------------------------------------------ server
-PORT="$(free_port)"
+PORT="$(python3 "$ROOT/tests/tools/free-port-base.py" 1)"
 ADDR="127.0.0.1:$PORT"
 URL="http://$ADDR"
 DATA="$RUN/data"
-log "run directory $RUN, Rekor at $URL"
+echo "run directory $RUN, Rekor at $URL" >&2
 
-if [ "$BACKEND" = fake ]; then
+if [ "$FAKE" = 1 ]; then
     mkdir -p "$DATA"
     "$PY" "$HERE/fake_rekor.py" --listen "$ADDR" --out "$DATA" >"$RUN/server.log" 2>&1 &
     SERVER_PID=$!
 else
-    if [ ! -x "$SIGSTEAD_BIN" ]; then
-        fail setup_sigstead_binary "no executable at $SIGSTEAD_BIN (build it, or set SIGSTEAD_BIN)"
-        finish
-    fi
+    require_sigstead || finish
     case "$BACKEND" in
         sqlite)
             mkdir -p "$RUN/db"
             DB_URL="sqlite://$RUN/db/rekor.db"
             ;;
         postgres)
-            DB_NAME="sigstead_e2e_$(date +%s)_$$_$RANDOM"
-            run_step setup_postgres_createdb psql "$PG_URL/postgres" -q -v ON_ERROR_STOP=1 \
-                -c "CREATE DATABASE \"$DB_NAME\"" || { DB_NAME=""; finish; }
-            DB_URL="$PG_URL/$DB_NAME"
+            DB="sigstead_e2e_$(date +%s)_$$_$RANDOM"
+            step setup_postgres_createdb psql "$PG_URL/postgres" -q -v ON_ERROR_STOP=1 \
+                -c "CREATE DATABASE \"$DB\"" || { DB=""; finish; }
+            DB_URL="$PG_URL/$DB"
             ;;
     esac
-    run_step setup_migrate "$SIGSTEAD_BIN" migrate --database-url "$DB_URL" || finish
-    run_step setup_rekor_init "$SIGSTEAD_BIN" rekor init --data-dir "$DATA" --listen "$ADDR" \
+    step setup_migrate "$SIGSTEAD_BIN" migrate --database-url "$DB_URL" || finish
+    step setup_rekor_init "$SIGSTEAD_BIN" rekor init --data-dir "$DATA" --listen "$ADDR" \
         --database-url "$DB_URL" || finish
     for f in rekor.toml rekor-key.pem rekor-key.password; do
         [ -s "$DATA/$f" ] || { fail setup_rekor_init_files "rekor init did not create $DATA/$f"; finish; }
     done
     if grep -q 'BEGIN ENCRYPTED PRIVATE KEY' "$DATA/rekor-key.pem"; then pass setup_rekor_key_encrypted
     else fail setup_rekor_key_encrypted "$DATA/rekor-key.pem is not an encrypted PKCS#8 PEM"; fi
-    run_step setup_trust_material "$SIGSTEAD_BIN" rekor trust-material --config "$DATA/rekor.toml" \
+    step setup_trust_material "$SIGSTEAD_BIN" rekor trust-material --config "$DATA/rekor.toml" \
         --out "$DATA" || finish
     "$SIGSTEAD_BIN" serve rekor --config "$DATA/rekor.toml" >"$RUN/server.log" 2>&1 &
     SERVER_PID=$!
 fi
-
 up=0
 for _ in $(seq 150); do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
@@ -193,24 +147,14 @@ EOF
 )"; then pass setup_trust_material_shape; else fail setup_trust_material_shape "$out"; fi
 
 # ------------------------------------------------------------------ drivers
-log "sigstore-python driver"
-timeout 600 "$PY" "$HERE/rekor_python.py" --rekor-url "$URL" --trusted-root "$TR" \
-    2>"$RUN/rekor_python.stderr" | tee -a "$RESULTS"
-rc=${PIPESTATUS[0]}
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
-    fail rekor_python_driver "exited with $rc: $(tail -n 3 "$RUN/rekor_python.stderr" | tr '\n' ' ')"
-fi
-
-log "cosign driver"
-timeout 900 bash "$HERE/rekor_cosign.sh" --cosign "$TOOLS_DIR/cosign" --signing-config "$SC" \
-    --trusted-root "$TR" --work "$RUN/cosign" 2>"$RUN/rekor_cosign.stderr" | tee -a "$RESULTS"
-rc=${PIPESTATUS[0]}
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
-    fail rekor_cosign_driver "exited with $rc: $(tail -n 3 "$RUN/rekor_cosign.stderr" | tr '\n' ' ')"
-fi
+echo "sigstore-python driver" >&2
+drive rekor_python timeout 600 "$PY" "$HERE/rekor_python.py" --rekor-url "$URL" --trusted-root "$TR"
+echo "cosign driver" >&2
+drive rekor_cosign timeout 900 bash "$HERE/rekor_cosign.sh" --cosign "$COSIGN" --signing-config "$SC" \
+    --trusted-root "$TR" --work "$RUN/cosign"
 
 if kill -0 "$SERVER_PID" 2>/dev/null; then pass server_still_running
 else fail server_still_running "the server exited during the tests"; fi
 
-grep -q '^FAIL ' "$RESULTS" && server_tail
+[ "$failed" -eq 0 ] || server_tail
 finish
