@@ -2,7 +2,7 @@
 //! shape real clients send gets a certificate whose embedded SCT verifies,
 //! and every attack gets a 4xx with nothing issued or logged.
 
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING};
+use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -10,6 +10,7 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_testkit::jwt::{assemble, jwks_json, TestKey};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -17,7 +18,7 @@ const ISS: &str = "https://issuer.test";
 
 struct Fx {
     app: axum::Router,
-    idp: EcdsaKeyPair,
+    idp: TestKey,
     ct_key: Arc<EcdsaP256Signer>,
     ct_url: String,
     chain: Vec<Vec<u8>>,
@@ -28,15 +29,13 @@ fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
 
-fn jwt(key: &EcdsaKeyPair, header: Value, claims: Value) -> String {
-    let h = URL_SAFE_NO_PAD.encode(header.to_string());
-    let p = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let sig = key.sign(&aws_lc_rs::rand::SystemRandom::new(), format!("{h}.{p}").as_bytes()).unwrap();
-    format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+/// An ES256 token with exactly `header` (attack fixtures choose it).
+fn jwt(key: &TestKey, header: Value, claims: Value) -> String {
+    assemble(&header, &claims, |m| key.sign("ES256", m))
 }
 
-fn other_idp_for_kid() -> EcdsaKeyPair {
-    EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap()
+fn other_idp_for_kid() -> TestKey {
+    TestKey::ec256("k2")
 }
 
 fn claims(email: &str) -> Value {
@@ -108,11 +107,8 @@ async fn fixture_with(ct_url: Option<String>, ct_tls: Option<CtTls>) -> Fx {
     };
     let ct_url = ct_url.unwrap_or(live_ct_url.clone());
 
-    let idp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-    let point = idp.public_key().as_ref().to_vec();
-    let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
-        "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])}]});
-    std::fs::write(dir.path().join("jwks.json"), jwks.to_string()).unwrap();
+    let idp = TestKey::ec256("k1");
+    std::fs::write(dir.path().join("jwks.json"), jwks_json(&[&idp])).unwrap();
     let pem = |d: &[u8]| sigstead_crypto::pem_encode("CERTIFICATE", d);
     std::fs::write(dir.path().join("chain.pem"), format!("{}{}", pem(&inter), pem(&root))).unwrap();
     std::fs::write(dir.path().join("ca.pem"), inter_key.to_encrypted_pkcs8_pem(b"pw").unwrap()).unwrap();
@@ -320,7 +316,7 @@ async fn attacks_get_400_and_nothing_is_issued_or_logged() {
     let c = claims("eve@example.com");
     let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), URL_SAFE_NO_PAD.encode(c.to_string()));
     bad_tokens.push(("alg-none", none));
-    let other_idp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let other_idp = TestKey::ec256("k1");
     bad_tokens.push(("signed-by-another-key", jwt(&other_idp, json!({"alg": "ES256", "kid": "k1"}), c.clone())));
     bad_tokens.push(("oversized-token", token(&f, json!({"aud": "sigstore", "iss": ISS, "sub": "e", "iat": now(), "exp": now() + 300, "pad": "x".repeat(20_000)}))));
     let with = |extra: Value| {
@@ -340,7 +336,7 @@ async fn attacks_get_400_and_nothing_is_issued_or_logged() {
     {
         let h = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "kid": "k1"}).to_string());
         let p = URL_SAFE_NO_PAD.encode(with(json!({})).to_string());
-        let mac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, f.idp.public_key().as_ref());
+        let mac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &f.idp.public_key_bytes());
         let tag = aws_lc_rs::hmac::sign(&mac_key, format!("{h}.{p}").as_bytes());
         bad_tokens.push(("hs256-signed-with-public-key", format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))));
     }
@@ -417,10 +413,8 @@ async fn https_discovery_with_a_private_ca() {
         std::fs::write(dir.path().join("idp.key"), tls_cert.signing_key.serialize_pem()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let iss = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let idp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-        let point = idp.public_key().as_ref().to_vec();
-        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])}]});
+        let idp = TestKey::ec256("k1");
+        let jwks: Value = serde_json::from_str(&jwks_json(&[&idp])).unwrap();
         let discovery = json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks")});
         let app = axum::Router::new()
             .route("/.well-known/openid-configuration", get(move || std::future::ready(axum::Json(discovery.clone()))))

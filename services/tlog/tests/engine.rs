@@ -1,13 +1,11 @@
-//! Log engine tests against real databases: embedded SQLite and Postgres.
-//!
-//! Postgres comes from `SIGSTEAD_TEST_POSTGRES` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own
-//! database. A missing Postgres fails the tests; set
-//! `SIGSTEAD_TEST_SKIP_POSTGRES=1` to run the SQLite half alone.
+//! Log engine tests against real databases: embedded SQLite and Postgres
+//! (temporary databases from `sigstead_testkit::db`; a missing Postgres fails
+//! the tests, `SIGSTEAD_TEST_SKIP_POSTGRES=1` runs the SQLite half alone).
 
 use sigstead_crypto::{EcdsaP256Signer, Signer};
 use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
+use sigstead_testkit::db::{backends, postgres, sqlite};
 use sigstead_tlog::{AppendOutcome, CheckpointSigner, Faults, LeafIndex, Log, LogConfig, Step, Store, TreeSize};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -25,38 +23,6 @@ impl CheckpointSigner for NoteSigner {
         };
         sign_checkpoint_v1(&cp, "test.log", self.0.as_ref()).map_err(|e| sigstead_tlog::Error::Signing(e.to_string()))
     }
-}
-
-struct Db {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    Db { url: format!("sqlite://{}/log.db", dir.path().display()), _dir: Some(dir) }
-}
-
-async fn postgres(name: &str) -> Option<Db> {
-    if std::env::var("SIGSTEAD_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
-        return None;
-    }
-    let admin = std::env::var("SIGSTEAD_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let store =
-        Store::connect(&admin).await.unwrap_or_else(|e| panic!("Postgres at {admin} is required for this test: {e}"));
-    let db = format!("sigstead_test_{name}_{}", std::process::id());
-    let Store::Postgres(pool) = &store else { panic!("not postgres") };
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}")).execute(pool).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db}")).execute(pool).await.unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
-    Some(Db { url: format!("{base}/{db}"), _dir: None })
-}
-
-async fn backends(name: &str) -> Vec<Db> {
-    let mut v = vec![sqlite().await];
-    v.extend(postgres(name).await);
-    v
 }
 
 fn config() -> LogConfig {
