@@ -282,15 +282,7 @@ impl Log {
 
     /// Leaf indexes under a search key (covered by the newest checkpoint).
     pub async fn search(&self, key: &str, limit: u32) -> Result<Vec<LeafIndex>, Error> {
-        let size = self.checkpoint().tree_size;
-        Ok(self
-            .shared
-            .store
-            .search(self.shared.row.log_id, key, limit)
-            .await?
-            .into_iter()
-            .filter(|i| i.0 < size.0)
-            .collect())
+        Ok(self.search_with_hashes(key, limit).await?.into_iter().map(|(i, _)| i).collect())
     }
 
     /// Inclusion proof of `index` in the tree of `size` leaves (`size` ≤ the newest checkpoint).

@@ -587,20 +587,6 @@ impl Store {
         rows.into_iter().map(|(i, h)| Ok((LeafIndex(u64_of(i)?), hash_of(h)?))).collect()
     }
 
-    /// Leaf indexes stored under a search key, ascending, at most `limit`.
-    pub async fn search(&self, log_id: i16, key: &str, limit: u32) -> Result<Vec<LeafIndex>, Error> {
-        let sql = "SELECT leaf_index FROM index_keys WHERE log_id = $1 AND key = $2 ORDER BY leaf_index LIMIT $3";
-        let rows: Vec<i64> = match self {
-            Self::Postgres(p) => {
-                sqlx::query_scalar(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?
-            }
-            Self::Sqlite(p) => {
-                sqlx::query_scalar(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?
-            }
-        };
-        rows.into_iter().map(|i| Ok(LeafIndex(u64_of(i)?))).collect()
-    }
-
     /// Liveness probe for `/readyz`.
     pub async fn ping(&self) -> Result<(), Error> {
         match self {
