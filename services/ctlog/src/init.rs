@@ -11,10 +11,7 @@ use std::path::{Path, PathBuf};
 pub fn init(dir: &Path, listen: &str, roots: &Path, database_url: Option<&DatabaseUrl>) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let cfg = dir.join("ctlog.toml");
-    let key = sigstead_keys::generate_p256_key_file(dir, "ct-key")?;
-    let mut opened = key.clone();
-    opened.resolve(dir);
-    let signer = opened.open_ecdsa_p256("signing_key")?;
+    let (key, signer) = sigstead_keys::generate_p256_key_file(dir, "ct-key")?;
     std::fs::write(dir.join("ct-key.pub"), sigstead_crypto::pem_encode("PUBLIC KEY", signer.public_key_der()))?;
     if !dir.join("accepted-roots.pem").exists() {
         std::fs::copy(roots, dir.join("accepted-roots.pem"))

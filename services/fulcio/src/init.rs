@@ -3,13 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-/// Opens (creating on first use) the encrypted key `NAME.pem` in `dir`.
-fn key(dir: &Path, name: &str) -> anyhow::Result<std::sync::Arc<dyn sigstead_crypto::Signer>> {
-    let mut k = sigstead_keys::generate_p256_key_file(dir, name)?;
-    k.resolve(dir);
-    Ok(k.open_ecdsa_p256(name)?)
-}
-
 /// A root and an intermediate: keys `ca-root-key.pem` and
 /// `ca-intermediate-key.pem` (encrypted, random passwords in 0600 files) and
 /// `ca-chain.pem` (intermediate first) in `dir`. An existing chain is kept.
@@ -20,8 +13,8 @@ pub fn ca_init(dir: &Path, organization: &str) -> anyhow::Result<bool> {
     if chain_path.exists() {
         return Ok(false);
     }
-    let root = key(dir, "ca-root-key")?;
-    let inter = key(dir, "ca-intermediate-key")?;
+    let (_, root) = sigstead_keys::generate_p256_key_file(dir, "ca-root-key")?;
+    let (_, inter) = sigstead_keys::generate_p256_key_file(dir, "ca-intermediate-key")?;
     let now = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
     let (root_der, inter_der) = sigstead_ca::generate_ca(organization, root, inter, now, 10)?;
     let pem = |der: &[u8]| sigstead_crypto::pem_encode("CERTIFICATE", der);

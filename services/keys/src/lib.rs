@@ -45,6 +45,8 @@ use std::sync::Arc;
 pub enum KeyError {
     #[error("reading {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    #[error("writing {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
     #[error("environment variable {0} is not set")]
     MissingEnv(String),
     #[error("the PIN of {0} is not UTF-8")]
@@ -303,8 +305,8 @@ pub fn random_password() -> String {
 /// Creates `NAME.pem` (a new ECDSA P-256 key, encrypted) and `NAME.password`
 /// (its random password, 0600) in `dir` unless the key file exists, and
 /// returns the [`KeySource`] naming them by their file names (relative to
-/// `dir`, as a configuration file in `dir` writes them).
-pub fn generate_p256_key_file(dir: &Path, name: &str) -> Result<KeySource, KeyError> {
+/// `dir`, as a configuration file in `dir` writes them) with the key opened.
+pub fn generate_p256_key_file(dir: &Path, name: &str) -> Result<(KeySource, Arc<dyn Signer>), KeyError> {
     let pem = format!("{name}.pem");
     let pw = format!("{name}.password");
     let (pem_path, pw_path) = (dir.join(&pem), dir.join(&pw));
@@ -314,11 +316,16 @@ pub fn generate_p256_key_file(dir: &Path, name: &str) -> Result<KeySource, KeyEr
         let encrypted = key
             .to_encrypted_pkcs8_pem(password.as_bytes())
             .map_err(|source| KeyError::BadKeyFile { path: pem_path.clone(), source })?;
-        write_private(&pw_path, password.as_bytes()).map_err(|source| KeyError::Read { path: pw_path, source })?;
+        write_private(&pw_path, password.as_bytes())
+            .map_err(|source| KeyError::Write { path: pw_path.clone(), source })?;
         write_private(&pem_path, encrypted.as_bytes())
-            .map_err(|source| KeyError::Read { path: pem_path.clone(), source })?;
+            .map_err(|source| KeyError::Write { path: pem_path.clone(), source })?;
     }
-    Ok(KeySource::file(pem, pw))
+    let source = KeySource::file(pem, pw);
+    let mut opened = source.clone();
+    opened.resolve(dir);
+    let signer = opened.open_ecdsa_p256(name)?;
+    Ok((source, signer))
 }
 
 #[cfg(test)]
@@ -392,11 +399,12 @@ mod tests {
     #[test]
     fn a_generated_key_file_opens_and_a_wrong_type_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let mut k = generate_p256_key_file(dir.path(), "rekor-key").unwrap();
+        let (mut k, generated) = generate_p256_key_file(dir.path(), "rekor-key").unwrap();
         k.resolve(dir.path());
         let signer = k.open_ecdsa_p256("signing_key").unwrap();
+        assert_eq!(generated.public_key_der(), signer.public_key_der());
         assert_eq!(
-            generate_p256_key_file(dir.path(), "rekor-key").unwrap(),
+            generate_p256_key_file(dir.path(), "rekor-key").unwrap().0,
             KeySource::file("rekor-key.pem", "rekor-key.password")
         );
         let mut again = KeySource::file("rekor-key.pem", "rekor-key.password");

@@ -18,10 +18,7 @@ pub fn init(
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
     let config_path = dir.join("rekor.toml");
     if !config_path.exists() {
-        let key = sigstead_keys::generate_p256_key_file(dir, "rekor-key")?;
-        let mut opened = key.clone();
-        opened.resolve(dir);
-        let signer = opened.open_ecdsa_p256("signing_key")?;
+        let (key, signer) = sigstead_keys::generate_p256_key_file(dir, "rekor-key")?;
         std::fs::write(dir.join("rekor-key.pub"), sigstead_crypto::pem_encode("PUBLIC KEY", signer.public_key_der()))?;
         let public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
         let db = match database_url {
