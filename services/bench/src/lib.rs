@@ -79,7 +79,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
 /// Verifications per second on one core, measured for about a second with
 /// the same code the server runs (`sigstead_crypto`, prehashed P-256).
 fn p256_verify_rate() -> f64 {
-    let signer = sigstead_crypto::EcdsaP256Signer::generate();
+    let signer = sigstead_crypto::EcdsaSigner::generate_p256();
     let sig = signer.sign(b"bench").expect("sign");
     let digest = sigstead_crypto::digest(sigstead_crypto::HashAlgorithm::Sha256, b"bench");
     let key = sigstead_crypto::PublicKey::from_spki_der(signer.public_key_der()).expect("key");
@@ -95,7 +95,7 @@ fn p256_verify_rate() -> f64 {
 }
 
 fn make_requests(count: usize) -> Vec<Bytes> {
-    let key = Arc::new(sigstead_crypto::EcdsaP256Signer::generate());
+    let key = Arc::new(sigstead_crypto::EcdsaSigner::generate_p256());
     let pem_b64 = STANDARD.encode(key.public_key_pem().as_bytes());
     let nonce: [u8; 16] = sigstead_crypto::random_bytes();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -331,7 +331,7 @@ async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
                 std::thread::spawn(move || {
                     (t * chunk..((t + 1) * chunk).min(n))
                         .map(|_| {
-                            let k = sigstead_crypto::EcdsaP256Signer::generate();
+                            let k = sigstead_crypto::EcdsaSigner::generate_p256();
                             let pop = k.sign(b"bench@example.com").expect("sign");
                             let body = serde_json::json!({"publicKeyRequest": {
                                 "publicKey": {"algorithm": "ECDSA", "content": k.public_key_pem()},

@@ -8,7 +8,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sigstead_ca::{generate_ca, CaChain, LeafRequest, SubjectAltName};
-use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_crypto::{EcdsaSigner, Signer};
 use sigstead_ct::{LogEntry, Sct};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -16,14 +16,14 @@ use tower::ServiceExt;
 struct Fixture {
     app: axum::Router,
     ca: CaChain,
-    ct_key: Arc<EcdsaP256Signer>,
+    ct_key: Arc<EcdsaSigner>,
     _dir: tempfile::TempDir,
 }
 
 fn ca(org: &str) -> CaChain {
-    let inter_key: Arc<dyn Signer> = Arc::new(EcdsaP256Signer::generate());
+    let inter_key: Arc<dyn Signer> = Arc::new(EcdsaSigner::generate_p256());
     let (root, inter) =
-        generate_ca(org, Arc::new(EcdsaP256Signer::generate()), inter_key.clone(), time::OffsetDateTime::now_utc(), 1)
+        generate_ca(org, Arc::new(EcdsaSigner::generate_p256()), inter_key.clone(), time::OffsetDateTime::now_utc(), 1)
             .unwrap();
     CaChain::new(vec![inter, root], inter_key).unwrap()
 }
@@ -33,7 +33,7 @@ async fn fixture() -> Fixture {
     let store = sigstead_tlog::Store::connect(&format!("sqlite://{}/ct.db", dir.path().display())).await.unwrap();
     store.migrate().await.unwrap();
     let ca = ca("trusted");
-    let ct_key = Arc::new(EcdsaP256Signer::generate());
+    let ct_key = Arc::new(EcdsaSigner::generate_p256());
     let root = ca.chain()[1].clone();
     let log = sigstead_ctlog::open_with(store, "ct", ct_key.clone(), vec![root], sigstead_tlog::Faults::none())
         .await
@@ -44,7 +44,7 @@ async fn fixture() -> Fixture {
 fn leaf_request() -> LeafRequest {
     let now = time::OffsetDateTime::now_utc();
     LeafRequest {
-        spki_der: EcdsaP256Signer::generate().public_key_der().to_vec(),
+        spki_der: EcdsaSigner::generate_p256().public_key_der().to_vec(),
         san: SubjectAltName::Email("alice@example.com".into()),
         extensions: vec![],
         not_before: now,

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_crypto::{EcdsaSigner, Signer};
 use sigstead_testkit::jwt::{assemble, jwks_json, TestKey};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -19,7 +19,7 @@ const ISS: &str = "https://issuer.test";
 struct Fx {
     app: axum::Router,
     idp: TestKey,
-    ct_key: Arc<EcdsaP256Signer>,
+    ct_key: Arc<EcdsaSigner>,
     ct_url: String,
     chain: Vec<Vec<u8>>,
     _dir: tempfile::TempDir,
@@ -63,17 +63,17 @@ struct CtTls {
 
 async fn fixture_with(ct_url: Option<String>, ct_tls: Option<CtTls>) -> Fx {
     let dir = tempfile::tempdir().unwrap();
-    let inter_key = Arc::new(EcdsaP256Signer::generate());
+    let inter_key = Arc::new(EcdsaSigner::generate_p256());
     let (root, inter) = sigstead_ca::generate_ca(
         "fulcio test",
-        Arc::new(EcdsaP256Signer::generate()),
+        Arc::new(EcdsaSigner::generate_p256()),
         inter_key.clone(),
         time::OffsetDateTime::now_utc() - time::Duration::hours(1),
         1,
     )
     .unwrap();
     // CT log on a loopback socket.
-    let ct_key = Arc::new(EcdsaP256Signer::generate());
+    let ct_key = Arc::new(EcdsaSigner::generate_p256());
     let store = sigstead_tlog::Store::connect(&format!("sqlite://{}/ct.db", dir.path().display())).await.unwrap();
     store.migrate().await.unwrap();
     let ct = sigstead_ctlog::open_with(store, "ct", ct_key.clone(), vec![root.clone()], sigstead_tlog::Faults::none())

@@ -36,7 +36,7 @@ pub mod pkcs11;
 pub use pkcs11::{softhsm, HsmError, Pkcs11Signer};
 
 use serde::{Deserialize, Serialize};
-use sigstead_crypto::{PublicKey, Signer};
+use sigstead_crypto::{EcCurve, PublicKey, Signer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -55,8 +55,8 @@ pub enum KeyError {
     BadKeyFile { path: PathBuf, source: sigstead_crypto::CryptoError },
     #[error(transparent)]
     Hsm(#[from] HsmError),
-    #[error("{what} must be an ECDSA P-256 key, but {location} holds {found}")]
-    WrongKeyType { what: String, location: String, found: &'static str },
+    #[error("{what} must be an ECDSA {expected} key, but {location} holds {found}")]
+    WrongKeyType { what: String, expected: &'static str, location: String, found: &'static str },
 }
 
 /// Where a secret (a key password or a token PIN) comes from.
@@ -265,18 +265,29 @@ impl KeySource {
         }
     }
 
-    /// Opens the key and checks it is ECDSA P-256 (log, CT, CA and TSA keys).
+    /// Opens the key and checks it is ECDSA P-256 (log, CT and CA keys).
     /// `what` names the key in the error, e.g. `"signing_key"`.
     pub fn open_ecdsa_p256(&self, what: &str) -> Result<Arc<dyn Signer>, KeyError> {
+        self.open_ecdsa(what, &[EcCurve::P256], "P-256").map(|(signer, _)| signer)
+    }
+
+    /// Opens the key and checks it is ECDSA on one of `curves` (the TSA key
+    /// may be P-256 or P-384); returns it with its curve. `expected` names
+    /// the allowed curves in the error.
+    pub fn open_ecdsa(
+        &self,
+        what: &str,
+        curves: &[EcCurve],
+        expected: &'static str,
+    ) -> Result<(Arc<dyn Signer>, EcCurve), KeyError> {
         let signer = self.open()?;
+        let wrong = |found| KeyError::WrongKeyType { what: what.into(), expected, location: self.describe(), found };
         match PublicKey::from_spki_der(signer.public_key_der()) {
-            Ok(PublicKey::EcdsaP256(_)) => Ok(signer),
-            Ok(other) => {
-                Err(KeyError::WrongKeyType { what: what.into(), location: self.describe(), found: other.algorithm() })
-            }
-            Err(_) => {
-                Err(KeyError::WrongKeyType { what: what.into(), location: self.describe(), found: "an unknown key" })
-            }
+            Ok(key) => match key.ec_curve() {
+                Some(curve) if curves.contains(&curve) => Ok((signer, curve)),
+                _ => Err(wrong(key.algorithm())),
+            },
+            Err(_) => Err(wrong("an unknown key")),
         }
     }
 }
@@ -307,12 +318,17 @@ pub fn random_password() -> String {
 /// returns the [`KeySource`] naming them by their file names (relative to
 /// `dir`, as a configuration file in `dir` writes them) with the key opened.
 pub fn generate_p256_key_file(dir: &Path, name: &str) -> Result<(KeySource, Arc<dyn Signer>), KeyError> {
+    generate_key_file(dir, name, EcCurve::P256)
+}
+
+/// [`generate_p256_key_file`] for a key on `curve`; an existing key file must hold a key on `curve`.
+pub fn generate_key_file(dir: &Path, name: &str, curve: EcCurve) -> Result<(KeySource, Arc<dyn Signer>), KeyError> {
     let pem = format!("{name}.pem");
     let pw = format!("{name}.password");
     let (pem_path, pw_path) = (dir.join(&pem), dir.join(&pw));
     if !pem_path.exists() {
         let password = random_password();
-        let key = sigstead_crypto::EcdsaP256Signer::generate();
+        let key = sigstead_crypto::EcdsaSigner::generate(curve);
         let encrypted = key
             .to_encrypted_pkcs8_pem(password.as_bytes())
             .map_err(|source| KeyError::BadKeyFile { path: pem_path.clone(), source })?;
@@ -324,7 +340,7 @@ pub fn generate_p256_key_file(dir: &Path, name: &str) -> Result<(KeySource, Arc<
     let source = KeySource::file(pem, pw);
     let mut opened = source.clone();
     opened.resolve(dir);
-    let signer = opened.open_ecdsa_p256(name)?;
+    let (signer, _) = opened.open_ecdsa(name, &[curve], curve.name())?;
     Ok((source, signer))
 }
 

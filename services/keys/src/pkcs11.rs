@@ -2,17 +2,19 @@
 //! never leaves the HSM. Tested against SoftHSM2. Configured through
 //! [`crate::KeySource::Pkcs11`].
 //!
-//! Only ECDSA P-256 keys are supported; the module signs a SHA-256 digest
-//! computed here (`CKM_ECDSA`), and the fixed-size `r || s` it returns is
-//! re-encoded as ASN.1 DER, the form every other Sigstead signer produces.
+//! ECDSA P-256 and P-384 keys are supported (the curve is read from the
+//! key's `CKA_EC_PARAMS`); the module signs a SHA-256 (P-256) or SHA-384
+//! (P-384) digest computed here (`CKM_ECDSA`), and the fixed-size `r || s` it
+//! returns is re-encoded as ASN.1 DER, the form every other Sigstead signer
+//! produces.
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
-use sha2::{Digest, Sha256};
-use sigstead_crypto::{CryptoError, Signer};
+use der::{Decode, Encode};
+use sigstead_crypto::{CryptoError, EcCurve, Signer};
 use std::fmt;
 use std::path::Path;
 use std::sync::Mutex;
@@ -23,24 +25,19 @@ pub enum HsmError {
     Pkcs11(#[from] cryptoki::error::Error),
     #[error("no token labelled {0:?}")]
     NoToken(String),
-    #[error("no ECDSA P-256 key pair labelled {0:?} on the token")]
+    #[error("no ECDSA key pair labelled {0:?} on the token")]
     NoKey(String),
-    #[error("the key's public point is not an uncompressed P-256 point")]
+    #[error("the key's public point is not an uncompressed point on its curve")]
     BadPoint,
+    #[error("the key's curve is neither P-256 nor P-384")]
+    UnsupportedCurve,
 }
 
-/// DER prefix of a P-256 SubjectPublicKeyInfo, up to the 65-byte point.
-const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
-    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-];
-/// DER OID of prime256v1, as CKA_EC_PARAMS.
-const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-
-/// An ECDSA P-256 private key on a PKCS#11 token.
+/// An ECDSA P-256 or P-384 private key on a PKCS#11 token.
 pub struct Pkcs11Signer {
     session: Mutex<Session>,
     key: ObjectHandle,
+    curve: EcCurve,
     spki_der: Vec<u8>,
     // Keeps the module loaded and initialized for the session's lifetime.
     _ctx: Pkcs11,
@@ -48,7 +45,7 @@ pub struct Pkcs11Signer {
 
 impl fmt::Debug for Pkcs11Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Pkcs11Signer(ECDSA P-256)")
+        write!(f, "Pkcs11Signer(ECDSA {})", self.curve.name())
     }
 }
 
@@ -77,19 +74,14 @@ fn login(session: &Session, pin: &str) -> Result<(), HsmError> {
     }
 }
 
-fn spki_from_ec_point(point_attr: &[u8]) -> Result<Vec<u8>, HsmError> {
+fn spki_from_ec_point(curve: EcCurve, point_attr: &[u8]) -> Result<Vec<u8>, HsmError> {
     // CKA_EC_POINT is a DER OCTET STRING holding the point (some modules return the raw point).
-    let point = match point_attr {
-        [0x04, 0x41, rest @ ..] if rest.len() == 65 => rest,
-        raw if raw.len() == 65 => raw,
+    let point = match der::asn1::OctetString::from_der(point_attr) {
+        Ok(os) if os.as_bytes().len() == curve.point_len() => os.as_bytes().to_vec(),
+        _ if point_attr.len() == curve.point_len() => point_attr.to_vec(),
         _ => return Err(HsmError::BadPoint),
     };
-    if point[0] != 0x04 {
-        return Err(HsmError::BadPoint);
-    }
-    let mut spki = P256_SPKI_PREFIX.to_vec();
-    spki.extend_from_slice(point);
-    Ok(spki)
+    curve.spki_der(&point).map_err(|_| HsmError::BadPoint)
 }
 
 impl Pkcs11Signer {
@@ -104,17 +96,28 @@ impl Pkcs11Signer {
             find(ObjectClass::PRIVATE_KEY)?.into_iter().next().ok_or_else(|| HsmError::NoKey(key_label.into()))?;
         let public =
             find(ObjectClass::PUBLIC_KEY)?.into_iter().next().ok_or_else(|| HsmError::NoKey(key_label.into()))?;
-        let attrs = session.get_attributes(public, &[AttributeType::EcPoint])?;
-        let point = attrs
-            .into_iter()
-            .find_map(|a| if let Attribute::EcPoint(p) = a { Some(p) } else { None })
-            .ok_or(HsmError::BadPoint)?;
-        let spki_der = spki_from_ec_point(&point)?;
-        Ok(Self { session: Mutex::new(session), key: private, spki_der, _ctx: ctx })
+        let (mut point, mut params) = (None, None);
+        for a in session.get_attributes(public, &[AttributeType::EcPoint, AttributeType::EcParams])? {
+            match a {
+                Attribute::EcPoint(p) => point = Some(p),
+                Attribute::EcParams(p) => params = Some(p),
+                _ => {}
+            }
+        }
+        let curve = params.as_deref().and_then(EcCurve::from_params_der).ok_or(HsmError::UnsupportedCurve)?;
+        let spki_der = spki_from_ec_point(curve, &point.ok_or(HsmError::BadPoint)?)?;
+        Ok(Self { session: Mutex::new(session), key: private, curve, spki_der, _ctx: ctx })
     }
 
-    /// Generates a non-extractable P-256 key pair labelled `key_label` on the token.
-    pub fn generate(module: &Path, token_label: &str, pin: &str, key_label: &str) -> Result<(), HsmError> {
+    /// Generates a non-extractable ECDSA key pair on `curve` labelled `key_label` on the token.
+    pub fn generate(
+        module: &Path,
+        token_label: &str,
+        pin: &str,
+        key_label: &str,
+        curve: EcCurve,
+    ) -> Result<(), HsmError> {
+        let params = curve.oid().to_der().map_err(|_| HsmError::UnsupportedCurve)?;
         let (ctx, slot) = open_token(module, token_label)?;
         let session = ctx.open_rw_session(slot)?;
         login(&session, pin)?;
@@ -122,7 +125,7 @@ impl Pkcs11Signer {
         let public = [
             Attribute::Token(true),
             Attribute::KeyType(KeyType::EC),
-            Attribute::EcParams(P256_PARAMS.to_vec()),
+            Attribute::EcParams(params),
             Attribute::Verify(true),
             label.clone(),
         ];
@@ -145,7 +148,7 @@ impl Signer for Pkcs11Signer {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let digest = Sha256::digest(message);
+        let digest = sigstead_crypto::digest(self.curve.hash(), message);
         let session = self.session.lock().map_err(|_| CryptoError::Signing("HSM session lock poisoned".into()))?;
         let fixed = session
             .sign(&Mechanism::Ecdsa, self.key, &digest)

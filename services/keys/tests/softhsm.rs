@@ -2,7 +2,7 @@
 //! CA's issuing key. SoftHSM2 is required (tests/run installs Debian's
 //! `softhsm2`); set SIGSTEAD_PKCS11_MODULE to use another module path.
 
-use sigstead_crypto::{EcdsaP256Signer, PublicKey, Signer};
+use sigstead_crypto::{EcdsaSigner, PublicKey, Signer};
 use sigstead_keys::Pkcs11Signer;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ fn init_token(dir: &std::path::Path, label: &str, pin: &str) {
 fn softhsm_key_signs_and_issues_certificates() {
     let dir = tempfile::tempdir().unwrap();
     init_token(dir.path(), "sigstead", "1234");
-    Pkcs11Signer::generate(&module(), "sigstead", "1234", "ca-intermediate").unwrap();
+    Pkcs11Signer::generate(&module(), "sigstead", "1234", "ca-intermediate", sigstead_crypto::EcCurve::P256).unwrap();
     // wrong-pin (checked while no session of this process is logged in)
     let wrong_pin = Pkcs11Signer::open(&module(), "sigstead", "0000", "ca-intermediate").unwrap_err();
     assert!(wrong_pin.to_string().contains("C_Login") || wrong_pin.to_string().contains("Login"), "{wrong_pin}");
@@ -37,7 +37,7 @@ fn softhsm_key_signs_and_issues_certificates() {
     let hsm: Arc<dyn Signer> = Arc::new(hsm);
     let (root, inter) = sigstead_ca::generate_ca(
         "hsm test",
-        Arc::new(EcdsaP256Signer::generate()),
+        Arc::new(EcdsaSigner::generate_p256()),
         hsm.clone(),
         time::OffsetDateTime::now_utc(),
         1,
@@ -46,7 +46,7 @@ fn softhsm_key_signs_and_issues_certificates() {
     let ca = sigstead_ca::CaChain::new(vec![inter.clone(), root], hsm).unwrap();
     let now = time::OffsetDateTime::now_utc();
     let req = sigstead_ca::LeafRequest {
-        spki_der: EcdsaP256Signer::generate().public_key_der().to_vec(),
+        spki_der: EcdsaSigner::generate_p256().public_key_der().to_vec(),
         san: sigstead_ca::SubjectAltName::Email("hsm@example.com".into()),
         extensions: vec![],
         not_before: now,
@@ -54,7 +54,7 @@ fn softhsm_key_signs_and_issues_certificates() {
         serial: sigstead_ca::new_serial(),
     };
     let pre = ca.precertificate(&req).unwrap();
-    let ct = EcdsaP256Signer::generate();
+    let ct = EcdsaSigner::generate_p256();
     let sct = sigstead_ct_sct(&ca, &pre, &ct);
     let leaf = ca.finalize(pre, &[sct]).unwrap();
     use der::{Decode, Encode};
@@ -78,10 +78,6 @@ fn softhsm_key_signs_and_issues_certificates() {
     ));
 }
 
-fn sigstead_ct_sct(
-    ca: &sigstead_ca::CaChain,
-    pre: &sigstead_ca::Precertificate,
-    ct: &EcdsaP256Signer,
-) -> sigstead_ct::Sct {
+fn sigstead_ct_sct(ca: &sigstead_ca::CaChain, pre: &sigstead_ca::Precertificate, ct: &EcdsaSigner) -> sigstead_ct::Sct {
     sigstead_ct::Sct::sign(&ca.ct_entry(pre).unwrap(), 1, ct).unwrap()
 }

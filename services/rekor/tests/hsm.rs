@@ -10,7 +10,7 @@ async fn checkpoints_are_signed_by_the_token_key() {
     let module = softhsm::module().expect("SoftHSM2 is required: tests/tools/ensure-softhsm.sh installs it");
     let dir = tempfile::tempdir().unwrap();
     softhsm::init_token(&module, &dir.path().join("hsm"), "sigstead", "4321").unwrap();
-    Pkcs11Signer::generate(&module, "sigstead", "4321", "rekor").unwrap();
+    Pkcs11Signer::generate(&module, "sigstead", "4321", "rekor", sigstead_crypto::EcCurve::P256).unwrap();
     std::env::set_var("SIGSTEAD_TEST_REKOR_PIN", "4321");
     let text = format!(
         "listen = \"127.0.0.1:0\"\npublic_url = \"https://rekor.hsm.test\"\n\
@@ -28,7 +28,7 @@ async fn checkpoints_are_signed_by_the_token_key() {
     let cp = rekor.engine().checkpoint();
     sigstead_note::verify_checkpoint_v1(&cp.signed, Some("rekor.hsm.test"), token_key.public_key_der())
         .expect("the genesis checkpoint verifies with the token's public key");
-    let other = sigstead_crypto::EcdsaP256Signer::generate();
+    let other = sigstead_crypto::EcdsaSigner::generate_p256();
     assert!(sigstead_note::verify_checkpoint_v1(&cp.signed, Some("rekor.hsm.test"), other.public_key_der()).is_err());
     // (A wrong PIN is refused at login: sigstead-keys's tests check it before any session logs in.)
 }

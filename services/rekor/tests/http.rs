@@ -18,7 +18,7 @@ use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use sigstead_crypto::{EcdsaP256Signer, Signer as _};
+use sigstead_crypto::{EcdsaSigner, Signer as _};
 use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use sigstead_note::verify_checkpoint_v1;
 use sigstead_rekor::config::BatchConfig;
@@ -42,7 +42,7 @@ const INTOTO: &str = "application/vnd.in-toto+json";
 
 struct Rekor {
     app: Router,
-    log_key: Arc<EcdsaP256Signer>,
+    log_key: Arc<EcdsaSigner>,
     tree_id: u64,
     _dir: tempfile::TempDir,
 }
@@ -70,7 +70,7 @@ async fn start_with(http: Option<HttpConfig>) -> Rekor {
     assert_eq!(url, format!("sqlite://{}", dir.path().join("rekor.db").display()));
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    let log_key = Arc::new(EcdsaP256Signer::generate());
+    let log_key = Arc::new(EcdsaSigner::generate_p256());
     let rekor = sigstead_rekor::open_with(&config, store, log_key.clone(), Faults::none()).await.unwrap();
     let tree_id = rekor.tree_id();
     let app = match &http {

@@ -2,7 +2,7 @@
 //! (temporary databases from `sigstead_testkit::db`; a missing Postgres fails
 //! the tests, `SIGSTEAD_TEST_SKIP_POSTGRES=1` runs the SQLite half alone).
 
-use sigstead_crypto::{EcdsaP256Signer, Signer};
+use sigstead_crypto::{EcdsaSigner, Signer};
 use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
 use sigstead_testkit::db::{backends, postgres, sqlite};
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 #[derive(Debug)]
-struct NoteSigner(Arc<EcdsaP256Signer>);
+struct NoteSigner(Arc<EcdsaSigner>);
 
 impl CheckpointSigner for NoteSigner {
     fn sign(&self, size: TreeSize, root: &Hash, _ms: u64) -> Result<String, sigstead_tlog::Error> {
@@ -31,14 +31,14 @@ fn config() -> LogConfig {
     c
 }
 
-async fn open(url: &str, key: &Arc<EcdsaP256Signer>, faults: Faults) -> Log {
+async fn open(url: &str, key: &Arc<EcdsaSigner>, faults: Faults) -> Log {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
     store.check_schema().await.unwrap();
     Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| Some(b"genesis".to_vec()), faults).await.unwrap()
 }
 
-fn check_receipt(key: &EcdsaP256Signer, leaf: &[u8], r: &sigstead_tlog::Receipt) {
+fn check_receipt(key: &EcdsaSigner, leaf: &[u8], r: &sigstead_tlog::Receipt) {
     let cp = verify_checkpoint_v1(&r.checkpoint.signed, Some("test.log"), key.public_key_der())
         .expect("checkpoint verifies");
     assert_eq!(cp.size, r.checkpoint.tree_size.0);
@@ -57,7 +57,7 @@ async fn append_ok(log: &Log, leaf: &[u8]) -> sigstead_tlog::Receipt {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_get_unique_indexes_and_valid_proofs() {
     for db in backends("concurrent").await {
-        let key = Arc::new(EcdsaP256Signer::generate());
+        let key = Arc::new(EcdsaSigner::generate_p256());
         let log = open(&db.url, &key, Faults::none()).await;
         assert_eq!(log.checkpoint().tree_size, TreeSize(1), "a new log holds only its genesis leaf");
         let mut tasks = Vec::new();
@@ -97,7 +97,7 @@ async fn concurrent_appends_get_unique_indexes_and_valid_proofs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_reloads_state_and_new_checkpoints_extend_old_ones() {
     for db in backends("restart").await {
-        let key = Arc::new(EcdsaP256Signer::generate());
+        let key = Arc::new(EcdsaSigner::generate_p256());
         let log = open(&db.url, &key, Faults::none()).await;
         for i in 0..37u32 {
             append_ok(&log, format!("a{i}").as_bytes()).await;
@@ -135,7 +135,7 @@ fn fail_once(step: Step, armed: Arc<AtomicBool>, hits: Arc<AtomicU32>) -> Faults
 }
 
 async fn fault_at(step: Step, restart: bool, url: &str) {
-    let key = Arc::new(EcdsaP256Signer::generate());
+    let key = Arc::new(EcdsaSigner::generate_p256());
     let armed = Arc::new(AtomicBool::new(false));
     let hits = Arc::new(AtomicU32::new(0));
     let log = open(url, &key, fail_once(step, armed.clone(), hits.clone())).await;
@@ -202,7 +202,7 @@ async fn unmigrated_database_is_refused() {
 #[tokio::test]
 async fn a_tampered_node_store_is_detected_at_start() {
     let db = sqlite().await;
-    let key = Arc::new(EcdsaP256Signer::generate());
+    let key = Arc::new(EcdsaSigner::generate_p256());
     let log = open(&db.url, &key, Faults::none()).await;
     for i in 0..8u32 {
         append_ok(&log, format!("t{i}").as_bytes()).await;
@@ -221,7 +221,7 @@ async fn a_tampered_node_store_is_detected_at_start() {
 #[tokio::test]
 async fn extra_data_is_stored_beside_the_leaf_and_not_hashed() {
     for db in backends("extra_data").await {
-        let key = Arc::new(EcdsaP256Signer::generate());
+        let key = Arc::new(EcdsaSigner::generate_p256());
         let log = open(&db.url, &key, Faults::none()).await;
         let with = log.append_with_extra_data(b"leaf-a".to_vec(), vec![], Some(b"chain-a".to_vec())).await.unwrap();
         let without = append_ok(&log, b"leaf-b").await;
@@ -246,7 +246,7 @@ async fn postgres_over_tls_when_the_server_offers_it() {
         return;
     }
     let url = format!("{}?sslmode=require", db.url);
-    let key = Arc::new(EcdsaP256Signer::generate());
+    let key = Arc::new(EcdsaSigner::generate_p256());
     let log = open(&url, &key, Faults::none()).await;
     check_receipt(&key, b"over tls", &append_ok(&log, b"over tls").await);
     let Store::Postgres(tls_pool) = log.store() else { panic!("not postgres") };
@@ -271,7 +271,7 @@ async fn postgres_over_tls_when_the_server_offers_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn range_reads_and_search_with_leaf_hashes() {
     for db in backends("ranges").await {
-        let key = Arc::new(EcdsaP256Signer::generate());
+        let key = Arc::new(EcdsaSigner::generate_p256());
         let log = open(&db.url, &key, Faults::none()).await;
         let mut leaves = vec![b"genesis".to_vec()];
         for i in 0..20u32 {

@@ -283,7 +283,7 @@ pub fn keygen(prefix: &Path, algorithm: KeyAlgorithm, password: &[u8]) -> anyhow
             (s.to_encrypted_pkcs8_pem(password)?, Box::new(s))
         }
         KeyAlgorithm::EcdsaP256 => {
-            let s = sigstead_crypto::EcdsaP256Signer::generate();
+            let s = sigstead_crypto::EcdsaSigner::generate_p256();
             (s.to_encrypted_pkcs8_pem(password)?, Box::new(s))
         }
     };

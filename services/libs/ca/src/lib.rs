@@ -39,11 +39,13 @@ fn build_err(e: impl std::fmt::Display) -> CaError {
     CaError::Build(e.to_string())
 }
 
-/// A CA key usable by `rcgen`: ECDSA P-256 behind the workspace [`Signer`].
+/// A CA key usable by `rcgen`: ECDSA P-256 (SHA-256) or P-384 (SHA-384)
+/// behind the workspace [`Signer`].
 #[derive(Debug, Clone)]
 pub struct CaKey {
     signer: Arc<dyn Signer>,
     point: Vec<u8>,
+    algorithm: &'static rcgen::SignatureAlgorithm,
 }
 
 impl CaKey {
@@ -51,7 +53,13 @@ impl CaKey {
         use der::Decode;
         let spki = spki::SubjectPublicKeyInfoRef::from_der(signer.public_key_der()).map_err(build_err)?;
         let point = spki.subject_public_key.raw_bytes().to_vec();
-        Ok(Self { signer, point })
+        let algorithm =
+            match sigstead_crypto::PublicKey::from_spki_der(signer.public_key_der()).map_err(build_err)?.ec_curve() {
+                Some(sigstead_crypto::EcCurve::P256) => &rcgen::PKCS_ECDSA_P256_SHA256,
+                Some(sigstead_crypto::EcCurve::P384) => &rcgen::PKCS_ECDSA_P384_SHA384,
+                None => return Err(CaError::Build("a CA key must be ECDSA P-256 or P-384".into())),
+            };
+        Ok(Self { signer, point, algorithm })
     }
 }
 
@@ -63,7 +71,7 @@ impl rcgen::PublicKeyData for CaKey {
         &self.point
     }
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
+        self.algorithm
     }
 }
 
@@ -292,4 +300,84 @@ fn random_serial() -> [u8; 20] {
 /// A fresh random serial for a leaf.
 pub fn new_serial() -> [u8; 20] {
     random_serial()
+}
+
+/// The keys and names of a timestamp authority's chain (`sigstead tsa init`).
+#[derive(Debug, Clone)]
+pub struct TsaChainRequest {
+    pub organization: String,
+    pub root_key: Arc<dyn Signer>,
+    /// An intermediate between the root and the leaf, if wanted.
+    pub intermediate_key: Option<Arc<dyn Signer>>,
+    /// The TSA's signing key: the leaf certifies it.
+    pub leaf_key: Arc<dyn Signer>,
+    pub not_before: OffsetDateTime,
+    pub years: i64,
+}
+
+/// `id-kp-timeStamping`.
+const KP_TIME_STAMPING: &str = "1.3.6.1.5.5.7.3.8";
+const EXTENDED_KEY_USAGE: [u64; 4] = [2, 5, 29, 37];
+
+/// Builds a TSA chain `[leaf, (intermediate,) root]` (DER). The leaf has
+/// no subject alternative name, keyUsage digitalSignature and a **critical**
+/// extendedKeyUsage of `id-kp-timeStamping` only (RFC 3161 §2.3); an
+/// intermediate carries a non-critical timeStamping EKU so that verifiers
+/// that nest EKU constraints (Go's) accept the leaf through it.
+pub fn generate_tsa_chain(req: &TsaChainRequest) -> Result<Vec<Vec<u8>>, CaError> {
+    use der::Encode;
+    let not_after = req.not_before + time::Duration::days(365 * req.years);
+    let org = req.organization.as_str();
+    let root_key = CaKey::new(req.root_key.clone())?;
+    let mut root = CertificateParams::default();
+    root.distinguished_name = ca_name(org, &format!("{org} timestamping root"));
+    let depth = u8::from(req.intermediate_key.is_some());
+    root.is_ca = IsCa::Ca(BasicConstraints::Constrained(depth));
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    root.key_identifier_method = KeyIdMethod::Sha256;
+    root.not_before = req.not_before;
+    root.not_after = not_after;
+    root.serial_number = Some(SerialNumber::from_slice(&random_serial()));
+    let root_cert = root.self_signed(&root_key).map_err(build_err)?;
+    let mut chain = vec![root_cert.der().to_vec()];
+
+    let inter_key = req.intermediate_key.clone().map(CaKey::new).transpose()?;
+    let mut inter = CertificateParams::default();
+    if let Some(key) = &inter_key {
+        inter.distinguished_name = ca_name(org, &format!("{org} timestamping intermediate"));
+        inter.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        inter.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        inter.extended_key_usages = vec![ExtendedKeyUsagePurpose::TimeStamping];
+        inter.use_authority_key_identifier_extension = true;
+        inter.key_identifier_method = KeyIdMethod::Sha256;
+        inter.not_before = req.not_before;
+        inter.not_after = not_after;
+        inter.serial_number = Some(SerialNumber::from_slice(&random_serial()));
+        let cert = inter.signed_by(key, &Issuer::from_params(&root, &root_key)).map_err(build_err)?;
+        chain.insert(0, cert.der().to_vec());
+    }
+
+    let leaf_key = CaKey::new(req.leaf_key.clone())?;
+    let mut leaf = CertificateParams::default();
+    leaf.distinguished_name = ca_name(org, &format!("{org} timestamp authority"));
+    leaf.is_ca = IsCa::NoCa;
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.key_identifier_method = KeyIdMethod::Sha256;
+    leaf.not_before = req.not_before;
+    leaf.not_after = not_after;
+    leaf.serial_number = Some(SerialNumber::from_slice(&random_serial()));
+    let eku = x509_cert::ext::pkix::ExtendedKeyUsage(vec![der::asn1::ObjectIdentifier::new_unwrap(KP_TIME_STAMPING)])
+        .to_der()
+        .map_err(build_err)?;
+    let mut eku = CustomExtension::from_oid_content(&EXTENDED_KEY_USAGE, eku);
+    eku.set_criticality(true);
+    leaf.custom_extensions.push(eku);
+    let leaf_cert = match &inter_key {
+        Some(key) => leaf.signed_by(&leaf_key, &Issuer::from_params(&inter, key)),
+        None => leaf.signed_by(&leaf_key, &Issuer::from_params(&root, &root_key)),
+    }
+    .map_err(build_err)?;
+    chain.insert(0, leaf_cert.der().to_vec());
+    Ok(chain)
 }

@@ -3,7 +3,7 @@
 
 use der::{Decode, Encode};
 use sigstead_ca::{generate_ca, oid, CaChain, CertExtension, ExtensionEncoding, LeafRequest, SubjectAltName};
-use sigstead_crypto::{EcdsaP256Signer, PublicKey, Signer};
+use sigstead_crypto::{EcdsaSigner, PublicKey, Signer};
 use sigstead_ct::{final_cert_tbs_and_scts, LogEntry, Sct};
 use std::sync::Arc;
 use x509_cert::Certificate;
@@ -19,14 +19,14 @@ fn verify_signed_by(cert_der: &[u8], issuer_der: &[u8]) {
 #[test]
 fn issues_a_leaf_with_a_valid_embedded_sct() {
     let now = time::OffsetDateTime::now_utc();
-    let root_key: Arc<dyn Signer> = Arc::new(EcdsaP256Signer::generate());
-    let inter_key: Arc<dyn Signer> = Arc::new(EcdsaP256Signer::generate());
+    let root_key: Arc<dyn Signer> = Arc::new(EcdsaSigner::generate_p256());
+    let inter_key: Arc<dyn Signer> = Arc::new(EcdsaSigner::generate_p256());
     let (root, inter) = generate_ca("sigstead test", root_key, inter_key.clone(), now, 10).unwrap();
     verify_signed_by(&root, &root);
     verify_signed_by(&inter, &root);
     let ca = CaChain::new(vec![inter.clone(), root.clone()], inter_key).unwrap();
 
-    let client = EcdsaP256Signer::generate();
+    let client = EcdsaSigner::generate_p256();
     let req = LeafRequest {
         spki_der: client.public_key_der().to_vec(),
         san: SubjectAltName::Email("alice@example.com".into()),
@@ -47,7 +47,7 @@ fn issues_a_leaf_with_a_valid_embedded_sct() {
         serial: sigstead_ca::new_serial(),
     };
     let pre = ca.precertificate(&req).unwrap();
-    let ct_key = EcdsaP256Signer::generate();
+    let ct_key = EcdsaSigner::generate_p256();
     let entry = ca.ct_entry(&pre).unwrap();
     let sct = Sct::sign(&entry, 1_700_000_000_000, &ct_key).unwrap();
     let leaf = ca.finalize(pre, std::slice::from_ref(&sct)).unwrap();
@@ -89,7 +89,7 @@ fn issues_a_leaf_with_a_valid_embedded_sct() {
 #[test]
 fn a_key_that_is_not_the_intermediates_is_refused() {
     let now = time::OffsetDateTime::now_utc();
-    let k: Arc<dyn Signer> = Arc::new(EcdsaP256Signer::generate());
-    let (root, inter) = generate_ca("x", k.clone(), Arc::new(EcdsaP256Signer::generate()), now, 1).unwrap();
+    let k: Arc<dyn Signer> = Arc::new(EcdsaSigner::generate_p256());
+    let (root, inter) = generate_ca("x", k.clone(), Arc::new(EcdsaSigner::generate_p256()), now, 1).unwrap();
     assert_eq!(CaChain::new(vec![inter, root], k).unwrap_err(), sigstead_ca::CaError::KeyMismatch);
 }

@@ -5,7 +5,7 @@
 //! * [`PublicKey`]: verification keys parsed from SubjectPublicKeyInfo DER,
 //!   from an X.509 certificate, or from PEM of either.
 //! * [`Signer`]: the one trait every log / CA key sits behind. The file-backed
-//!   [`EcdsaP256Signer`] is the first backend; HSM and KMS backends implement
+//!   [`EcdsaSigner`] is the first backend; HSM and KMS backends implement
 //!   the same trait.
 //!
 //! Signatures use `aws-lc-rs`: about five times the P-256 verification rate of
@@ -152,6 +152,15 @@ impl PublicKey {
         lc::ParsedPublicKey::new(verify_alg, bytes)
             .map_err(|_| CryptoError::BadPublicKey(format!("invalid {} key", key.algorithm())))?;
         Ok(key)
+    }
+
+    /// The ECDSA curve of the key, if it is an ECDSA key of a curve Sigstead signs with.
+    pub fn ec_curve(&self) -> Option<EcCurve> {
+        match self {
+            Self::EcdsaP256(_) => Some(EcCurve::P256),
+            Self::EcdsaP384(_) => Some(EcCurve::P384),
+            Self::Ed25519(_) | Self::Rsa(_) => None,
+        }
     }
 
     /// Human-readable algorithm name, for error messages and metrics.
@@ -406,15 +415,91 @@ pub trait Signer: Send + Sync + fmt::Debug {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
 }
 
-/// An in-memory ECDSA P-256 key, loaded from (encrypted) PKCS#8.
-pub struct EcdsaP256Signer {
+/// The two ECDSA curves a Sigstead key may use: P-256 (SHA-256) for the logs
+/// and the CA, P-256 or P-384 (SHA-384) for the timestamp authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EcCurve {
+    P256,
+    P384,
+}
+
+impl EcCurve {
+    /// The curve's OID, as in an SPKI's parameters and PKCS#11 `CKA_EC_PARAMS`.
+    pub fn oid(self) -> der::asn1::ObjectIdentifier {
+        match self {
+            Self::P256 => OID_P256,
+            Self::P384 => OID_P384,
+        }
+    }
+
+    /// The curve named by a DER-encoded OID (PKCS#11 `CKA_EC_PARAMS`).
+    pub fn from_params_der(params: &[u8]) -> Option<Self> {
+        let oid = der::asn1::ObjectIdentifier::from_der(params).ok()?;
+        [Self::P256, Self::P384].into_iter().find(|c| c.oid() == oid)
+    }
+
+    /// Length in bytes of an uncompressed SEC1 point on the curve.
+    pub fn point_len(self) -> usize {
+        match self {
+            Self::P256 => 65,
+            Self::P384 => 97,
+        }
+    }
+
+    /// The SubjectPublicKeyInfo DER of an uncompressed point on this curve
+    /// (validated: a point off the curve is an error).
+    pub fn spki_der(self, point: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let spki = spki::SubjectPublicKeyInfoOwned {
+            algorithm: spki::AlgorithmIdentifierOwned {
+                oid: OID_EC_PUBLIC_KEY,
+                parameters: Some(
+                    der::Any::encode_from(&self.oid()).map_err(|e| CryptoError::BadPublicKey(e.to_string()))?,
+                ),
+            },
+            subject_public_key: der::asn1::BitString::from_bytes(point)
+                .map_err(|e| CryptoError::BadPublicKey(e.to_string()))?,
+        };
+        let der = spki.to_der().map_err(|e| CryptoError::BadPublicKey(e.to_string()))?;
+        match PublicKey::from_spki_der(&der)?.ec_curve() {
+            Some(c) if c == self => Ok(der),
+            _ => Err(CryptoError::BadPublicKey(format!("not a {} point", self.name()))),
+        }
+    }
+
+    fn signing(self) -> &'static lc::EcdsaSigningAlgorithm {
+        match self {
+            Self::P256 => &lc::ECDSA_P256_SHA256_ASN1_SIGNING,
+            Self::P384 => &lc::ECDSA_P384_SHA384_ASN1_SIGNING,
+        }
+    }
+
+    /// The hash the curve's standard scheme signs with.
+    pub fn hash(self) -> HashAlgorithm {
+        match self {
+            Self::P256 => HashAlgorithm::Sha256,
+            Self::P384 => HashAlgorithm::Sha384,
+        }
+    }
+
+    /// The curve's name in messages (`P-256`, `P-384`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::P256 => "P-256",
+            Self::P384 => "P-384",
+        }
+    }
+}
+
+/// An in-memory ECDSA key (P-256 or P-384), loaded from (encrypted) PKCS#8.
+pub struct EcdsaSigner {
     key: lc::EcdsaKeyPair,
+    curve: EcCurve,
     spki_der: Vec<u8>,
 }
 
-impl fmt::Debug for EcdsaP256Signer {
+impl fmt::Debug for EcdsaSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EcdsaP256Signer(log id {})", hex_prefix(&log_id(&self.spki_der)))
+        write!(f, "EcdsaSigner({}, key id {})", self.curve.name(), hex_prefix(&log_id(&self.spki_der)))
     }
 }
 
@@ -422,26 +507,36 @@ fn hex_prefix(b: &[u8]) -> String {
     b.iter().take(4).map(|x| format!("{x:02x}")).collect()
 }
 
-impl EcdsaP256Signer {
-    /// A fresh random key.
-    pub fn generate() -> Self {
-        let key = lc::EcdsaKeyPair::generate(&lc::ECDSA_P256_SHA256_ASN1_SIGNING).expect("P-256 key generation");
-        Self::from_key(key).expect("a generated key encodes")
+impl EcdsaSigner {
+    /// A fresh random key on `curve`.
+    pub fn generate(curve: EcCurve) -> Self {
+        let key = lc::EcdsaKeyPair::generate(curve.signing()).expect("ECDSA key generation");
+        Self::from_key(key, curve).expect("a generated key encodes")
     }
 
-    fn from_key(key: lc::EcdsaKeyPair) -> Result<Self, CryptoError> {
+    /// A fresh random P-256 key.
+    pub fn generate_p256() -> Self {
+        Self::generate(EcCurve::P256)
+    }
+
+    fn from_key(key: lc::EcdsaKeyPair, curve: EcCurve) -> Result<Self, CryptoError> {
         use aws_lc_rs::encoding::AsDer;
         let spki_der =
             key.public_key().as_der().map_err(|_| CryptoError::PrivateKey("cannot encode the public key".into()))?;
-        Ok(Self { spki_der: spki_der.as_ref().to_vec(), key })
+        Ok(Self { spki_der: spki_der.as_ref().to_vec(), key, curve })
     }
 
-    /// Loads an `ENCRYPTED PRIVATE KEY` (PKCS#8, PBES2) PEM.
+    fn from_pkcs8(plain: &[u8]) -> Option<Self> {
+        [EcCurve::P256, EcCurve::P384].into_iter().find_map(|curve| {
+            let key = lc::EcdsaKeyPair::from_pkcs8(curve.signing(), plain).ok()?;
+            Self::from_key(key, curve).ok()
+        })
+    }
+
+    /// Loads an `ENCRYPTED PRIVATE KEY` (PKCS#8, PBES2) PEM holding a P-256 or P-384 key.
     pub fn from_encrypted_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Self, CryptoError> {
         let plain = decrypt_pkcs8_pem(pem, password)?;
-        let key = lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, &plain)
-            .map_err(|e| CryptoError::PrivateKey(format!("not an ECDSA P-256 key: {e}")))?;
-        Self::from_key(key)
+        Self::from_pkcs8(&plain).ok_or_else(|| CryptoError::PrivateKey("not an ECDSA P-256 or P-384 key".into()))
     }
 
     /// Writes the key as an `ENCRYPTED PRIVATE KEY` PEM (scrypt + AES-256-CBC).
@@ -450,13 +545,18 @@ impl EcdsaP256Signer {
         encrypt_pkcs8(doc.as_ref(), password)
     }
 
+    /// The key's curve.
+    pub fn curve(&self) -> EcCurve {
+        self.curve
+    }
+
     /// The public key as Go-style PEM.
     pub fn public_key_pem(&self) -> String {
         pem_encode("PUBLIC KEY", &self.spki_der)
     }
 }
 
-impl Signer for EcdsaP256Signer {
+impl Signer for EcdsaSigner {
     fn public_key_der(&self) -> &[u8] {
         &self.spki_der
     }
@@ -536,16 +636,16 @@ fn encrypt_pkcs8(plain_der: &[u8], password: &[u8]) -> Result<String, CryptoErro
     Ok(pem_encode("ENCRYPTED PRIVATE KEY", enc.as_bytes()))
 }
 
-/// Loads an encrypted PKCS#8 key of either supported type (ECDSA P-256 or Ed25519).
+/// Loads an encrypted PKCS#8 key of any supported type (ECDSA P-256 or P-384, or Ed25519).
 pub fn signer_from_encrypted_pkcs8_pem(pem: &str, password: &[u8]) -> Result<Box<dyn Signer>, CryptoError> {
     let plain = decrypt_pkcs8_pem(pem, password)?;
-    if let Ok(key) = lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, &plain) {
-        return Ok(Box::new(EcdsaP256Signer::from_key(key)?));
+    if let Some(key) = EcdsaSigner::from_pkcs8(&plain) {
+        return Ok(Box::new(key));
     }
     if let Ok(key) = lc::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&plain) {
         return Ok(Box::new(Ed25519Signer::from_key(key)));
     }
-    Err(CryptoError::PrivateKey("neither an ECDSA P-256 nor an Ed25519 key".into()))
+    Err(CryptoError::PrivateKey("neither an ECDSA P-256 or P-384 nor an Ed25519 key".into()))
 }
 
 #[cfg(test)]
@@ -568,8 +668,24 @@ mod tests {
     }
 
     #[test]
+    fn p384_signer_signs_with_sha384_and_roundtrips_through_encrypted_pkcs8() {
+        let s = EcdsaSigner::generate(EcCurve::P384);
+        assert_eq!(s.curve(), EcCurve::P384);
+        let pk = PublicKey::from_spki_der(s.public_key_der()).unwrap();
+        assert_eq!(pk.ec_curve(), Some(EcCurve::P384));
+        let sig = s.sign(b"tsa").unwrap();
+        pk.verify(b"tsa", &sig).unwrap();
+        pk.verify_prehash(HashAlgorithm::Sha384, &digest(HashAlgorithm::Sha384, b"tsa"), &sig).unwrap();
+        let pem = s.to_encrypted_pkcs8_pem(b"pw").unwrap();
+        let back = EcdsaSigner::from_encrypted_pkcs8_pem(&pem, b"pw").unwrap();
+        assert_eq!((back.curve(), back.public_key_der()), (EcCurve::P384, s.public_key_der()));
+        let any = signer_from_encrypted_pkcs8_pem(&pem, b"pw").unwrap();
+        assert_eq!(any.public_key_der(), s.public_key_der());
+    }
+
+    #[test]
     fn der_and_fixed_ecdsa_signatures_convert_both_ways() {
-        let s = EcdsaP256Signer::generate();
+        let s = EcdsaSigner::generate_p256();
         for _ in 0..32 {
             let der_sig = s.sign(b"jws").unwrap();
             let fixed = ecdsa_der_to_fixed(&der_sig, 32).unwrap();
@@ -587,7 +703,7 @@ mod tests {
 
     #[test]
     fn sign_verify_roundtrip_and_tamper() {
-        let s = EcdsaP256Signer::generate();
+        let s = EcdsaSigner::generate_p256();
         let sig = s.sign(b"hello").unwrap();
         let pk = PublicKey::from_spki_der(s.public_key_der()).unwrap();
         pk.verify(b"hello", &sig).unwrap();
@@ -601,7 +717,7 @@ mod tests {
 
     #[test]
     fn fixed_size_signatures_are_accepted_like_upstream() {
-        let s = EcdsaP256Signer::generate();
+        let s = EcdsaSigner::generate_p256();
         let der_sig = s.sign(b"msg").unwrap();
         // Convert DER to r||s by hand.
         let parsed = p256::ecdsa::Signature::from_der(&der_sig).unwrap();
@@ -616,17 +732,17 @@ mod tests {
 
     #[test]
     fn encrypted_pkcs8_roundtrip_and_wrong_password() {
-        let s = EcdsaP256Signer::generate();
+        let s = EcdsaSigner::generate_p256();
         let pem = s.to_encrypted_pkcs8_pem(b"pw").unwrap();
         assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
-        let back = EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, b"pw").unwrap();
+        let back = EcdsaSigner::from_encrypted_pkcs8_pem(&pem, b"pw").unwrap();
         assert_eq!(back.public_key_der(), s.public_key_der());
-        assert!(EcdsaP256Signer::from_encrypted_pkcs8_pem(&pem, b"wrong").is_err());
+        assert!(EcdsaSigner::from_encrypted_pkcs8_pem(&pem, b"wrong").is_err());
     }
 
     #[test]
     fn verifier_material_accepts_crlf_pem_and_reencodes_lf() {
-        let s = EcdsaP256Signer::generate();
+        let s = EcdsaSigner::generate_p256();
         let lf = s.public_key_pem();
         let crlf = lf.replace('\n', "\r\n");
         let m = VerifierMaterial::parse(crlf.as_bytes()).unwrap();

@@ -409,11 +409,11 @@ fn tree_head_input(timestamp_ms: u64, tree_size: u64, root: &[u8; 32]) -> Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sigstead_crypto::EcdsaP256Signer;
+    use sigstead_crypto::EcdsaSigner;
 
     #[test]
     fn sct_round_trips_and_verifies() {
-        let key = EcdsaP256Signer::generate();
+        let key = EcdsaSigner::generate_p256();
         let entry = LogEntry::Precert { issuer_key_hash: [7; 32], tbs: vec![0x30, 0x03, 0x02, 0x01, 0x01] };
         let sct = Sct::sign(&entry, 1_700_000_000_123, &key).unwrap();
         sct.verify(&entry, key.public_key_der()).unwrap();
@@ -421,13 +421,13 @@ mod tests {
         assert_eq!(parse_sct_list_extension(&ext).unwrap(), vec![sct.clone()]);
         let other = LogEntry::Precert { issuer_key_hash: [8; 32], tbs: vec![0x30, 0x03, 0x02, 0x01, 0x01] };
         assert!(sct.verify(&other, key.public_key_der()).is_err(), "wrong-issuer-key-hash");
-        assert!(sct.verify(&entry, EcdsaP256Signer::generate().public_key_der()).is_err(), "wrong-log-key");
+        assert!(sct.verify(&entry, EcdsaSigner::generate_p256().public_key_der()).is_err(), "wrong-log-key");
     }
 
     #[test]
     fn sct_json_is_parsed_as_it_is_written() {
         use base64::{engine::general_purpose::STANDARD, Engine};
-        let key = EcdsaP256Signer::generate();
+        let key = EcdsaSigner::generate_p256();
         let entry = LogEntry::Precert { issuer_key_hash: [9; 32], tbs: vec![0x30, 0x00] };
         let sct = Sct::sign(&entry, 1_700_000_000_456, &key).unwrap();
         let json = sct.to_json().unwrap();
@@ -460,7 +460,7 @@ mod tests {
 
     #[test]
     fn tree_head_signature() {
-        let key = EcdsaP256Signer::generate();
+        let key = EcdsaSigner::generate_p256();
         let s = sign_tree_head(10, 20, &[1; 32], &key).unwrap();
         verify_tree_head(10, 20, &[1; 32], &s, key.public_key_der()).unwrap();
         assert!(verify_tree_head(10, 21, &[1; 32], &s, key.public_key_der()).is_err());

@@ -209,7 +209,7 @@ pub fn verify_checkpoint_v1(note: &str, name: Option<&str>, spki_der: &[u8]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sigstead_crypto::EcdsaP256Signer;
+    use sigstead_crypto::EcdsaSigner;
 
     fn cp() -> Checkpoint {
         Checkpoint {
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn sign_then_verify_and_tamper() {
-        let s = EcdsaP256Signer::generate();
+        let s = EcdsaSigner::generate_p256();
         let note = sign_checkpoint_v1(&cp(), "log.example", &s).unwrap();
         assert!(note.starts_with("log.example - 42\n7\n"));
         assert!(note.contains("\n\n\u{2014} log.example "));
@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(got, cp());
         let tampered = note.replacen("\n7\n", "\n8\n", 1);
         assert_eq!(verify_checkpoint_v1(&tampered, None, s.public_key_der()), Err(NoteError::BadSignature));
-        let other = EcdsaP256Signer::generate();
+        let other = EcdsaSigner::generate_p256();
         assert!(matches!(
             verify_checkpoint_v1(&note, None, other.public_key_der()),
             Err(NoteError::NoMatchingSignature(_))

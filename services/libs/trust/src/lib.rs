@@ -171,13 +171,13 @@ pub fn carry_over(previous: &TrustedRoot, current: &mut TrustedRoot, now: &str) 
 mod tests {
     use super::*;
     use serde_json::{json, Value};
-    use sigstead_crypto::{EcdsaP256Signer, Signer};
+    use sigstead_crypto::{EcdsaSigner, Signer};
 
     fn v<T: serde::Serialize>(doc: &T) -> Value {
         serde_json::to_value(doc).unwrap()
     }
 
-    fn services(rekor: &EcdsaP256Signer, ct: &EcdsaP256Signer) -> Services {
+    fn services(rekor: &EcdsaSigner, ct: &EcdsaSigner) -> Services {
         Services {
             rekor: LogKey { url: "https://rekor.internal".into(), spki: rekor.public_key_der().to_vec() },
             ct: Some(LogKey { url: "https://ct.internal".into(), spki: ct.public_key_der().to_vec() }),
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn lists_every_service_with_its_key_id() {
-        let (r, c) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
+        let (r, c) = (EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256());
         let (tr, sc) = build(&services(&r, &c), "2026-01-01T00:00:00Z");
         let (tr, sc) = (v(&tr), v(&sc));
         assert_eq!(tr["tlogs"][0]["logId"]["keyId"], STANDARD.encode(log_id(r.public_key_der())));
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_rekor_only_deployment_lists_the_log_alone() {
-        let r = EcdsaP256Signer::generate();
+        let r = EcdsaSigner::generate_p256();
         let s = Services {
             rekor: LogKey { url: "https://rekor.internal".into(), spki: r.public_key_der().to_vec() },
             ct: None,
@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_rotated_key_stays_listed_with_a_closed_window_and_kept_keys_keep_their_start() {
-        let (r1, r2, c) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
+        let (r1, r2, c) = (EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256());
         let (old, _) = build(&services(&r1, &c), "2026-01-01T00:00:00Z");
         let (mut new, _) = build(&services(&r2, &c), "2026-06-01T00:00:00Z");
         carry_over(&old, &mut new, "2026-06-01T00:00:00Z");
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(new["ctlogs"].as_array().unwrap().len(), 1);
         assert_eq!(new["ctlogs"][0]["publicKey"]["validFor"]["start"], "2026-01-01T00:00:00Z");
         // A second rotation keeps the first retired key's original end.
-        let r3 = EcdsaP256Signer::generate();
+        let r3 = EcdsaSigner::generate_p256();
         let (mut newer, _) = build(&services(&r3, &c), "2026-09-01T00:00:00Z");
         carry_over(&new_doc, &mut newer, "2026-09-01T00:00:00Z");
         let newer = v(&newer);
@@ -259,7 +259,7 @@ mod tests {
     /// working across the upgrade.
     #[test]
     fn a_previous_root_written_as_json_reads_back() {
-        let (r, c) = (EcdsaP256Signer::generate(), EcdsaP256Signer::generate());
+        let (r, c) = (EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256());
         let (tr, sc) = build(&services(&r, &c), "2026-01-01T00:00:00Z");
         let text = serde_json::to_string_pretty(&v(&tr)).unwrap();
         assert_eq!(serde_json::from_str::<TrustedRoot>(&text).unwrap(), tr);

@@ -10,7 +10,7 @@
 use crate::metadata::{Envelope, Expiry, MetaFile, Role, Root, Timestamp};
 use crate::repo::{self, root_path, snapshot_path, targets_path, TIMESTAMP_PATH};
 use crate::{KeyId, TufError, TufKey};
-use sigstead_crypto::{EcdsaP256Signer, Ed25519Signer, Signer};
+use sigstead_crypto::{EcdsaSigner, Ed25519Signer, Signer};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -112,9 +112,9 @@ pub fn all(now: OffsetDateTime) -> Result<Vec<Fixture>, TufError> {
         root: vec![
             Box::new(Ed25519Signer::generate()),
             Box::new(Ed25519Signer::generate()),
-            Box::new(EcdsaP256Signer::generate()),
+            Box::new(EcdsaSigner::generate_p256()),
         ],
-        targets: Box::new(EcdsaP256Signer::generate()),
+        targets: Box::new(EcdsaSigner::generate_p256()),
         targets_new: Box::new(Ed25519Signer::generate()),
         snapshot: Box::new(Ed25519Signer::generate()),
         timestamp: Box::new(Ed25519Signer::generate()),

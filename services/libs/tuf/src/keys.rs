@@ -103,12 +103,12 @@ pub fn sign(signer: &dyn Signer, message: &[u8]) -> Result<(KeyId, String), TufE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sigstead_crypto::{EcdsaP256Signer, Ed25519Signer};
+    use sigstead_crypto::{EcdsaSigner, Ed25519Signer};
 
     #[test]
     fn ed25519_and_p256_sign_and_verify() {
         let signers: Vec<Box<dyn Signer>> =
-            vec![Box::new(Ed25519Signer::generate()), Box::new(EcdsaP256Signer::generate())];
+            vec![Box::new(Ed25519Signer::generate()), Box::new(EcdsaSigner::generate_p256())];
         for s in &signers {
             let key = TufKey::from_spki_der(s.public_key_der()).unwrap();
             let (id, sig) = sign(s.as_ref(), b"{\"a\":1}").unwrap();
