@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Ports of the stack's services: five consecutive ports from a base.
+/// Ports of the stack's services: six consecutive ports from a base.
 #[derive(Debug, Clone, Copy)]
 pub struct Ports {
     pub rekor: u16,
@@ -11,13 +11,14 @@ pub struct Ports {
     pub ctlog: u16,
     pub oidc: u16,
     pub tuf: u16,
+    pub tsa: u16,
 }
 
 impl Ports {
-    /// Rekor, CA, CT log, development OIDC issuer, TUF repository, from `base` on.
+    /// Rekor, CA, CT log, development OIDC issuer, TUF repository, timestamp authority, from `base` on.
     pub fn from_base(base: u16) -> anyhow::Result<Self> {
-        anyhow::ensure!(base <= u16::MAX - 4, "--port-base {base} leaves no room for five consecutive ports");
-        Ok(Self { rekor: base, fulcio: base + 1, ctlog: base + 2, oidc: base + 3, tuf: base + 4 })
+        anyhow::ensure!(base <= u16::MAX - 5, "--port-base {base} leaves no room for six consecutive ports");
+        Ok(Self { rekor: base, fulcio: base + 1, ctlog: base + 2, oidc: base + 3, tuf: base + 4, tsa: base + 5 })
     }
 }
 
@@ -56,6 +57,12 @@ impl Stack {
     pub fn tuf_dir(&self) -> PathBuf {
         self.root.join("tuf")
     }
+    pub fn tsa_dir(&self) -> PathBuf {
+        self.root.join("tsa")
+    }
+    pub fn tsa_chain(&self) -> PathBuf {
+        self.tsa_dir().join("tsa-chain.pem")
+    }
     pub fn ca_chain(&self) -> PathBuf {
         self.ca_dir().join("ca-chain.pem")
     }
@@ -90,6 +97,10 @@ impl Stack {
     }
     pub fn tuf_url(&self) -> String {
         loopback(self.ports.tuf)
+    }
+    /// The full timestamp URL (signing configs carry full TSA URLs).
+    pub fn tsa_url(&self) -> String {
+        format!("{}/api/v1/timestamp", loopback(self.ports.tsa))
     }
 }
 

@@ -6,6 +6,7 @@
 mod data_dir;
 mod dev;
 mod rekor_cmd;
+mod tsa_cmd;
 mod tuf_cmd;
 mod up;
 
@@ -29,7 +30,8 @@ enum Command {
         /// Use this Postgres database instead of embedded SQLite.
         #[arg(long)]
         database_url: Option<sigstead_tlog::DatabaseUrl>,
-        /// First of five consecutive ports: Rekor, Fulcio, CT log, development OIDC issuer, TUF repository.
+        /// First of six consecutive ports: Rekor, Fulcio, CT log, development OIDC issuer, TUF repository,
+        /// timestamp authority.
         #[arg(long, default_value_t = 3000)]
         port_base: u16,
     },
@@ -57,6 +59,11 @@ enum Command {
     Ctlog {
         #[command(subcommand)]
         command: CtlogCommand,
+    },
+    /// Operate the RFC 3161 timestamp authority.
+    Tsa {
+        #[command(subcommand)]
+        command: tsa_cmd::TsaCommand,
     },
     /// Operate the Rekor log.
     Rekor {
@@ -110,6 +117,11 @@ enum ServeCommand {
     },
     /// The TUF repository server.
     Tuf {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// The RFC 3161 timestamp authority.
+    Tsa {
         #[arg(long)]
         config: PathBuf,
     },
@@ -197,6 +209,12 @@ fn main() -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
                 sigstead_tuf_service::run(cfg, listener, sigstead_server::shutdown_signal()).await
             }
+            Command::Serve { service: ServeCommand::Tsa { config } } => {
+                let cfg = sigstead_tsa::TsaConfig::load(&config)?;
+                let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+                sigstead_tsa::run(cfg, listener, sigstead_server::shutdown_signal()).await
+            }
+            Command::Tsa { command } => tsa_cmd::run(command),
             Command::Tuf { command } => tuf_cmd::run(command),
             Command::Mirror { url, root, out, ca_file } => tuf_cmd::mirror(&url, &root, &out, ca_file.as_deref()).await,
             Command::Migrate { database_url } => {

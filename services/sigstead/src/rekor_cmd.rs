@@ -65,6 +65,7 @@ async fn write_trust_material(cfg: &RekorConfig, out: &Path) -> anyhow::Result<(
         rekor: sigstead_trust::LogKey { url: cfg.public_url.clone(), spki: signer.public_key_der().to_vec() },
         ct: None,
         ca: None,
+        tsa: None,
         oidc_urls: vec![],
     };
     let (trusted_root, signing_config) = sigstead_trust::build(&services, &start);

@@ -117,6 +117,12 @@ pub enum TufCommand {
         /// The CA chain (PEM, intermediate first), e.g. ca-chain.pem from `sigstead ca init`.
         #[arg(long)]
         ca_chain: PathBuf,
+        /// The timestamp authority's full URL (`https://…/api/v1/timestamp`); with --tsa-chain.
+        #[arg(long, requires = "tsa_chain")]
+        tsa_url: Option<String>,
+        /// The TSA chain (PEM, leaf first), e.g. tsa-chain.pem from `sigstead tsa init`.
+        #[arg(long, requires = "tsa_url")]
+        tsa_chain: Option<PathBuf>,
         /// OIDC issuer URLs offered to interactive clients (repeatable).
         #[arg(long = "oidc-url")]
         oidc_urls: Vec<String>,
@@ -204,6 +210,8 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             ct_key,
             fulcio_url,
             ca_chain,
+            tsa_url,
+            tsa_chain,
             oidc_urls,
             previous,
             start,
@@ -214,17 +222,25 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
                 let v = sigstead_crypto::VerifierMaterial::parse(&pem).with_context(|| p.display().to_string())?;
                 Ok(v.spki_der)
             };
-            let chain_pem = std::fs::read(&ca_chain).with_context(|| format!("reading {}", ca_chain.display()))?;
-            let chain: Vec<Vec<u8>> = sigstead_crypto::pem_decode_all(&chain_pem)
-                .into_iter()
-                .filter(|(label, _)| label == "CERTIFICATE")
-                .map(|(_, d)| d)
-                .collect();
-            anyhow::ensure!(!chain.is_empty(), "{} holds no certificates", ca_chain.display());
+            let certificates = |p: &Path| -> anyhow::Result<Vec<Vec<u8>>> {
+                let pem = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+                let chain: Vec<Vec<u8>> = sigstead_crypto::pem_decode_all(&pem)
+                    .into_iter()
+                    .filter(|(label, _)| label == "CERTIFICATE")
+                    .map(|(_, d)| d)
+                    .collect();
+                anyhow::ensure!(!chain.is_empty(), "{} holds no certificates", p.display());
+                Ok(chain)
+            };
+            let tsa = match (tsa_url, tsa_chain) {
+                (Some(url), Some(chain)) => Some(sigstead_trust::Tsa { url, chain: certificates(&chain)? }),
+                _ => None,
+            };
             let services = sigstead_trust::Services {
                 rekor: sigstead_trust::LogKey { url: rekor_url, spki: spki(&rekor_key)? },
                 ct: Some(sigstead_trust::LogKey { url: ctlog_url, spki: spki(&ct_key)? }),
-                ca: Some(sigstead_trust::Ca { url: fulcio_url, chain }),
+                ca: Some(sigstead_trust::Ca { url: fulcio_url, chain: certificates(&ca_chain)? }),
+                tsa,
                 oidc_urls,
             };
             let now_s = sigstead_tuf::Expiry::at(now).to_string();

@@ -7,7 +7,12 @@ use sigstead_tlog::{DatabaseUrl, MigratePolicy, Store};
 use std::path::Path;
 
 /// Writes the trusted root, signing config and ClientTrustConfig of the stack.
-fn write_trust_documents(stack: &Stack, rekor_spki: &[u8], start_unix: i64) -> anyhow::Result<()> {
+fn write_trust_documents(
+    stack: &Stack,
+    rekor_spki: &[u8],
+    tsa_chain: &[Vec<u8>],
+    start_unix: i64,
+) -> anyhow::Result<()> {
     let start = time::OffsetDateTime::from_unix_timestamp(start_unix)?
         .format(&time::format_description::well_known::Rfc3339)?;
     let ct_pub = std::fs::read(stack.ct_dir().join("ct-key.pub"))?;
@@ -20,6 +25,7 @@ fn write_trust_documents(stack: &Stack, rekor_spki: &[u8], start_unix: i64) -> a
             url: stack.fulcio_url(),
             chain: sigstead_crypto::pem_decode_all(&chain_pem).into_iter().map(|(_, d)| d).collect(),
         }),
+        tsa: Some(sigstead_trust::Tsa { url: stack.tsa_url(), chain: tsa_chain.to_vec() }),
         oidc_urls: vec![stack.oidc_url()],
     };
     let (tr, sc) = sigstead_trust::build(&services, &start);
@@ -34,7 +40,7 @@ async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
 }
 
 /// `sigstead up`: the Rekor log, the CT log, the CA, the development OIDC
-/// issuer and the TUF repository.
+/// issuer, the TUF repository and the timestamp authority.
 pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) -> anyhow::Result<()> {
     let stack = Stack::new(data, crate::data_dir::Ports::from_base(port_base)?);
     let ports = stack.ports;
@@ -61,9 +67,20 @@ pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) 
         database_url.as_ref(),
     )?;
     let fulcio_path = sigstead_fulcio::init::dev_config(&stack.ca_dir(), ports.fulcio, &stack.ct_url(), issuer.url())?;
+    let tsa_cfg = sigstead_tsa::TsaConfig::load(&sigstead_tsa::init::init(
+        &stack.tsa_dir(),
+        &Stack::listen(ports.tsa),
+        &sigstead_tsa::init::TsaInit::default(),
+    )?)?;
+    let tsa = sigstead_tsa::open(&tsa_cfg)?;
     // Back-dated an hour before the log's creation so that no clock step can
     // put its first entries before the trust root's validity.
-    write_trust_documents(&stack, rekor.signer().public_key_der(), rekor.engine().created_at() - 3600)?;
+    write_trust_documents(
+        &stack,
+        rekor.signer().public_key_der(),
+        tsa.authority().chain_der(),
+        rekor.engine().created_at() - 3600,
+    )?;
     let tuf_path = sigstead_tuf_service::editor::dev_repository(
         &stack.tuf_dir(),
         &[(TRUSTED_ROOT.to_string(), stack.trusted_root()), (SIGNING_CONFIG.to_string(), stack.signing_config())],
@@ -79,12 +96,13 @@ pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) 
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
-    let (l_oidc, l_ct, l_fulcio, l_rekor, l_tuf) = (
+    let (l_oidc, l_ct, l_fulcio, l_rekor, l_tuf, l_tsa) = (
         bind(ports.oidc).await?,
         bind(ports.ctlog).await?,
         bind(ports.fulcio).await?,
         bind(ports.rekor).await?,
         bind(ports.tuf).await?,
+        bind(ports.tsa).await?,
     );
     tasks.spawn(sigstead_server::serve(oidc_app, l_oidc, None, stopped(&stop_tx)).map_err_into());
     tasks.spawn(sigstead_ctlog::run(sigstead_ctlog::CtConfig::load(&ct_path)?, l_ct, stopped(&stop_tx)));
@@ -92,6 +110,8 @@ pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) 
     let rekor_stop = stopped(&stop_tx);
     tasks.spawn(async move { sigstead_rekor::serve(&rekor_cfg, rekor, l_rekor, rekor_stop).await });
     tasks.spawn(sigstead_tuf_service::run(sigstead_tuf_service::TufConfig::load(&tuf_path)?, l_tuf, stopped(&stop_tx)));
+    let tsa_app = sigstead_tsa::app(tsa, &tsa_cfg.http);
+    tasks.spawn(sigstead_server::serve(tsa_app, l_tsa, None, stopped(&stop_tx)).map_err_into());
 
     let d = stack.root().display();
     let tuf_url = stack.tuf_url();
@@ -104,6 +124,7 @@ pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) 
     println!("  CT log:              {}", stack.ct_url());
     println!("  OIDC issuer (DEV, INSECURE): {issuer}");
     println!("  TUF repository:      {tuf_url}  (pinned root: {root1})");
+    println!("  Timestamp authority: {}  (chain: {})", stack.tsa_url(), stack.tsa_chain().display());
     println!("  trusted root:        {d}/trusted_root.json");
     println!("  signing config:      {d}/signing_config.v0.2.json");
     println!("  trust config:        {d}/trust_config.json");

@@ -33,13 +33,25 @@ pub struct Ca {
     pub chain: Vec<Vec<u8>>,
 }
 
+/// The timestamp authority of a deployment.
+#[derive(Debug, Clone)]
+pub struct Tsa {
+    /// The full timestamp URL (`…/api/v1/timestamp`), as clients POST to it.
+    pub url: String,
+    /// DER certificates, leaf first, root last.
+    pub chain: Vec<Vec<u8>>,
+}
+
 /// The services of one Sigstead deployment. A Rekor-only deployment (keys
-/// held by the signers themselves) has no CA and no CT log.
+/// held by the signers themselves) has no CA and no CT log; a deployment
+/// without a TSA lists none and omits `tsaConfig` (sigstore-js refuses a
+/// `tsaConfig` with no TSA).
 #[derive(Debug, Clone)]
 pub struct Services {
     pub rekor: LogKey,
     pub ct: Option<LogKey>,
     pub ca: Option<Ca>,
+    pub tsa: Option<Tsa>,
     /// OIDC issuers clients may use interactively (signing config `oidcUrls`).
     pub oidc_urls: Vec<String>,
 }
@@ -98,7 +110,22 @@ pub fn build(s: &Services, start: &str) -> (TrustedRoot, SigningConfig) {
         tlogs: vec![tlog(&s.rekor, start)],
         certificate_authorities,
         ctlogs: s.ct.iter().map(|ct| tlog(ct, start)).collect(),
-        timestamp_authorities: vec![],
+        timestamp_authorities: s
+            .tsa
+            .iter()
+            .map(|tsa| CertificateAuthority {
+                subject: DistinguishedName {
+                    organization: "sigstead".into(),
+                    common_name: "sigstead timestamp authority".into(),
+                },
+                uri: tsa.url.clone(),
+                cert_chain: wire::X509CertificateChain {
+                    certificates: tsa.chain.iter().map(|d| X509Certificate { raw_bytes: STANDARD.encode(d) }).collect(),
+                },
+                valid_for: TimeRange::from(start),
+                operator: None,
+            })
+            .collect(),
     };
     let service = |url: &str| Service {
         url: url.to_string(),
@@ -111,9 +138,9 @@ pub fn build(s: &Services, start: &str) -> (TrustedRoot, SigningConfig) {
         ca_urls: s.ca.iter().map(|ca| service(&ca.url)).collect(),
         oidc_urls: s.oidc_urls.iter().map(|u| service(u)).collect(),
         rekor_tlog_urls: vec![service(&s.rekor.url)],
-        tsa_urls: vec![],
+        tsa_urls: s.tsa.iter().map(|t| service(&t.url)).collect(),
         rekor_tlog_config: Some(ServiceConfiguration { selector: "ANY".into(), count: None }),
-        tsa_config: None,
+        tsa_config: s.tsa.as_ref().map(|_| ServiceConfiguration { selector: "ANY".into(), count: None }),
     };
     (trusted_root, signing_config)
 }
@@ -182,8 +209,55 @@ mod tests {
             rekor: LogKey { url: "https://rekor.internal".into(), spki: rekor.public_key_der().to_vec() },
             ct: Some(LogKey { url: "https://ct.internal".into(), spki: ct.public_key_der().to_vec() }),
             ca: Some(Ca { url: "https://fulcio.internal".into(), chain: vec![b"inter".to_vec(), b"root".to_vec()] }),
+            tsa: None,
             oidc_urls: vec!["https://idp.internal".into()],
         }
+    }
+
+    fn with_tsa(mut s: Services, leaf: &[u8]) -> Services {
+        s.tsa = Some(Tsa {
+            url: "https://tsa.internal/api/v1/timestamp".into(),
+            chain: vec![leaf.to_vec(), b"tsa root".to_vec()],
+        });
+        s
+    }
+
+    #[test]
+    fn a_tsa_is_listed_in_both_documents_and_tsa_config_only_with_it() {
+        let (r, c) = (EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256());
+        let (tr, sc) = build(&with_tsa(services(&r, &c), b"tsa leaf"), "2026-01-01T00:00:00Z");
+        let tc = v(&client_trust_config(&tr, &sc));
+        let (tr, sc) = (v(&tr), v(&sc));
+        let tsa = &tr["timestampAuthorities"][0];
+        assert_eq!(tsa["certChain"]["certificates"][0]["rawBytes"], STANDARD.encode(b"tsa leaf"), "leaf first");
+        assert_eq!(tsa["certChain"]["certificates"][1]["rawBytes"], STANDARD.encode(b"tsa root"));
+        assert_eq!(tsa["validFor"], json!({"start": "2026-01-01T00:00:00Z"}));
+        assert_eq!(
+            sc["tsaUrls"],
+            json!([{"url": "https://tsa.internal/api/v1/timestamp", "majorApiVersion": 1,
+                    "validFor": {"start": "2026-01-01T00:00:00Z"}, "operator": "sigstead"}])
+        );
+        assert_eq!(sc["tsaConfig"], json!({"selector": "ANY"}));
+        assert_eq!(tc["trustedRoot"]["timestampAuthorities"], tr["timestampAuthorities"]);
+        assert_eq!(tc["signingConfig"]["tsaUrls"], sc["tsaUrls"]);
+        let (_, without) = build(&services(&r, &c), "2026-01-01T00:00:00Z");
+        let without = v(&without);
+        assert_eq!((without["tsaUrls"].clone(), without.get("tsaConfig")), (json!([]), None));
+    }
+
+    #[test]
+    fn a_rotated_tsa_chain_stays_listed_with_a_closed_window() {
+        let (r, c) = (EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256());
+        let (old, _) = build(&with_tsa(services(&r, &c), b"leaf 1"), "2026-01-01T00:00:00Z");
+        let (mut new, _) = build(&with_tsa(services(&r, &c), b"leaf 2"), "2026-06-01T00:00:00Z");
+        carry_over(&old, &mut new, "2026-06-01T00:00:00Z");
+        let new = v(&new);
+        let tsas = new["timestampAuthorities"].as_array().unwrap();
+        assert_eq!(tsas.len(), 2);
+        assert_eq!(tsas[0]["certChain"]["certificates"][0]["rawBytes"], STANDARD.encode(b"leaf 2"));
+        assert_eq!(tsas[0]["validFor"], json!({"start": "2026-06-01T00:00:00Z"}));
+        assert_eq!(tsas[1]["certChain"]["certificates"][0]["rawBytes"], STANDARD.encode(b"leaf 1"));
+        assert_eq!(tsas[1]["validFor"], json!({"start": "2026-01-01T00:00:00Z", "end": "2026-06-01T00:00:00Z"}));
     }
 
     #[test]
@@ -210,6 +284,7 @@ mod tests {
             rekor: LogKey { url: "https://rekor.internal".into(), spki: r.public_key_der().to_vec() },
             ct: None,
             ca: None,
+            tsa: None,
             oidc_urls: vec![],
         };
         let (tr_doc, sc) = build(&s, "2026-01-01T00:00:00Z");
