@@ -177,6 +177,7 @@ stack_up() { # stack_up [CHECK]
         CTLOG="http://127.0.0.1:$((BASE + 2))"
         ISSUER="http://127.0.0.1:$((BASE + 3))"
         TUF="http://127.0.0.1:$((BASE + 4))"
+        TSA_BASE="http://127.0.0.1:$((BASE + 5))"; TSA="$TSA_BASE/api/v1/timestamp"
         D="$RUN/data"
         TR="$D/trusted_root.json"; SC="$D/signing_config.v0.2.json"; TC="$D/trust_config.json"
         PIN="$D/tuf/repository/1.root.json"
@@ -189,6 +190,7 @@ stack_up() { # stack_up [CHECK]
     for _ in $(seq 300); do
         if curl -fsS -o /dev/null "$REKOR/healthz" 2>/dev/null && curl -fsS -o /dev/null "$FULCIO/healthz" 2>/dev/null \
             && curl -fsS -o /dev/null "$CTLOG/healthz" 2>/dev/null && curl -fsS -o /dev/null "$TUF/timestamp.json" 2>/dev/null \
+            && curl -fsS -o /dev/null "$TSA_BASE/readyz" 2>/dev/null \
             && grep -q "cosign verify-blob" "$out.out"; then up=1; break; fi
         kill -0 "$UP_PID" 2>/dev/null || break
         sleep 0.2

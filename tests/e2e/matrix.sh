@@ -4,7 +4,10 @@
 # kind it supports, and every verifier refuses every tampered input.
 #
 # Signers (12 bundles; `blob` = Rekor hashedrekord 0.0.1, `att` = DSSE over an
-# in-toto statement about the same artifact, predicate type SLSA provenance v1):
+# in-toto statement about the same artifact, predicate type SLSA provenance v1;
+# every bundle carries an RFC 3161 timestamp from the stack's TSA, taken through
+# the signing config (or, for @sigstore/cli, --tsa-server-url), and each
+# timestamp is verified by `openssl ts -verify` against the published TSA chain):
 #   cosign 3.1.1          sign-blob, attest-blob   with --signing-config/--trusted-root
 #   cosign 3.1.1          sign-blob, attest-blob   after `cosign initialize` against
 #                                                  the stack's TUF repository (no file flags)
@@ -12,7 +15,7 @@
 #   sigstore-python 4.5.1 sign, attest             with --instance TUF after trust-instance
 #   sigstore-js 4.1.1     blob, attest (dsse)      js/sign.mjs with the signing config
 #   @sigstore/cli 0.8.1   attest                   Rekor intoto 0.0.2
-#   sigstore-rust 0.15.1  sign                     rust-client driver
+#   sigstore-rust 0.15.1  sign                     rust-client driver, --signing-config
 # Verifiers (8; the lane names used in check names):
 #   cosign      verify-blob / verify-blob-attestation --trusted-root
 #   cosign-tuf  the same with the trust root from TUF (after initialize, no flags)
@@ -27,7 +30,11 @@
 # bit, checkpoint root-hash bit, inclusionProof.hashes[0] bit, inclusionProof.rootHash
 # bit, canonicalizedBody digest; plus a changed artifact, a wrong identity, a wrong
 # issuer, and (verifiers that take a trust root file) trust roots naming another
-# CA, another CT key, another Rekor key. A refusal only counts when the same
+# CA, another CT key, another Rekor key. Timestamp cases, with the SET removed so
+# that the RFC 3161 timestamp is the only time source: that bundle itself must
+# verify everywhere (the control), and a flipped bit in the timestamp's
+# signature, a timestamp over another signature, one from another TSA, and a
+# trust root without the TSA chain must each be refused. A refusal only counts when the same
 # verifier accepted the untampered bundle with the same command (the control), and
 # not when it is a usage/driver error.
 # Known client behaviour, confirmed by running it, is printed as NOTE and not
@@ -86,8 +93,9 @@ ok python_tuf_attest in_home python-tuf "$PYSIG" --instance "$TUF" attest --iden
     --predicate pred.json --predicate-type "$SLSA" --bundle py-tuf-att.json artifact
 ok js_sign_blob node "$JS/sign.mjs" blob --token token.jwt --signing-config "$SC" --bundle js-blob.json artifact
 ok js_attest node "$JS/sign.mjs" attest --token token.jwt --signing-config "$SC" --predicate-type "$SLSA" --predicate pred.json --bundle js-att.json artifact
-ok cli_attest in_home cli env CI=true SIGSTORE_ID_TOKEN="$JWT" "$NPMSIG" attest stmt.json --fulcio-url "$FULCIO" --rekor-url "$REKOR" --timeout 20 -o cli-att.json
-ok rust_sign "$DRIVER" sign --fulcio-url "$FULCIO" --rekor-url "$REKOR" --token-file token.jwt --bundle rust-blob.json artifact
+ok cli_attest in_home cli env CI=true SIGSTORE_ID_TOKEN="$JWT" "$NPMSIG" attest stmt.json --fulcio-url "$FULCIO" --rekor-url "$REKOR" \
+    --tsa-server-url "$TSA_BASE" --timeout 20 -o cli-att.json
+ok rust_sign "$DRIVER" sign --signing-config "$SC" --token-file token.jwt --bundle rust-blob.json artifact
 
 # BUNDLE:KIND for every bundle; each must be one entry in this stack's Rekor, of the expected kind.
 BUNDLES="cosign-blob:blob cosign-att:att cosign-tuf-blob:blob cosign-tuf-att:att py-blob:blob py-att:att
@@ -111,11 +119,26 @@ print("; ".join(bad))
 PY
 )"
 [ -z "$kinds" ] && pass bundles_are_the_expected_rekor_kinds || fail bundles_are_the_expected_rekor_kinds "$kinds"
+# Every bundle's timestamp, checked by OpenSSL against the TSA chain of trusted_root.json.
+mkdir -p "$RUN/ts"
+for spec in $BUNDLES; do
+    b="${spec%%:*}"
+    if digest="$("$PY" "$HERE/matrix_tamper.py" tsa-files "$WORK/$b.json" "$RUN/ts" "$b" "$TR" 2>"$RUN/log/ts-$b.log")" \
+        && openssl ts -verify -digest "$digest" -in "$RUN/ts/$b.tsr" -CAfile "$RUN/ts/tsa-root.pem" -untrusted "$RUN/ts/tsa-chain.pem" \
+            >>"$RUN/log/ts-$b.log" 2>&1; then
+        pass "openssl_verifies_timestamp_of_$b"
+    else
+        fail "openssl_verifies_timestamp_of_$b" "$(tail -2 "$RUN/log/ts-$b.log")"
+    fi
+done
 echo "     signing: $((SECONDS - T1)) s"
 
 # ------------------------------------------------------------------ verifier commands
 VERIFIERS="cosign cosign-tuf python python-tuf js js-tuf cli-tuf rust"
 FILE_VERIFIERS="cosign python js rust"     # those that take a trust root file
+# cosign 3.1.1 counts an RFC 3161 timestamp as a time source only with
+# --use-signed-timestamps (otherwise it requires the SET): the timestamp cases set it.
+COSIGN_TS=()
 # vcmd VERIFIER KIND BUNDLE [ARTIFACT [IDENTITY [ISSUER [TRUST-VARIANT]]]]: sets CMD.
 vcmd() {
     local v="$1" kind="$2" b="$3" art="${4:-artifact}" id="${5:-$ID}" iss="${6:-$ISSUER}" tr="$TR" tc="$TC"
@@ -126,7 +149,7 @@ vcmd() {
             local sub=(verify-blob) trust=(--trusted-root "$tr")
             [ "$kind" = att ] && sub=(verify-blob-attestation --type "$SLSA")
             [ "$v" = cosign-tuf ] && trust=()
-            CMD=("${HENV[@]}" "$COSIGN" "${sub[@]}" "${trust[@]}" --bundle "$b" --certificate-identity "$id" --certificate-oidc-issuer "$iss" "$art") ;;
+            CMD=("${HENV[@]}" "$COSIGN" "${sub[@]}" "${trust[@]}" "${COSIGN_TS[@]}" --bundle "$b" --certificate-identity "$id" --certificate-oidc-issuer "$iss" "$art") ;;
         python) CMD=("${HENV[@]}" "$PYSIG" --trust-config "$tc" verify identity --bundle "$b" --cert-identity "$id" --cert-oidc-issuer "$iss" "$art") ;;
         python-tuf) CMD=("${HENV[@]}" "$PYSIG" --instance "$TUF" verify identity --bundle "$b" --cert-identity "$id" --cert-oidc-issuer "$iss" "$art") ;;
         js)
@@ -170,17 +193,28 @@ echo "     positive matrix: $((SECONDS - T2)) s"
 
 # ------------------------------------------------------------------ 3. tampered inputs
 T3=$SECONDS
-NEG_BASES="cosign-blob:blob py-blob:blob js-att:att"
+# BASE:KIND:OTHER — OTHER lends its timestamp (same TSA, another signature) to the tsa-other-sig case.
+NEG_BASES="cosign-blob:blob:py-blob py-blob:blob:cosign-blob js-att:att:js-blob"
 CASES="set no-set checkpoint-sig checkpoint-root proof-hash proof-root body"
+TSA_CASES="tsa-bit tsa-other-sig tsa-other-tsa"
 TRUST_VARIANTS="other-ca other-ct other-rekor"
 mkdir -p "$RUN/tamper"
 tampered=1
 "$SIGSTEAD_BIN" ca init --dir "$RUN/other-ca" >"$RUN/log/other-ca.log" 2>&1 || tampered=""
+# Another timestamp authority, not in the trusted root, for the tsa-other-tsa case.
+OTHER_TSA="127.0.0.1:$((BASE + 6))"
+"$SIGSTEAD_BIN" tsa init --data-dir "$RUN/other-tsa" --listen "$OTHER_TSA" --organization other >"$RUN/log/other-tsa.log" 2>&1 || tampered=""
+"$SIGSTEAD_BIN" serve tsa --config "$RUN/other-tsa/tsa.toml" >>"$RUN/log/other-tsa.log" 2>&1 &
+OTHER_TSA_PID=$!
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://$OTHER_TSA/readyz" 2>/dev/null && break; sleep 0.1; done
 "$PY" "$HERE/matrix_tamper.py" trust "$TC" "$RUN/other-ca/ca-chain.pem" "$RUN/tamper" >>"$RUN/log/tamper.log" 2>&1 || tampered=""
 for spec in $NEG_BASES; do
-    "$PY" "$HERE/matrix_tamper.py" bundle "$WORK/${spec%%:*}.json" "$RUN/tamper" "${spec%%:*}" >>"$RUN/log/tamper.log" 2>&1 || tampered=""
+    IFS=: read -r b _ other <<<"$spec"
+    "$PY" "$HERE/matrix_tamper.py" bundle "$WORK/$b.json" "$RUN/tamper" "$b" "$WORK/$other.json" "http://$OTHER_TSA/api/v1/timestamp" \
+        >>"$RUN/log/tamper.log" 2>&1 || tampered=""
 done
-[ -n "$tampered" ] && pass tampered_inputs_written || fail tampered_inputs_written "$(tail -3 "$RUN/log/other-ca.log" "$RUN/log/tamper.log")"
+kill "$OTHER_TSA_PID" 2>/dev/null
+[ -n "$tampered" ] && pass tampered_inputs_written || fail tampered_inputs_written "$(tail -3 "$RUN/log/other-ca.log" "$RUN/log/other-tsa.log" "$RUN/log/tamper.log")"
 
 # Known client laxness (clients.md §11/§13, and the code quoted): accepted → NOTE, refused → PASS.
 WHY_ROOTHASH="sigstore-js computes the inclusion proof against the signed checkpoint's root hash and never reads inclusionProof.rootHash (@sigstore/verify 3.1.1 tlog/merkle.js compares with checkpoint.logHash); it refuses a changed proof hash and a changed checkpoint root"
@@ -204,9 +238,18 @@ neg() {
 
 # ------------------------------------------------------------------ 4. every verifier refuses every tampering
 for spec in $NEG_BASES; do
-    b="${spec%%:*}"; kind="${spec#*:}"
+    IFS=: read -r b kind _ <<<"$spec"
     for v in $VERIFIERS; do
-        Q_CONTROL="${v}_verifies_$b"
+        # The timestamp as the only time source: the control of the timestamp cases.
+        Q_CONTROL=""; COSIGN_TS=(--use-signed-timestamps)
+        vcmd "$v" "$kind" "$RUN/tamper/$b.tsa-only.json"
+        q_ok "$v" "${v}_verifies_tsa-only_$b" "${CMD[@]}"
+        Q_CONTROL="${v}_verifies_tsa-only_$b"
+        for c in $TSA_CASES; do neg "$v" "$b" "$kind" "$c" "$RUN/tamper/$b.$c.json"; done
+        case " $FILE_VERIFIERS " in *" $v "*)
+            neg "$v" "$b" "$kind" trust-root-no-tsa "$RUN/tamper/$b.tsa-only.json" artifact "$ID" "$ISSUER" no-tsa ;;
+        esac
+        Q_CONTROL="${v}_verifies_$b"; COSIGN_TS=()
         for c in $CASES; do neg "$v" "$b" "$kind" "$c" "$RUN/tamper/$b.$c.json"; done
         neg "$v" "$b" "$kind" changed-artifact "$b.json" changed
         neg "$v" "$b" "$kind" wrong-identity "$b.json" artifact bob@example.com

@@ -29,6 +29,24 @@ pub enum BenchCommand {
     Rekor(RekorBench),
     /// Request certificates (with embedded SCT) from the CA of a running `sigstead up`.
     Fulcio(FulcioBench),
+    /// Request RFC 3161 timestamps from a running timestamp authority.
+    Tsa(TsaBench),
+}
+
+#[derive(Debug, Args)]
+pub struct TsaBench {
+    /// The timestamp URL.
+    #[arg(long, default_value = "http://127.0.0.1:3005/api/v1/timestamp")]
+    url: String,
+    /// Seconds of measured load.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// Concurrent clients (closed loop).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Requests to prepare, each a distinct SHA-256 imprint with a random nonce and certReq set.
+    #[arg(long, default_value_t = 400_000)]
+    max_requests: usize,
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +91,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Rekor(b) => rekor(b).await,
         BenchCommand::Fulcio(b) => fulcio(b).await,
+        BenchCommand::Tsa(b) => tsa(b).await,
     }
 }
 
@@ -159,13 +178,14 @@ impl Outcome {
 #[derive(Debug)]
 struct Target {
     url: String,
+    content_type: &'static str,
     bearer: Option<String>,
     expect: u16,
 }
 
 impl Target {
     async fn send(&self, client: &reqwest::Client, body: Bytes) -> Result<(), String> {
-        let mut req = client.post(&self.url).header("content-type", "application/json").body(body);
+        let mut req = client.post(&self.url).header("content-type", self.content_type).body(body);
         if let Some(t) = &self.bearer {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -206,7 +226,7 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
     let size_before = tree_size(&client, &info_url).await?;
     let duration = Duration::from_secs(b.duration);
     let start = Instant::now();
-    let target = Arc::new(Target { url, bearer: None, expect: 201 });
+    let target = Arc::new(Target { url, content_type: "application/json", bearer: None, expect: 201 });
     let outcome = match b.rate {
         None => closed_loop(&client, &target, requests, b.concurrency, duration).await,
         Some(rate) => open_loop(&client, &target, requests, rate, b.concurrency).await,
@@ -349,11 +369,66 @@ async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
     let url = format!("{}/api/v2/signingCert", b.url.trim_end_matches('/'));
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
-    let target = Arc::new(Target { url, bearer: Some(token), expect: 200 });
+    let target = Arc::new(Target { url, content_type: "application/json", bearer: Some(token), expect: 200 });
     let start = Instant::now();
     let outcome = closed_loop(&client, &target, bodies, b.concurrency, Duration::from_secs(b.duration)).await;
     let mut report = outcome.report(start.elapsed().as_secs_f64(), "certificates", "certificates_per_sec");
     report.insert("mode".into(), format!("closed loop, {} clients", b.concurrency).into());
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+/// Timestamp throughput: distinct DER queries (a fresh SHA-256 imprint and a
+/// random nonce each, certReq set, as cosign and sigstore-python send them).
+/// After the run a sample of answers is verified against the TSA's served
+/// chain, so a fast answer that does not verify cannot count.
+async fn tsa(b: TsaBench) -> anyhow::Result<()> {
+    let n = b.max_requests;
+    eprintln!("preparing {n} timestamp queries…");
+    let seed: [u8; 16] = sigstead_crypto::random_bytes();
+    let make = move |i: usize| -> (Vec<u8>, u64, Bytes) {
+        let mut input = seed.to_vec();
+        input.extend_from_slice(&i.to_be_bytes());
+        let digest = Sha256::digest(&input).to_vec();
+        let nonce = u64::from_be_bytes(sigstead_crypto::random_bytes());
+        let q = sigstead_tsp::encode_query(sigstead_crypto::HashAlgorithm::Sha256, &digest, Some(nonce), true);
+        (digest, nonce, Bytes::from(q))
+    };
+    let bodies: Vec<Bytes> = tokio::task::spawn_blocking(move || (0..n).map(|i| make(i).2).collect()).await?;
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
+    let target = Arc::new(Target { url: b.url.clone(), content_type: "application/timestamp-query", bearer: None, expect: 201 });
+    let start = Instant::now();
+    let outcome = closed_loop(&client, &target, Arc::new(bodies), b.concurrency, Duration::from_secs(b.duration)).await;
+    let elapsed = start.elapsed().as_secs_f64();
+
+    // Verify a sample against the served chain.
+    let chain_url = format!("{}/certchain", b.url.trim_end_matches('/'));
+    let pem = client.get(&chain_url).send().await?.error_for_status()?.bytes().await?;
+    let chain: Vec<Vec<u8>> = sigstead_crypto::pem_decode_all(&pem).into_iter().map(|(_, d)| d).collect();
+    let mut verified = 0usize;
+    for i in n..n + 100 {
+        let (digest, nonce, body) = make(i);
+        let resp = client.post(&b.url).header("content-type", "application/timestamp-query").body(body).send().await?;
+        let der = resp.error_for_status()?.bytes().await?;
+        let nonce = sigstead_tsp::nonce_from_u64(nonce);
+        let expected = sigstead_tsp::ExpectedImprint {
+            hash: sigstead_crypto::HashAlgorithm::Sha256,
+            digest: &digest,
+            nonce: Some(nonce.as_bytes()),
+        };
+        sigstead_tsp::verify_response(&der, &expected, &chain)
+            .map_err(|e| anyhow::anyhow!("a timestamp from {} does not verify: {e}", b.url))?;
+        verified += 1;
+    }
+    let key = chain
+        .first()
+        .and_then(|leaf| sigstead_crypto::VerifierMaterial::from_certificate_der(leaf).ok())
+        .map_or("unknown", |v| v.key.algorithm());
+    let mut report = outcome.report(elapsed, "timestamps", "timestamps_per_sec");
+    report.insert("mode".into(), format!("closed loop, {} clients", b.concurrency).into());
+    report.insert("tsa_key".into(), key.into());
+    report.insert("sample_verified".into(), verified.into());
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

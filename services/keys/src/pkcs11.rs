@@ -142,6 +142,23 @@ impl Pkcs11Signer {
     }
 }
 
+impl Pkcs11Signer {
+    /// Whether the token lets the private key leave it (`CKA_EXTRACTABLE`
+    /// true, or `CKA_SENSITIVE` false): an HSM-held key should be neither.
+    pub fn extractable(&self) -> Result<bool, HsmError> {
+        let session = self.session.lock().map_err(|_| HsmError::NoKey("session lock poisoned".into()))?;
+        let mut out = false;
+        for a in session.get_attributes(self.key, &[AttributeType::Extractable, AttributeType::Sensitive])? {
+            match a {
+                Attribute::Extractable(e) => out |= e,
+                Attribute::Sensitive(s) => out |= !s,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl Signer for Pkcs11Signer {
     fn public_key_der(&self) -> &[u8] {
         &self.spki_der

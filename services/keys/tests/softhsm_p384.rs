@@ -20,6 +20,7 @@ fn softhsm_p384_key_signs_with_sha384() {
     init_token(dir.path(), "sigstead384", "1234");
     Pkcs11Signer::generate(&module(), "sigstead384", "1234", "tsa", sigstead_crypto::EcCurve::P384).unwrap();
     let hsm = Pkcs11Signer::open(&module(), "sigstead384", "1234", "tsa").unwrap();
+    assert!(!hsm.extractable().unwrap(), "a generated key never leaves the token");
     let key = PublicKey::from_spki_der(hsm.public_key_der()).unwrap();
     assert_eq!(key.ec_curve(), Some(sigstead_crypto::EcCurve::P384));
     let sig = hsm.sign(b"TSTInfo").unwrap();

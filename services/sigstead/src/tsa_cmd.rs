@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use sigstead_crypto::EcCurve;
-use sigstead_keys::{KeySource, Pkcs11Key, SecretSource};
+use sigstead_keys::{KeySource, Pkcs11Key, Pkcs11Signer, SecretSource};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -43,6 +43,10 @@ pub enum TsaCommand {
         /// Environment variable holding the token's user PIN.
         #[arg(long)]
         pin_env: Option<String>,
+        /// Generate the key pair on the token first (non-extractable, sensitive,
+        /// on --curve); refused if the token already holds a key with that label.
+        #[arg(long, requires = "pkcs11_module")]
+        generate_on_token: bool,
     },
 }
 
@@ -59,7 +63,12 @@ pub fn run(command: TsaCommand) -> anyhow::Result<()> {
             key_label,
             pin_file,
             pin_env,
+            generate_on_token,
         } => {
+            let curve = match curve {
+                Curve::P256 => EcCurve::P256,
+                Curve::P384 => EcCurve::P384,
+            };
             let key = match pkcs11_module {
                 None => None,
                 Some(module) => {
@@ -76,10 +85,14 @@ pub fn run(command: TsaCommand) -> anyhow::Result<()> {
                     }))
                 }
             };
-            let curve = match curve {
-                Curve::P256 => EcCurve::P256,
-                Curve::P384 => EcCurve::P384,
-            };
+            if let (true, Some(KeySource::Pkcs11(k))) = (generate_on_token, &key) {
+                let pin = String::from_utf8(k.pin.read()?).map_err(|_| anyhow::anyhow!("the PIN is not UTF-8"))?;
+                if Pkcs11Signer::open(&k.module, &k.token_label, &pin, &k.key_label).is_ok() {
+                    anyhow::bail!("token {:?} already holds a key labelled {:?}", k.token_label, k.key_label);
+                }
+                Pkcs11Signer::generate(&k.module, &k.token_label, &pin, &k.key_label, curve)?;
+                eprintln!("generated a non-extractable {} key {:?} on token {:?}", curve.name(), k.key_label, k.token_label);
+            }
             let opts = sigstead_tsa::init::TsaInit { organization, curve, intermediate, key };
             let path = sigstead_tsa::init::init(&data_dir, &listen, &opts)?;
             sigstead_tsa::open(&sigstead_tsa::TsaConfig::load(&path)?)?;

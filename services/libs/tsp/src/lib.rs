@@ -29,7 +29,7 @@ pub mod verify;
 pub use authority::{
     check_timestamping_eku, rejection_response, AuthorityError, IssueError, TimestampAuthority, TsaSettings,
 };
-pub use request::{nonce_from_u64, FailureInfo, Rejection, RequestError, TimestampRequest};
+pub use request::{encode_query, nonce_from_u64, FailureInfo, Rejection, RequestError, TimestampRequest};
 pub use verify::{verify_response, ExpectedImprint, VerifiedTimestamp, VerifyError};
 
 use der::asn1::ObjectIdentifier;

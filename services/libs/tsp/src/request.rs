@@ -148,6 +148,25 @@ impl TimestampRequest {
     }
 }
 
+/// A DER `TimeStampReq` as clients send it (SHA-2 parameters NULL, as
+/// OpenSSL writes them): for load generators and tests.
+pub fn encode_query(hash: HashAlgorithm, digest: &[u8], nonce: Option<u64>, cert_req: bool) -> Vec<u8> {
+    use der::Encode;
+    TimeStampReq {
+        version: x509_tsp::TspVersion::V1,
+        message_imprint: MessageImprint {
+            hash_algorithm: spki::AlgorithmIdentifier::<Any> { oid: hash_oid(hash), parameters: Some(Any::null()) },
+            hashed_message: OctetString::new(digest).expect("a digest fits an OCTET STRING"),
+        },
+        req_policy: None,
+        nonce: nonce.map(nonce_from_u64),
+        cert_req,
+        extensions: None,
+    }
+    .to_der()
+    .expect("a TimeStampReq encodes")
+}
+
 /// A nonce given as a number (sigstore-js's JSON) as a DER INTEGER.
 pub fn nonce_from_u64(n: u64) -> Int {
     let bytes = n.to_be_bytes();
