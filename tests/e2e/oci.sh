@@ -269,6 +269,14 @@ oci tags "$REG" demo >"$RUN/tags-demo.txt" 2>&1
 if grep -qx "${DIG1/:/-}" "$RUN/tags-demo.txt" && ! grep -q '\.sig$' "$RUN/tags-demo.txt"; then pass cosign_uses_referrers_tag_not_sig_tag
 else fail cosign_uses_referrers_tag_not_sig_tag "tags: $(tr '\n' ' ' < "$RUN/tags-demo.txt")"; fi
 ok cosign_verify_by_digest c_verify "$IMG"
+# The image signature carries the stack TSA's RFC 3161 timestamp (cosign takes
+# the TSA from the signing config), and cosign accepts it as the time source.
+if [ -s "$SIG_BUNDLE" ]; then
+    n="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["verificationMaterial"].get("timestampVerificationData", {}).get("rfc3161Timestamps", [])))' "$SIG_BUNDLE" 2>&1)"
+    [ "$n" = 1 ] && pass cosign_image_signature_carries_a_timestamp || fail cosign_image_signature_carries_a_timestamp "$n timestamps"
+fi
+ok cosign_verify_with_signed_timestamps "$COSIGN" verify --use-signed-timestamps --trusted-root "$TR" "${HTTP[@]}" \
+    --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" "$IMG"
 ok cosign_verify_by_tag c_verify "$REG/demo:1"
 ok cosign_verify_exact_identity "$COSIGN" verify --trusted-root "$TR" "${HTTP[@]}" --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" "$IMG"
 if grep -q "\"docker-manifest-digest\":\"$DIG1\"" "$RUN/log/cosign_verify_by_digest.log"; then pass cosign_verify_payload_names_digest

@@ -114,7 +114,7 @@ declined() {
 openssl ts -query -data artifact -sha1 -cert -out sha1.tsq 2>/dev/null
 declined tsa_rejects_sha1_imprint_badAlg sha1.tsq "unrecognized or unsupported algorithm identifier"
 openssl ts -query -data artifact -sha256 -tspolicy 1.2.3.4 -out policy.tsq 2>/dev/null
-declined tsa_rejects_unserved_policy_unacceptedPolicy policy.tsq "requested TSA policy not supported"
+declined tsa_rejects_unserved_policy_unacceptedPolicy policy.tsq "the requested TSA policy is not supported"
 curl -fsS "$TSA_BASE/metrics" | grep -q 'tsa_rejections_total{reason="badAlg"}' && pass rejections_are_counted || fail rejections_are_counted "no tsa_rejections_total{reason=\"badAlg\"}"
 
 # ------------------------------------------------------------------ 4. the TSA key in an HSM

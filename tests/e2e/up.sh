@@ -118,7 +118,8 @@ done
 # the old key stays listed with a closed validity window, so bundles logged under
 # it keep verifying; a trusted root with only the new key refuses them.
 ROT="$RUN/rotated"; mkdir -p "$ROT"; printf rotation > "$ROT/pw"
-TD="tuf trust-documents --rekor-url http://127.0.0.1:$BASE --ct-key $D/ctlog/ct-key.pub --ctlog-url http://127.0.0.1:$((BASE + 2)) --fulcio-url http://127.0.0.1:$((BASE + 1)) --ca-chain $D/fulcio/ca-chain.pem --oidc-url $ISSUER"
+TD_BASE="tuf trust-documents --rekor-url http://127.0.0.1:$BASE --ct-key $D/ctlog/ct-key.pub --ctlog-url http://127.0.0.1:$((BASE + 2)) --fulcio-url http://127.0.0.1:$((BASE + 1)) --ca-chain $D/fulcio/ca-chain.pem --oidc-url $ISSUER --tsa-url $TSA"
+TD="$TD_BASE --tsa-chain $D/tsa/tsa-chain.pem"
 expect_ok rotation_new_rekor_key "sigstead tuf keygen --out $ROT/new-rekor --algorithm ecdsa-p256 --password-file $ROT/pw"
 expect_ok rotation_trust_documents "sigstead $TD --rekor-key $ROT/new-rekor.pub --previous $TR --out-dir $ROT/with-history"
 expect_ok rotation_trust_documents_without_history "sigstead $TD --rekor-key $ROT/new-rekor.pub --out-dir $ROT/new-only"
@@ -135,6 +136,25 @@ expect_ok cosign_verifies_old_bundle_after_rekor_rotation "cosign verify-blob --
 expect_ok python_verifies_old_bundle_after_rekor_rotation "sigstore --trust-config $ROT/with-history/trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER artifact"
 expect_fail cosign_rejects_old_bundle_without_rekor_history "cosign verify-blob --trusted-root $ROT/new-only/trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact" "log inclusion|transparency log"
 expect_fail python_rejects_old_bundle_without_rekor_history "sigstore --trust-config $ROT/new-only/trust_config.json verify identity --bundle artifact.py.sigstore.json --cert-identity alice@example.com --cert-oidc-issuer $ISSUER artifact" "invalid log entry|checkpoint|log key"
+
+# 3c. A TSA rotation (a new key and chain from `sigstead tsa init`) published the
+# same way: the old chain stays listed with a closed window, so the timestamps
+# in earlier bundles keep verifying (cosign --use-signed-timestamps requires one).
+expect_ok rotation_new_tsa "sigstead tsa init --data-dir $ROT/new-tsa --listen 127.0.0.1:1"
+expect_ok tsa_rotation_trust_documents "sigstead $TD_BASE --tsa-chain $ROT/new-tsa/tsa-chain.pem --rekor-key $D/rekor/rekor-key.pub --previous $TR --out-dir $ROT/tsa-history"
+expect_ok tsa_rotation_trust_documents_without_history "sigstead $TD_BASE --tsa-chain $ROT/new-tsa/tsa-chain.pem --rekor-key $D/rekor/rekor-key.pub --out-dir $ROT/tsa-new-only"
+if python3 - "$TR" "$ROT/tsa-history/trusted_root.json" <<'PY'
+import json, sys
+old, new = (json.load(open(p)) for p in sys.argv[1:3])
+t = new["timestampAuthorities"]
+assert len(t) == 2, len(t)
+assert t[1]["certChain"] == old["timestampAuthorities"][0]["certChain"] and "end" in t[1]["validFor"]
+assert t[1]["validFor"]["start"] == old["timestampAuthorities"][0]["validFor"]["start"]
+assert "end" not in t[0]["validFor"] and t[0]["certChain"] != t[1]["certChain"]
+PY
+then pass tsa_rotation_keeps_old_chain_with_closed_window; else fail tsa_rotation_keeps_old_chain_with_closed_window "$(head -c 300 "$ROT/tsa-history/trusted_root.json")"; fi
+expect_ok cosign_verifies_old_timestamp_after_tsa_rotation "cosign verify-blob --use-signed-timestamps --trusted-root $ROT/tsa-history/trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact"
+expect_fail cosign_rejects_old_timestamp_without_tsa_history "cosign verify-blob --use-signed-timestamps --trusted-root $ROT/tsa-new-only/trusted_root.json --bundle artifact.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer $ISSUER artifact" "signed timestamp"
 
 # 4. Restart: same keys, same trust root, the earlier bundles still verify.
 sum1="$(sha256sum "$TR" | cut -d' ' -f1)"

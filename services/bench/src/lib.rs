@@ -397,7 +397,8 @@ async fn tsa(b: TsaBench) -> anyhow::Result<()> {
     let bodies: Vec<Bytes> = tokio::task::spawn_blocking(move || (0..n).map(|i| make(i).2).collect()).await?;
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
-    let target = Arc::new(Target { url: b.url.clone(), content_type: "application/timestamp-query", bearer: None, expect: 201 });
+    let target =
+        Arc::new(Target { url: b.url.clone(), content_type: "application/timestamp-query", bearer: None, expect: 201 });
     let start = Instant::now();
     let outcome = closed_loop(&client, &target, Arc::new(bodies), b.concurrency, Duration::from_secs(b.duration)).await;
     let elapsed = start.elapsed().as_secs_f64();

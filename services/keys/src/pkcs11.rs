@@ -35,7 +35,10 @@ pub enum HsmError {
 
 /// An ECDSA P-256 or P-384 private key on a PKCS#11 token.
 pub struct Pkcs11Signer {
-    session: Mutex<Session>,
+    /// One session per core: a PKCS#11 session signs one thing at a time, so a
+    /// single one would serialise every signer of the process.
+    sessions: Vec<Mutex<Session>>,
+    next: std::sync::atomic::AtomicUsize,
     key: ObjectHandle,
     curve: EcCurve,
     spki_der: Vec<u8>,
@@ -106,7 +109,14 @@ impl Pkcs11Signer {
         }
         let curve = params.as_deref().and_then(EcCurve::from_params_der).ok_or(HsmError::UnsupportedCurve)?;
         let spki_der = spki_from_ec_point(curve, &point.ok_or(HsmError::BadPoint)?)?;
-        Ok(Self { session: Mutex::new(session), key: private, curve, spki_der, _ctx: ctx })
+        // Object handles are valid in every session of the application (PKCS#11
+        // §5.2.2), and the login above covers them all.
+        let extra = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).saturating_sub(1);
+        let mut sessions = vec![Mutex::new(session)];
+        for _ in 0..extra {
+            sessions.push(Mutex::new(ctx.open_ro_session(slot)?));
+        }
+        Ok(Self { sessions, next: std::sync::atomic::AtomicUsize::new(0), key: private, curve, spki_der, _ctx: ctx })
     }
 
     /// Generates a non-extractable ECDSA key pair on `curve` labelled `key_label` on the token.
@@ -146,7 +156,7 @@ impl Pkcs11Signer {
     /// Whether the token lets the private key leave it (`CKA_EXTRACTABLE`
     /// true, or `CKA_SENSITIVE` false): an HSM-held key should be neither.
     pub fn extractable(&self) -> Result<bool, HsmError> {
-        let session = self.session.lock().map_err(|_| HsmError::NoKey("session lock poisoned".into()))?;
+        let session = self.sessions[0].lock().map_err(|_| HsmError::NoKey("session lock poisoned".into()))?;
         let mut out = false;
         for a in session.get_attributes(self.key, &[AttributeType::Extractable, AttributeType::Sensitive])? {
             match a {
@@ -166,7 +176,15 @@ impl Signer for Pkcs11Signer {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let digest = sigstead_crypto::digest(self.curve.hash(), message);
-        let session = self.session.lock().map_err(|_| CryptoError::Signing("HSM session lock poisoned".into()))?;
+        // A free session if there is one, else wait for the next in turn.
+        let free = self.sessions.iter().find_map(|s| s.try_lock().ok());
+        let session = match free {
+            Some(s) => s,
+            None => {
+                let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.sessions.len();
+                self.sessions[i].lock().map_err(|_| CryptoError::Signing("HSM session lock poisoned".into()))?
+            }
+        };
         let fixed = session
             .sign(&Mechanism::Ecdsa, self.key, &digest)
             .map_err(|e| CryptoError::Signing(format!("PKCS#11 sign: {e}")))?;

@@ -91,7 +91,12 @@ pub fn run(command: TsaCommand) -> anyhow::Result<()> {
                     anyhow::bail!("token {:?} already holds a key labelled {:?}", k.token_label, k.key_label);
                 }
                 Pkcs11Signer::generate(&k.module, &k.token_label, &pin, &k.key_label, curve)?;
-                eprintln!("generated a non-extractable {} key {:?} on token {:?}", curve.name(), k.key_label, k.token_label);
+                eprintln!(
+                    "generated a non-extractable {} key {:?} on token {:?}",
+                    curve.name(),
+                    k.key_label,
+                    k.token_label
+                );
             }
             let opts = sigstead_tsa::init::TsaInit { organization, curve, intermediate, key };
             let path = sigstead_tsa::init::init(&data_dir, &listen, &opts)?;
