@@ -115,7 +115,9 @@ openssl ts -query -data artifact -sha1 -cert -out sha1.tsq 2>/dev/null
 declined tsa_rejects_sha1_imprint_badAlg sha1.tsq "unrecognized or unsupported algorithm identifier"
 openssl ts -query -data artifact -sha256 -tspolicy 1.2.3.4 -out policy.tsq 2>/dev/null
 declined tsa_rejects_unserved_policy_unacceptedPolicy policy.tsq "the requested TSA policy is not supported"
-curl -fsS "$TSA_BASE/metrics" | grep -q 'tsa_rejections_total{reason="badAlg"}' && pass rejections_are_counted || fail rejections_are_counted "no tsa_rejections_total{reason=\"badAlg\"}"
+curl -fsS "$TSA_BASE/metrics" -o metrics.txt
+grep -q 'tsa_rejections_total{reason="badAlg"}' metrics.txt && grep -q 'tsa_timestamps_issued_total{hash="sha384"}' metrics.txt \
+    && pass tsa_metrics_count_tokens_and_rejections || fail tsa_metrics_count_tokens_and_rejections "$(grep '^tsa_' metrics.txt | head -5)"
 
 # ------------------------------------------------------------------ 4. the TSA key in an HSM
 if bash "$ROOT/tests/tools/ensure-softhsm.sh" >"$RUN/log/softhsm.log" 2>&1; then

@@ -142,7 +142,9 @@ expect_fail python_rejects_old_bundle_without_rekor_history "sigstore --trust-co
 # in earlier bundles keep verifying (cosign --use-signed-timestamps requires one).
 expect_ok rotation_new_tsa "sigstead tsa init --data-dir $ROT/new-tsa --listen 127.0.0.1:1"
 expect_ok tsa_rotation_trust_documents "sigstead $TD_BASE --tsa-chain $ROT/new-tsa/tsa-chain.pem --rekor-key $D/rekor/rekor-key.pub --previous $TR --out-dir $ROT/tsa-history"
-expect_ok tsa_rotation_trust_documents_without_history "sigstead $TD_BASE --tsa-chain $ROT/new-tsa/tsa-chain.pem --rekor-key $D/rekor/rekor-key.pub --out-dir $ROT/tsa-new-only"
+# Without history, but with the original start, so that only the TSA differs.
+START="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tlogs"][0]["publicKey"]["validFor"]["start"])' "$TR")"
+expect_ok tsa_rotation_trust_documents_without_history "sigstead $TD_BASE --tsa-chain $ROT/new-tsa/tsa-chain.pem --rekor-key $D/rekor/rekor-key.pub --start $START --out-dir $ROT/tsa-new-only"
 if python3 - "$TR" "$ROT/tsa-history/trusted_root.json" <<'PY'
 import json, sys
 old, new = (json.load(open(p)) for p in sys.argv[1:3])
