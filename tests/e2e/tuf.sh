@@ -480,6 +480,17 @@ ok mirror_live_repository "$SIGSTEAD_BIN" mirror --url "$TUF" --root "$PIN" --ou
 echo "     $(grep '^mirrored' "$RUN/log/mirror_live_repository.log")"
 grep -qE '^mirrored root 2 / targets 4 .*\(7 files written, 0 up to date\)' "$RUN/log/mirror_live_repository.log" \
     && pass mirror_copies_the_current_state || fail mirror_copies_the_current_state "$(grep -v fetched "$RUN/log/mirror_live_repository.log" | tail -1)"
+# Freshness: every role's days left; a copy whose timestamp (1 day) expires within
+# the threshold makes `mirror` and `tuf status` exit non-zero, naming the role.
+grep -qE '^timestamp +version [0-9]+ +expires .* \([0-9.]+ days left\)' "$RUN/log/mirror_live_repository.log" \
+    && pass mirror_prints_days_left || fail mirror_prints_days_left "$(grep -i expires "$RUN/log/mirror_live_repository.log" | head -3)"
+ok tuf_status_fresh_enough "$SIGSTEAD_BIN" tuf status --repo "$MIRROR" --min-days 0.5
+for cmd in "tuf status --repo $MIRROR --min-days 2" "mirror --url $TUF --root $PIN --out $MIRROR --min-days 2"; do
+    name="stale_$(echo "${cmd%% --*}" | tr ' ' _)_exits_non_zero"
+    if "$SIGSTEAD_BIN" $cmd >"$RUN/log/$name.log" 2>&1; then fail "$name" "exit 0"
+    elif grep -qE 'timestamp expires in [0-9.]+ days.*threshold 2 days' "$RUN/log/$name.log"; then pass "$name"
+    else fail "$name" "$(tail -1 "$RUN/log/$name.log")"; fi
+done
 cat >"$RUN/airgap/tuf.toml" <<EOF
 listen = "127.0.0.1:$((BASE + 7))"
 repository_dir = "repository"

@@ -54,6 +54,12 @@ for f in trusted_root.json signing_config.v0.2.json trust_config.json; do
     [ -s "$D/$f" ] && pass "up_writes_$f" || fail "up_writes_$f" "missing"
 done
 
+# An SQLite log is single-process: a second `sigstead up` on the same data
+# directory is refused at start, naming the process that holds it.
+if [ "$BACKEND" = sqlite ]; then
+    expect_fail second_process_on_the_sqlite_log_refused "sigstead up --data-dir $D --port-base $((BASE + 10))" "in use by another process \(pid $UP_PID\)"
+fi
+
 # 1. Every printed command, verbatim.
 echo "hello from a new user" > "$WORK/artifact"
 n=0

@@ -406,7 +406,7 @@ async fn tsa(b: TsaBench) -> anyhow::Result<()> {
     // Verify a sample against the served chain.
     let chain_url = format!("{}/certchain", b.url.trim_end_matches('/'));
     let pem = client.get(&chain_url).send().await?.error_for_status()?.bytes().await?;
-    let chain: Vec<Vec<u8>> = sigstead_crypto::pem_decode_all(&pem).into_iter().map(|(_, d)| d).collect();
+    let chain = sigstead_crypto::pem_certificates(&pem);
     let mut verified = 0usize;
     for i in n..n + 100 {
         let (digest, nonce, body) = make(i);

@@ -90,6 +90,9 @@ enum Command {
         /// Extra CA certificates (PEM) for an https URL.
         #[arg(long)]
         ca_file: Option<PathBuf>,
+        /// Exit non-zero (after mirroring) if any role of the copy expires within this many days.
+        #[arg(long)]
+        min_days: Option<f64>,
     },
     /// Load generators.
     Bench {
@@ -216,7 +219,9 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Tsa { command } => tsa_cmd::run(command),
             Command::Tuf { command } => tuf_cmd::run(command),
-            Command::Mirror { url, root, out, ca_file } => tuf_cmd::mirror(&url, &root, &out, ca_file.as_deref()).await,
+            Command::Mirror { url, root, out, ca_file, min_days } => {
+                tuf_cmd::mirror(&url, &root, &out, ca_file.as_deref(), min_days).await
+            }
             Command::Migrate { database_url } => {
                 let store = sigstead_tlog::Store::open(&database_url, sigstead_tlog::MigratePolicy::Apply).await?;
                 eprintln!("schema is up to date ({})", store.backend());

@@ -135,10 +135,14 @@ pub enum TufCommand {
         #[arg(long)]
         out_dir: PathBuf,
     },
-    /// Versions and expiry of every role.
+    /// Versions, expiry and days left of every role.
     Status {
         #[arg(long)]
         repo: PathBuf,
+        /// Exit non-zero if any role expires within this many days (an air-gapped
+        /// copy must be refreshed before then).
+        #[arg(long)]
+        min_days: Option<f64>,
     },
     /// Write the attack fixtures (test support) into DIR/<attack>/.
     #[command(hide = true)]
@@ -224,11 +228,7 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             };
             let certificates = |p: &Path| -> anyhow::Result<Vec<Vec<u8>>> {
                 let pem = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-                let chain: Vec<Vec<u8>> = sigstead_crypto::pem_decode_all(&pem)
-                    .into_iter()
-                    .filter(|(label, _)| label == "CERTIFICATE")
-                    .map(|(_, d)| d)
-                    .collect();
+                let chain = sigstead_crypto::pem_certificates(&pem);
                 anyhow::ensure!(!chain.is_empty(), "{} holds no certificates", p.display());
                 Ok(chain)
             };
@@ -262,13 +262,8 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        TufCommand::Status { repo: repo_path } => {
-            let dir = RepoDir::new(&repo_path);
-            for (role, version, expires) in online::expiries(&dir)? {
-                let left = (expires - now).whole_hours();
-                let expires = sigstead_tuf::Expiry::at(expires);
-                println!("{:<9} version {version:<4} expires {expires} ({left} h)", role.name());
-            }
+        TufCommand::Status { repo: repo_path, min_days } => {
+            freshness(&RepoDir::new(&repo_path), now, min_days)?;
             Ok(())
         }
         TufCommand::AttackFixtures { out } => {
@@ -279,7 +274,31 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
 }
 
 /// `sigstead mirror`: a verified copy of a repository for an air-gapped site.
-pub async fn mirror(url: &str, root: &Path, out: &Path, ca_file: Option<&Path>) -> anyhow::Result<()> {
+/// Prints every role's version, expiry and days left; fails naming each role
+/// that expires within `min_days` (or has expired).
+fn freshness(dir: &RepoDir, now: OffsetDateTime, min_days: Option<f64>) -> anyhow::Result<()> {
+    let mut stale = Vec::new();
+    for (role, version, expires) in online::expiries(dir)? {
+        let days = (expires - now).as_seconds_f64() / 86_400.0;
+        let at = sigstead_tuf::Expiry::at(expires);
+        println!("{:<9} version {version:<4} expires {at} ({days:.1} days left)", role.name());
+        if min_days.is_some_and(|min| days < min) {
+            stale.push(format!("{} expires in {days:.1} days", role.name()));
+        }
+    }
+    if let (false, Some(min)) = (stale.is_empty(), min_days) {
+        anyhow::bail!("{} (threshold {min} days): refresh the repository or the copy", stale.join(", "));
+    }
+    Ok(())
+}
+
+pub async fn mirror(
+    url: &str,
+    root: &Path,
+    out: &Path,
+    ca_file: Option<&Path>,
+    min_days: Option<f64>,
+) -> anyhow::Result<()> {
     let root1 = std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
     let http = sigstead_server::OutboundTls::with_ca_file(ca_file.map(Path::to_path_buf))
         .http_client(std::time::Duration::from_secs(60))?;
@@ -296,7 +315,7 @@ pub async fn mirror(url: &str, root: &Path, out: &Path, ca_file: Option<&Path>) 
         report.written,
         report.unchanged
     );
-    Ok(())
+    freshness(&dir, OffsetDateTime::now_utc(), min_days)
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@
 
 pub mod database;
 mod sequencer;
+pub mod sqlite_lock;
 pub mod store;
 
 pub use database::{DatabaseUrl, MigratePolicy};

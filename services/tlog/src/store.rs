@@ -164,9 +164,13 @@ impl Store {
         }
     }
 
-    /// The one way a service opens its store: connect, then apply or check
-    /// the schema as `policy` says.
+    /// The one way a service opens its store: for SQLite, take the file's
+    /// process lock (a second process is refused: see [`crate::sqlite_lock`]);
+    /// connect; then apply or check the schema as `policy` says.
     pub async fn open(url: &DatabaseUrl, policy: MigratePolicy) -> Result<Self, Error> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            crate::sqlite_lock::lock_for_process(path)?;
+        }
         let store = Self::connect_url(url).await?;
         if policy == MigratePolicy::Apply {
             store.migrate().await?;

@@ -127,11 +127,7 @@ impl TsaConfig {
     pub fn load_chain(&self) -> anyhow::Result<Vec<Vec<u8>>> {
         let pem = std::fs::read(&self.cert_chain)
             .map_err(|e| anyhow::anyhow!("reading cert_chain {}: {e}", self.cert_chain.display()))?;
-        let chain: Vec<Vec<u8>> = sigstead_crypto::pem_decode_all(&pem)
-            .into_iter()
-            .filter(|(label, _)| label == "CERTIFICATE")
-            .map(|(_, der)| der)
-            .collect();
+        let chain = sigstead_crypto::pem_certificates(&pem);
         if chain.is_empty() {
             anyhow::bail!("cert_chain {}: no CERTIFICATE in the file", self.cert_chain.display());
         }

@@ -21,7 +21,7 @@ use der::{Decode, Encode};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use std::fmt;
 
-pub use pem::{pem_decode_all, pem_decode_first, pem_encode};
+pub use pem::{pem_certificates, pem_decode_all, pem_decode_first, pem_encode};
 
 /// Errors from key parsing and signature checks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

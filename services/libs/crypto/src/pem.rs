@@ -50,6 +50,11 @@ pub fn pem_decode_all(input: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The DER of every `CERTIFICATE` block in `input`, in order (a chain file).
+pub fn pem_certificates(input: &[u8]) -> Vec<Vec<u8>> {
+    pem_decode_all(input).into_iter().filter(|(label, _)| label == "CERTIFICATE").map(|(_, der)| der).collect()
+}
+
 /// The first PEM block in `input`.
 pub fn pem_decode_first(input: &[u8]) -> Option<(String, Vec<u8>)> {
     pem_decode_all(input).into_iter().next()
