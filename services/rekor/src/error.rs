@@ -36,6 +36,8 @@ impl From<sigstead_tlog::Error> for RekorError {
     fn from(e: sigstead_tlog::Error) -> Self {
         if e.is_client_error() {
             Self::BadRequest(e.to_string())
+        } else if e.is_unavailable() {
+            Self::Unavailable(e.to_string())
         } else {
             Self::Internal(e.to_string())
         }

@@ -55,6 +55,20 @@ async fn health_readiness_and_metrics() {
     assert!(metrics.contains("route=\"/echo\""), "{metrics}");
 }
 
+/// A dependency that hangs (a database behind a dropped network) makes
+/// `/readyz` answer 503 within 2 s, not hang with it.
+#[tokio::test]
+async fn a_hung_readiness_check_is_not_ready_within_two_seconds() {
+    let check: ReadyCheck = Arc::new(|| Box::pin(std::future::pending()));
+    let app = with_common_routes(Router::new(), &HttpConfig::default(), check);
+    let started = std::time::Instant::now();
+    let (s, _, _) = call(&app, Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    let took = started.elapsed();
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    assert!(took >= sigstead_server::READY_TIMEOUT, "waited the whole timeout: {took:?}");
+}
+
 #[tokio::test]
 async fn oversized_body_is_a_json_413() {
     let app = app(Arc::new(AtomicBool::new(true)), 16);

@@ -106,6 +106,16 @@ impl Error {
     pub fn is_client_error(&self) -> bool {
         matches!(self, Self::OutOfRange(_))
     }
+
+    /// The database (or the sequencer) cannot be reached for now: answered
+    /// 503 "temporarily unavailable" (retry later), not 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable
+                | Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+        )
+    }
 }
 
 /// Current UNIX time in seconds and milliseconds.

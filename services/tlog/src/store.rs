@@ -112,6 +112,9 @@ pub struct Batch {
     pub nodes: Vec<(NodeId, Hash)>,
 }
 
+/// The longest a request waits for a Postgres connection (see [`Store::connect_url`]).
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Connection to the log database.
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -143,11 +146,18 @@ impl Store {
     }
 
     /// Connects: Postgres with a pool of 16; SQLite in WAL mode with
-    /// `synchronous=FULL`, the file created if missing.
+    /// `synchronous=FULL`, the file created if missing. Waiting for a pooled
+    /// Postgres connection gives up after [`ACQUIRE_TIMEOUT`], so that while
+    /// the database is unreachable requests fail fast (503) instead of
+    /// hanging for sqlx's default 30 s.
     pub async fn connect_url(url: &DatabaseUrl) -> Result<Self, Error> {
         match url {
             DatabaseUrl::Postgres(pg) => {
-                let pool = PgPoolOptions::new().max_connections(16).connect_with(pg.options().clone()).await?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(pg.options().clone())
+                    .await?;
                 Ok(Self::Postgres(pool))
             }
             DatabaseUrl::Sqlite(path) => {
