@@ -19,7 +19,7 @@ pub mod publish;
 pub mod repo_dir;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -78,31 +78,65 @@ fn classify(file: &str) -> Option<&'static str> {
     ["root", "snapshot", "targets"].into_iter().any(|r| repo_dir::versioned(file, r).is_some()).then_some(IMMUTABLE)
 }
 
-fn respond(bytes: Vec<u8>, content_type: &'static str, cache: &'static str) -> Response {
-    let mut resp = bytes.into_response();
+/// The file's strong validator: its SHA-256 (the repository's files change
+/// only by being replaced, so equal bytes are the same representation).
+fn etag(bytes: &[u8]) -> String {
+    let d = sigstead_crypto::digest(sigstead_crypto::HashAlgorithm::Sha256, bytes);
+    format!("\"{}\"", hex::encode(d))
+}
+
+/// Whether an `If-None-Match` header names `tag` (or `*`), RFC 9110 §13.1.2.
+fn not_modified(request: &HeaderMap, tag: &str) -> bool {
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').map(str::trim).any(|t| t == "*" || t == tag || t.strip_prefix("W/") == Some(tag)))
+}
+
+/// The file with its content type, cache policy and `ETag`; a `304 Not
+/// Modified` without a body when the client's `If-None-Match` names it, so
+/// that caches in front of the server revalidate `timestamp.json` cheaply.
+fn respond(request: &HeaderMap, bytes: Vec<u8>, content_type: &'static str, cache: &'static str) -> Response {
+    let tag = etag(&bytes);
+    let unchanged = not_modified(request, &tag);
+    let mut resp = if unchanged { StatusCode::NOT_MODIFIED.into_response() } else { bytes.into_response() };
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if !unchanged {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
     resp
 }
 
-async fn metadata(State(s): State<TufState>, Path(file): Path<String>) -> Result<Response, ServeError> {
+async fn metadata(
+    State(s): State<TufState>,
+    Path(file): Path<String>,
+    request: HeaderMap,
+) -> Result<Response, ServeError> {
     let cache = classify(&file).ok_or(ServeError::NotFound)?;
     let bytes = if file == "root.json" {
         s.dir.latest_root().map(|(_, b)| b).map_err(|_| ServeError::NotFound)?
     } else {
         s.dir.read(&file)?.ok_or(ServeError::NotFound)?
     };
-    Ok(respond(bytes, "application/json", cache))
+    Ok(respond(&request, bytes, "application/json", cache))
 }
 
-async fn target(State(s): State<TufState>, Path(path): Path<String>) -> Result<Response, ServeError> {
+async fn target(
+    State(s): State<TufState>,
+    Path(path): Path<String>,
+    request: HeaderMap,
+) -> Result<Response, ServeError> {
     if !valid_target_name(&path) {
         return Err(ServeError::NotFound);
     }
     let bytes = s.dir.read(&format!("targets/{path}"))?.ok_or(ServeError::NotFound)?;
     let ct = if path.ends_with(".json") { "application/json" } else { "application/octet-stream" };
-    Ok(respond(bytes, ct, IMMUTABLE))
+    Ok(respond(&request, bytes, ct, IMMUTABLE))
 }
 
 /// The offline-signed roles (root, targets) that expire within `warn` of `now`.

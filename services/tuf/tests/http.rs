@@ -53,6 +53,52 @@ async fn serves_the_consistent_snapshot_layout_with_fitting_cache_headers() {
     assert_eq!(body, b"{\"v\":1}");
 }
 
+/// Caches in front of the server revalidate with the ETag: a matching
+/// If-None-Match gets 304 without a body; a re-signed timestamp.json a new
+/// ETag and the new bytes.
+#[tokio::test]
+async fn etags_let_caches_revalidate_and_a_resigned_timestamp_changes_it() {
+    let r = new_repo();
+    refresh_online(&r.dir, &r.online, LIFE, OffsetDateTime::now_utc()).unwrap();
+    let app = router(TufState::new(r.dir.clone()));
+    let fetch = |path: &str, inm: Option<&str>| {
+        let mut req = Request::get(path);
+        if let Some(t) = inm {
+            req = req.header("if-none-match", t);
+        }
+        let app = app.clone();
+        let req = req.body(Body::empty()).unwrap();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let tag = resp.headers().get("etag").map(|v| v.to_str().unwrap().to_string());
+            let cache = resp.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string());
+            (resp.status(), tag, cache, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+        }
+    };
+    for path in ["/timestamp.json", "/1.root.json", "/root.json"] {
+        let (s, tag, _, body) = fetch(path, None).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        let tag = tag.expect("an ETag");
+        assert!(tag.starts_with('"') && tag.len() == 66, "{tag}");
+        let (s, again, cache, body304) = fetch(path, Some(&tag)).await;
+        assert_eq!(
+            (s, again.as_deref(), body304.is_empty()),
+            (StatusCode::NOT_MODIFIED, Some(tag.as_str()), true),
+            "{path}"
+        );
+        assert!(cache.is_some(), "{path}: the cache policy comes with the 304");
+        let (s, _, _, b) = fetch(path, Some("\"something-else\", W/\"older\"")).await;
+        assert_eq!((s, b), (StatusCode::OK, body), "{path}: another ETag gets the file");
+    }
+    let (_, before, _, _) = fetch("/timestamp.json", None).await;
+    let later = OffsetDateTime::now_utc() + time::Duration::days(30);
+    refresh_online(&r.dir, &r.online, LIFE, later).unwrap();
+    let (s, after, _, body) = fetch("/timestamp.json", before.as_deref()).await;
+    assert_eq!(s, StatusCode::OK, "a re-signed timestamp is not the cached one");
+    assert_ne!(after, before);
+    assert_eq!(body, r.dir.read("timestamp.json").unwrap().unwrap());
+}
+
 #[tokio::test]
 async fn path_traversal_and_unknown_files_are_404() {
     let r = new_repo();
