@@ -18,7 +18,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
-use sigstead_crypto::Signer as _;
+use sigstead_crypto::Signer;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,6 +85,23 @@ pub struct RekorBench {
     /// Closed loop: requests to pre-sign (the run stops early if they run out).
     #[arg(long, default_value_t = 200_000)]
     max_requests: usize,
+    /// What each entry carries: `certificate` (hashedrekord with a distinct
+    /// Fulcio-like leaf per client, as a CI fleet's keyless signatures), `key`
+    /// (hashedrekord with a bare public key, cosign's key-based shape), or
+    /// `dsse` (a DSSE envelope over an in-toto statement, with a leaf).
+    #[arg(long, value_enum, default_value = "certificate")]
+    entry_shape: EntryShape,
+    /// Distinct signing identities (leaf certificates or keys) the requests rotate through.
+    #[arg(long, default_value_t = 256)]
+    clients: usize,
+}
+
+/// The entry shapes `sigstead bench rekor` submits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EntryShape {
+    Certificate,
+    Key,
+    Dsse,
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -113,39 +130,132 @@ fn p256_verify_rate() -> f64 {
     f64::from(n) / start.elapsed().as_secs_f64()
 }
 
-fn make_requests(count: usize) -> Vec<Bytes> {
-    let key = Arc::new(sigstead_crypto::EcdsaSigner::generate_p256());
-    let pem_b64 = STANDARD.encode(key.public_key_pem().as_bytes());
+/// One signing identity of the simulated fleet: its key and the PEM its
+/// entries carry (a leaf certificate, or the bare public key).
+struct Identity {
+    key: sigstead_crypto::EcdsaSigner,
+    pem_b64: String,
+}
+
+/// `clients` identities: for `key`, bare P-256 keys; otherwise Fulcio-like
+/// leaves (ten minutes, email SAN, the issuer extensions, one embedded SCT)
+/// from a throwaway CA, one per client.
+fn identities(shape: EntryShape, clients: usize) -> anyhow::Result<Vec<Identity>> {
+    use sigstead_ca::{CertExtension, ExtensionEncoding, LeafRequest, SubjectAltName};
+    let clients = clients.max(1);
+    if shape == EntryShape::Key {
+        return Ok((0..clients)
+            .map(|_| {
+                let key = sigstead_crypto::EcdsaSigner::generate_p256();
+                let pem_b64 = STANDARD.encode(key.public_key_pem().as_bytes());
+                Identity { key, pem_b64 }
+            })
+            .collect());
+    }
+    let inter_key: Arc<dyn Signer> = Arc::new(sigstead_crypto::EcdsaSigner::generate_p256());
+    let now = time::OffsetDateTime::now_utc();
+    let root: Arc<dyn Signer> = Arc::new(sigstead_crypto::EcdsaSigner::generate_p256());
+    let (root, inter) = sigstead_ca::generate_ca("bench", root, inter_key.clone(), now, 1)?;
+    let ca = sigstead_ca::CaChain::new(vec![inter, root], inter_key)?;
+    let ct_key = sigstead_crypto::EcdsaSigner::generate_p256();
+    let issuer = "https://token.actions.githubusercontent.com";
+    (0..clients)
+        .map(|i| {
+            let key = sigstead_crypto::EcdsaSigner::generate_p256();
+            let req = LeafRequest {
+                spki_der: key.public_key_der().to_vec(),
+                san: SubjectAltName::Email(format!("ci-{i}@example.com")),
+                extensions: vec![
+                    CertExtension {
+                        oid: sigstead_ca::oid::ISSUER,
+                        value: issuer.into(),
+                        encoding: ExtensionEncoding::Raw,
+                    },
+                    CertExtension {
+                        oid: sigstead_ca::oid::ISSUER_V2,
+                        value: issuer.into(),
+                        encoding: ExtensionEncoding::Utf8String,
+                    },
+                ],
+                not_before: now,
+                not_after: now + time::Duration::minutes(10),
+                serial: sigstead_ca::new_serial(),
+            };
+            let pre = ca.precertificate(&req)?;
+            let ms = u64::try_from(now.unix_timestamp()).unwrap_or(0) * 1000;
+            let sct = sigstead_ct::Sct::sign(&ca.ct_entry(&pre)?, ms, &ct_key)?;
+            let leaf = ca.finalize(pre, &[sct])?;
+            let pem_b64 = STANDARD.encode(sigstead_crypto::pem_encode("CERTIFICATE", &leaf).as_bytes());
+            Ok(Identity { key, pem_b64 })
+        })
+        .collect()
+}
+
+/// DSSE's pre-authentication encoding.
+fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Request `i`: a distinct artifact signed by identity `i % clients`.
+fn entry(shape: EntryShape, id: &Identity, nonce: &[u8], i: usize) -> Bytes {
+    let mut artifact = nonce.to_vec();
+    artifact.extend_from_slice(&i.to_be_bytes());
+    let digest: [u8; 32] = Sha256::digest(&artifact).into();
+    let body = match shape {
+        EntryShape::Key | EntryShape::Certificate => {
+            // The signature covers the artifact, the entry carries its SHA-256 (as clients do).
+            let sig = id.key.sign(&artifact).expect("sign");
+            serde_json::json!({
+                "apiVersion": "0.0.1",
+                "kind": "hashedrekord",
+                "spec": {
+                    "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+                    "signature": {"content": STANDARD.encode(&sig), "publicKey": {"content": id.pem_b64}},
+                },
+            })
+        }
+        EntryShape::Dsse => {
+            let statement = serde_json::json!({
+                "_type": "https://in-toto.io/Statement/v1",
+                "subject": [{"name": "artifact", "digest": {"sha256": hex::encode(digest)}}],
+                "predicateType": "https://slsa.dev/provenance/v1",
+                "predicate": {"buildDefinition": {"buildType": "https://example.com/bt"}},
+            });
+            let payload = serde_json::to_vec(&statement).expect("json");
+            let payload_type = "application/vnd.in-toto+json";
+            let sig = id.key.sign(&pae(payload_type, &payload)).expect("sign");
+            let envelope = serde_json::json!({
+                "payloadType": payload_type,
+                "payload": STANDARD.encode(&payload),
+                "signatures": [{"keyid": "", "sig": STANDARD.encode(&sig)}],
+            });
+            serde_json::json!({
+                "apiVersion": "0.0.1",
+                "kind": "dsse",
+                "spec": {"proposedContent": {"envelope": envelope.to_string(), "verifiers": [id.pem_b64]}},
+            })
+        }
+    };
+    Bytes::from(serde_json::to_vec(&body).expect("json"))
+}
+
+fn make_requests(count: usize, shape: EntryShape, clients: usize) -> anyhow::Result<Vec<Bytes>> {
+    let ids = Arc::new(identities(shape, clients)?);
     let nonce: [u8; 16] = sigstead_crypto::random_bytes();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let chunk = count.div_ceil(threads).max(1);
     let mut handles = Vec::new();
     for t in 0..threads {
-        let key = key.clone();
-        let pem_b64 = pem_b64.clone();
+        let ids = ids.clone();
         handles.push(std::thread::spawn(move || {
-            let mut out = Vec::with_capacity(chunk);
-            for i in (t * chunk)..((t + 1) * chunk).min(count) {
-                // A distinct artifact per request; the signature covers the
-                // artifact, the entry carries its SHA-256 (as clients do).
-                let mut artifact = nonce.to_vec();
-                artifact.extend_from_slice(&i.to_be_bytes());
-                let digest: [u8; 32] = Sha256::digest(&artifact).into();
-                let sig = key.sign(&artifact).expect("sign");
-                let body = serde_json::json!({
-                    "apiVersion": "0.0.1",
-                    "kind": "hashedrekord",
-                    "spec": {
-                        "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
-                        "signature": {"content": STANDARD.encode(&sig), "publicKey": {"content": pem_b64}},
-                    },
-                });
-                out.push(Bytes::from(serde_json::to_vec(&body).expect("json")));
-            }
-            out
+            ((t * chunk)..((t + 1) * chunk).min(count))
+                .map(|i| entry(shape, &ids[i % ids.len()], &nonce, i))
+                .collect::<Vec<_>>()
         }));
     }
-    handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect()
+    Ok(handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect())
 }
 
 #[derive(Debug, Default)]
@@ -218,8 +328,9 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
         Some(r) => usize::try_from(r.saturating_mul(b.duration))?,
         None => b.max_requests,
     };
-    eprintln!("pre-signing {count} hashedrekord requests…");
-    let requests = Arc::new(tokio::task::spawn_blocking(move || make_requests(count)).await?);
+    let (shape, clients) = (b.entry_shape, b.clients);
+    eprintln!("pre-signing {count} {shape:?} requests from {clients} identities…");
+    let requests = Arc::new(tokio::task::spawn_blocking(move || make_requests(count, shape, clients)).await??);
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
     let info_url = format!("{}/api/v1/log", b.url.trim_end_matches('/'));
@@ -239,6 +350,8 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
     };
     let mut report = outcome.report(elapsed.as_secs_f64(), "appended", "appends_per_sec");
     report.insert("mode".into(), mode.into());
+    report.insert("entry_shape".into(), format!("{:?}", b.entry_shape).to_lowercase().into());
+    report.insert("identities".into(), b.clients.into());
     report.insert("tree_size_before".into(), size_before.into());
     report.insert("tree_size_after".into(), size_after.into());
     report.insert("p256_verify_per_sec_one_core".into(), verify_rate.into());
