@@ -70,9 +70,18 @@ pub struct FulcioBench {
 
 #[derive(Debug, Args)]
 pub struct RekorBench {
-    /// Base URL of the log.
-    #[arg(long, default_value = "http://127.0.0.1:3000")]
-    url: String,
+    /// Base URL of the log. Repeat it for replicas: requests go to each in
+    /// turn, as clients spread over replicas without a load balancer.
+    #[arg(long = "url", default_value = "http://127.0.0.1:3000")]
+    urls: Vec<String>,
+    /// Write one JSON line per acknowledged entry (replica, uuid, logIndex,
+    /// the receipt's treeSize and rootHash, UNIX ms) for later checks.
+    #[arg(long)]
+    record: Option<std::path::PathBuf>,
+    /// With several URLs: after every Nth acknowledgement, read the entry
+    /// back at once from the next replica (read-your-writes); 0 = never.
+    #[arg(long, default_value_t = 0)]
+    read_back_every: usize,
     /// Seconds of measured load.
     #[arg(long, default_value_t = 20)]
     duration: u64,
@@ -287,25 +296,77 @@ impl Outcome {
 /// Where requests go and what counts as success.
 #[derive(Debug)]
 struct Target {
-    url: String,
+    /// Request `i` goes to `urls[i % urls.len()]`.
+    urls: Vec<String>,
     content_type: &'static str,
     bearer: Option<String>,
     expect: u16,
+    /// Rekor only: record and read back acknowledged entries.
+    rekor: Option<RekorChecks>,
+}
+
+/// What `sigstead bench rekor` checks beside the load.
+#[derive(Debug)]
+struct RekorChecks {
+    /// Base URLs of the replicas (for reading entries back).
+    bases: Vec<String>,
+    record: Option<std::sync::Mutex<std::io::BufWriter<std::fs::File>>>,
+    read_back_every: usize,
+    read_backs: AtomicUsize,
+    read_back_misses: AtomicUsize,
 }
 
 impl Target {
-    async fn send(&self, client: &reqwest::Client, body: Bytes) -> Result<(), String> {
-        let mut req = client.post(&self.url).header("content-type", self.content_type).body(body);
+    fn single(url: String, content_type: &'static str, bearer: Option<String>, expect: u16) -> Self {
+        Self { urls: vec![url], content_type, bearer, expect, rekor: None }
+    }
+
+    async fn send(&self, client: &reqwest::Client, body: Bytes, i: usize) -> Result<(), String> {
+        let replica = i % self.urls.len();
+        let mut req = client.post(&self.urls[replica]).header("content-type", self.content_type).body(body);
         if let Some(t) = &self.bearer {
             req = req.header("authorization", format!("Bearer {t}"));
         }
         let resp = req.send().await.map_err(|e| format!("transport: {}", e.without_url()))?;
         let status = resp.status();
-        let _ = resp.bytes().await;
-        if status.as_u16() == self.expect {
-            Ok(())
-        } else {
-            Err(format!("HTTP {}", status.as_u16()))
+        let bytes = resp.bytes().await;
+        if status.as_u16() != self.expect {
+            return Err(format!("HTTP {}", status.as_u16()));
+        }
+        if let (Some(checks), Ok(bytes)) = (&self.rekor, bytes) {
+            checks.acknowledged(client, replica, &bytes, i).await;
+        }
+        Ok(())
+    }
+}
+
+impl RekorChecks {
+    async fn acknowledged(&self, client: &reqwest::Client, replica: usize, body: &[u8], i: usize) {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return };
+        let Some((uuid, entry)) = v.as_object().and_then(|m| m.iter().next()) else { return };
+        if let Some(record) = &self.record {
+            let proof = &entry["verification"]["inclusionProof"];
+            let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+            let line = serde_json::json!({
+                "replica": replica, "uuid": uuid, "logIndex": entry["logIndex"],
+                "treeSize": proof["treeSize"], "rootHash": proof["rootHash"], "unix_ms": u64::try_from(ms).unwrap_or(0),
+            });
+            if let Ok(mut w) = record.lock() {
+                use std::io::Write;
+                let _ = writeln!(w, "{line}");
+            }
+        }
+        if self.read_back_every > 0 && self.bases.len() > 1 && i.is_multiple_of(self.read_back_every) {
+            let other = &self.bases[(replica + 1) % self.bases.len()];
+            self.read_backs.fetch_add(1, Ordering::Relaxed);
+            let found = client
+                .get(format!("{other}/api/v1/log/entries/{uuid}"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().as_u16() == 200);
+            if !found {
+                self.read_back_misses.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -322,7 +383,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn rekor(b: RekorBench) -> anyhow::Result<()> {
-    let url = format!("{}/api/v1/log/entries", b.url.trim_end_matches('/'));
+    let bases: Vec<String> = b.urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect();
+    let urls: Vec<String> = bases.iter().map(|u| format!("{u}/api/v1/log/entries")).collect();
     let verify_rate = tokio::task::spawn_blocking(p256_verify_rate).await?;
     let count = match b.rate {
         Some(r) => usize::try_from(r.saturating_mul(b.duration))?,
@@ -333,17 +395,43 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
     let requests = Arc::new(tokio::task::spawn_blocking(move || make_requests(count, shape, clients)).await??);
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
-    let info_url = format!("{}/api/v1/log", b.url.trim_end_matches('/'));
+    let info_url = format!("{}/api/v1/log", bases[0]);
     let size_before = tree_size(&client, &info_url).await?;
     let duration = Duration::from_secs(b.duration);
+    let record = match &b.record {
+        Some(p) => Some(std::sync::Mutex::new(std::io::BufWriter::new(std::fs::File::create(p)?))),
+        None => None,
+    };
+    let checks = RekorChecks {
+        bases: bases.clone(),
+        record,
+        read_back_every: b.read_back_every,
+        read_backs: AtomicUsize::new(0),
+        read_back_misses: AtomicUsize::new(0),
+    };
     let start = Instant::now();
-    let target = Arc::new(Target { url, content_type: "application/json", bearer: None, expect: 201 });
+    let target =
+        Arc::new(Target { urls, content_type: "application/json", bearer: None, expect: 201, rekor: Some(checks) });
     let outcome = match b.rate {
         None => closed_loop(&client, &target, requests, b.concurrency, duration).await,
         Some(rate) => open_loop(&client, &target, requests, rate, b.concurrency).await,
     };
     let elapsed = start.elapsed();
-    let size_after = tree_size(&client, &info_url).await?;
+    // The first replica may have been stopped by the caller meanwhile: ask the others too.
+    let mut size_after = None;
+    for base in &bases {
+        if let Ok(size) = tree_size(&client, &format!("{base}/api/v1/log")).await {
+            size_after = Some(size);
+            break;
+        }
+    }
+    let size_after = size_after.ok_or_else(|| anyhow::anyhow!("no replica answers GET /api/v1/log"))?;
+    if let Some(checks) = &target.rekor {
+        if let Some(record) = &checks.record {
+            use std::io::Write;
+            record.lock().map_err(|_| anyhow::anyhow!("record lock poisoned"))?.flush()?;
+        }
+    }
     let mode = match b.rate {
         Some(r) => format!("open loop at {r}/s"),
         None => format!("closed loop, {} clients", b.concurrency),
@@ -355,6 +443,13 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
     report.insert("tree_size_before".into(), size_before.into());
     report.insert("tree_size_after".into(), size_after.into());
     report.insert("p256_verify_per_sec_one_core".into(), verify_rate.into());
+    report.insert("replicas".into(), bases.len().into());
+    if let Some(checks) = &target.rekor {
+        if checks.read_back_every > 0 && bases.len() > 1 {
+            report.insert("read_backs".into(), checks.read_backs.load(Ordering::Relaxed).into());
+            report.insert("read_back_misses".into(), checks.read_back_misses.load(Ordering::Relaxed).into());
+        }
+    }
     println!("{}", serde_json::to_string_pretty(&report)?);
     if size_after < size_before + u64::try_from(outcome.ok)? {
         anyhow::bail!("the tree grew by {} but {} appends were acknowledged", size_after - size_before, outcome.ok);
@@ -385,7 +480,7 @@ async fn closed_loop(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = requests.get(i) else { break };
                 let t = Instant::now();
-                match target.send(&client, body.clone()).await {
+                match target.send(&client, body.clone(), i).await {
                     Ok(()) => {
                         out.ok += 1;
                         out.latencies.push(t.elapsed());
@@ -421,7 +516,7 @@ async fn open_loop(
             let Ok(_permit) = permits.acquire_owned().await else {
                 return out;
             };
-            match target.send(&client, body).await {
+            match target.send(&client, body, i).await {
                 Ok(()) => {
                     out.ok = 1;
                     out.latencies.push(scheduled.elapsed());
@@ -482,7 +577,7 @@ async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
     let url = format!("{}/api/v2/signingCert", b.url.trim_end_matches('/'));
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
-    let target = Arc::new(Target { url, content_type: "application/json", bearer: Some(token), expect: 200 });
+    let target = Arc::new(Target::single(url, "application/json", Some(token), 200));
     let start = Instant::now();
     let outcome = closed_loop(&client, &target, bodies, b.concurrency, Duration::from_secs(b.duration)).await;
     let mut report = outcome.report(start.elapsed().as_secs_f64(), "certificates", "certificates_per_sec");
@@ -510,8 +605,7 @@ async fn tsa(b: TsaBench) -> anyhow::Result<()> {
     let bodies: Vec<Bytes> = tokio::task::spawn_blocking(move || (0..n).map(|i| make(i).2).collect()).await?;
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
-    let target =
-        Arc::new(Target { url: b.url.clone(), content_type: "application/timestamp-query", bearer: None, expect: 201 });
+    let target = Arc::new(Target::single(b.url.clone(), "application/timestamp-query", None, 201));
     let start = Instant::now();
     let outcome = closed_loop(&client, &target, Arc::new(bodies), b.concurrency, Duration::from_secs(b.duration)).await;
     let elapsed = start.elapsed().as_secs_f64();

@@ -26,7 +26,7 @@ async fn add_pre_chain(State(ct): State<CtLog>, Json(req): Json<AddChain>) -> Re
 }
 
 async fn get_sth(State(ct): State<CtLog>) -> Result<Response, CtApiError> {
-    let cp = ct.log.checkpoint();
+    let cp = ct.log.latest_checkpoint().await?;
     let v: serde_json::Value = serde_json::from_str(&cp.signed).map_err(|e| CtApiError::Internal(e.to_string()))?;
     Ok(Json(v).into_response())
 }

@@ -28,6 +28,10 @@ pub struct CtConfig {
     pub signing_key: KeySource,
     /// PEM files of the roots whose chains the log accepts.
     pub roots: Vec<PathBuf>,
+    /// Replicas on one Postgres database: sequencer lease and hand-over
+    /// timing (see `sigstead_tlog::ReplicationSettings`; ignored on SQLite).
+    #[serde(default)]
+    pub replication: sigstead_tlog::ReplicationSettings,
     #[serde(default)]
     pub http: HttpConfig,
     #[serde(skip)]
@@ -56,6 +60,7 @@ impl CtConfig {
         c.http.resolve(&c.base)?;
         c.signing_key.resolve(&c.base);
         c.database_url.resolve(&c.base);
+        c.replication.to_config()?;
         if c.roots.is_empty() {
             anyhow::bail!("roots: at least one accepted root is required");
         }

@@ -1,6 +1,6 @@
 //! The CT API's one error enum and its one mapping to HTTP.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -26,7 +26,11 @@ impl IntoResponse for CtApiError {
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let msg = sigstead_server::public_message(status, &self, "internal server error", "CT request failed");
-        (status, Json(serde_json::json!({"error_message": msg, "success": false}))).into_response()
+        let mut resp = (status, Json(serde_json::json!({"error_message": msg, "success": false}))).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
     }
 }
 

@@ -44,9 +44,11 @@ pub async fn open_with(
     name: &str,
     key: Arc<dyn Signer>,
     roots: Vec<Vec<u8>>,
+    replication: sigstead_tlog::ReplicationConfig,
     faults: sigstead_tlog::Faults,
 ) -> anyhow::Result<CtLog> {
-    let cfg = sigstead_tlog::LogConfig::new(name);
+    let mut cfg = sigstead_tlog::LogConfig::new(name);
+    cfg.replication = replication;
     let log = Log::open(store, cfg, Arc::new(SthSigner(key.clone())), |_| None, faults).await?;
     Ok(CtLog::new(log, key, roots))
 }
@@ -61,10 +63,15 @@ pub async fn run(
     let roots = config.load_roots()?;
     let url = &config.database_url;
     let store = sigstead_tlog::Store::open(url, url.default_migrate_policy()).await?;
-    let ct = open_with(store, &config.log_name, key, roots, sigstead_tlog::Faults::none()).await?;
+    let replication = config.replication.to_config()?;
+    let ct = open_with(store, &config.log_name, key, roots, replication, sigstead_tlog::Faults::none()).await?;
+    let engine = ct.engine().clone();
     let app = app(ct, &config.http);
     let tls = config.http.tls()?;
     tracing::info!(listen = %config.listen, "ct log serving");
-    sigstead_server::serve(app, listener, tls, shutdown).await?;
+    let served = sigstead_server::serve(app, listener, tls, shutdown).await;
+    // A leader hands its sequencer lease over at once instead of letting it expire.
+    engine.shutdown().await;
+    served?;
     Ok(())
 }

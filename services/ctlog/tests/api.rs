@@ -35,9 +35,16 @@ async fn fixture() -> Fixture {
     let ca = ca("trusted");
     let ct_key = Arc::new(EcdsaSigner::generate_p256());
     let root = ca.chain()[1].clone();
-    let log = sigstead_ctlog::open_with(store, "ct", ct_key.clone(), vec![root], sigstead_tlog::Faults::none())
-        .await
-        .unwrap();
+    let log = sigstead_ctlog::open_with(
+        store,
+        "ct",
+        ct_key.clone(),
+        vec![root],
+        Default::default(),
+        sigstead_tlog::Faults::none(),
+    )
+    .await
+    .unwrap();
     Fixture { app: sigstead_ctlog::router(log), ca, ct_key, _dir: dir }
 }
 

@@ -76,9 +76,16 @@ async fn fixture_with(ct_url: Option<String>, ct_tls: Option<CtTls>) -> Fx {
     let ct_key = Arc::new(EcdsaSigner::generate_p256());
     let store = sigstead_tlog::Store::connect(&format!("sqlite://{}/ct.db", dir.path().display())).await.unwrap();
     store.migrate().await.unwrap();
-    let ct = sigstead_ctlog::open_with(store, "ct", ct_key.clone(), vec![root.clone()], sigstead_tlog::Faults::none())
-        .await
-        .unwrap();
+    let ct = sigstead_ctlog::open_with(
+        store,
+        "ct",
+        ct_key.clone(),
+        vec![root.clone()],
+        Default::default(),
+        sigstead_tlog::Faults::none(),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut outbound = String::new();
     let live_ct_url = match &ct_tls {

@@ -131,8 +131,8 @@ pub async fn retrieve(State(rekor): State<RekorLog>, headers: HeaderMap, body: B
 }
 
 /// `GET /api/v1/log`
-pub async fn log_info(State(rekor): State<RekorLog>) -> Response {
-    Json(rekor.info()).into_response()
+pub async fn log_info(State(rekor): State<RekorLog>) -> Result<Response, RekorError> {
+    Ok(Json(rekor.info().await?).into_response())
 }
 
 /// `GET /api/v1/log/publicKey`

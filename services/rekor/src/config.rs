@@ -32,6 +32,10 @@ pub struct RekorConfig {
     /// Sequencer batching.
     #[serde(default)]
     pub batch: BatchConfig,
+    /// Replicas on one Postgres database: sequencer lease and hand-over
+    /// timing (see `sigstead_tlog::ReplicationSettings`; ignored on SQLite).
+    #[serde(default)]
+    pub replication: sigstead_tlog::ReplicationSettings,
     /// HTTP server settings.
     #[serde(default)]
     pub http: HttpConfig,
@@ -99,6 +103,7 @@ impl RekorConfig {
     pub fn resolve(&mut self, base: &Path) -> anyhow::Result<()> {
         self.signing_key.resolve(base);
         self.database_url.resolve(base);
+        self.replication.to_config()?;
         if self.batch.max_entries == 0 {
             anyhow::bail!("batch.max_entries must be positive");
         }

@@ -73,6 +73,9 @@ impl IntoResponse for RekorError {
         let message = sigstead_server::public_message(status, &self, generic, "request failed");
         let body = serde_json::json!({"code": status.as_u16(), "message": message});
         let mut resp = (status, axum::Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let Self::Duplicate(id) = &self {
             if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/log/entries/{id}")) {
                 resp.headers_mut().insert(header::LOCATION, v);

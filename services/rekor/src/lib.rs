@@ -88,6 +88,7 @@ pub async fn open_with(
     let mut log_config = LogConfig::new(config.log_name.clone());
     log_config.batch_max_entries = config.batch.max_entries;
     log_config.batch_max_delay = Duration::from_millis(config.batch.max_delay_ms);
+    log_config.replication = config.replication.to_config()?;
     // The origin needs the tree ID, which exists only once the log row does:
     // read it first, or let the engine create it and build the signer from it.
     let tree_id = match store.load_log(&config.log_name).await? {
@@ -137,6 +138,9 @@ pub async fn serve(
         tls = tls.is_some(),
         "rekor serving"
     );
-    sigstead_server::serve(app, listener, tls, shutdown).await?;
+    let served = sigstead_server::serve(app, listener, tls, shutdown).await;
+    // A leader hands its sequencer lease over at once instead of letting it expire.
+    rekor.engine().shutdown().await;
+    served?;
     Ok(())
 }

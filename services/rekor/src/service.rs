@@ -208,19 +208,20 @@ impl RekorLog {
         Ok(hits.iter().map(|(_, leaf_hash)| self.entry_id(leaf_hash)).collect())
     }
 
-    pub fn info(&self) -> LogInfo {
-        let cp = self.log.checkpoint();
-        LogInfo {
+    /// The log's newest tree head (on Postgres, the newest any replica has recorded).
+    pub async fn info(&self) -> Result<LogInfo, RekorError> {
+        let cp = self.log.latest_checkpoint().await?;
+        Ok(LogInfo {
             root_hash: hex::encode(cp.root_hash),
             signed_tree_head: cp.signed.clone(),
             tree_id: self.tree_id().to_string(),
             tree_size: cp.tree_size.0,
             inactive_shards: Vec::new(),
-        }
+        })
     }
 
     pub async fn consistency(&self, first: TreeSize, last: TreeSize) -> Result<ConsistencyProof, RekorError> {
-        let current = self.log.checkpoint().tree_size;
+        let current = self.log.latest_checkpoint().await?.tree_size;
         if first > last {
             return Err(RekorError::BadRequest(format!("firstSize({first}) must be less than lastSize({last})")));
         }

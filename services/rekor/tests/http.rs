@@ -63,6 +63,7 @@ async fn start_with(http: Option<HttpConfig>) -> Rekor {
         log_name: "rekor".into(),
         signing_key: sigstead_keys::KeySource::file("key.pem", "key.pass"),
         batch: BatchConfig::default(),
+        replication: Default::default(),
         http: http.clone().unwrap_or_default(),
     };
     config.resolve(dir.path()).unwrap();

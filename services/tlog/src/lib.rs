@@ -38,11 +38,15 @@
 
 pub mod database;
 mod sequencer;
+pub mod settings;
 pub mod sqlite_lock;
 pub mod store;
 
 pub use database::{DatabaseUrl, MigratePolicy};
-pub use sequencer::{random_tree_id, AppendOutcome, Faults, Log, LogConfig, PublishedCheckpoint, Receipt, Step};
+pub use sequencer::{
+    random_tree_id, AppendOutcome, Faults, Log, LogConfig, PublishedCheckpoint, Receipt, ReplicationConfig, Step,
+};
+pub use settings::ReplicationSettings;
 pub use store::{Store, StoredEntry};
 
 use sigstead_merkle::Hash;
@@ -95,6 +99,8 @@ pub enum Error {
     Signing(String),
     #[error("the sequencer is not running")]
     Unavailable,
+    #[error("this replica no longer holds the sequencer lease")]
+    Deposed,
     #[error("injected fault at {0:?}")]
     Injected(Step),
     #[error("{0}")]
@@ -113,6 +119,7 @@ impl Error {
         matches!(
             self,
             Self::Unavailable
+                | Self::Deposed
                 | Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
         )
     }

@@ -1,7 +1,7 @@
 //! The batching sequencer and the read API of a log. See the crate docs for
 //! the commit protocol; each step below is marked with its number.
 
-use crate::store::{Batch, LogRow, NewEntry, StoredCheckpoint, StoredEntry};
+use crate::store::{Batch, Handover, Lease, LogRow, NewEntry, QueueResult, StoredCheckpoint, StoredEntry};
 use crate::{now, CheckpointSigner, Error, LeafIndex, Store, TreeSize};
 use sigstead_merkle::{
     consistency_proof_shape, empty_root, inclusion_proof_shape, leaf_hash, verify_consistency, CompactRange, Hash,
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 /// Tuning of one log.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct LogConfig {
     pub batch_max_delay: Duration,
     /// Submissions that may wait for the sequencer before callers are slowed down.
     pub queue_depth: usize,
+    /// How replicas on one Postgres database share the log (ignored on SQLite).
+    pub replication: ReplicationConfig,
 }
 
 impl LogConfig {
@@ -33,7 +35,56 @@ impl LogConfig {
             batch_max_entries: 2048,
             batch_max_delay: Duration::from_millis(2),
             queue_depth: 65536,
+            replication: ReplicationConfig::default(),
         }
+    }
+}
+
+/// Timing of the replication protocol (crate docs, "Replication protocol").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicationConfig {
+    /// How long the sequencer lease lasts unless renewed. A leader that dies
+    /// without releasing it is replaced after at most `lease + takeover_poll`.
+    pub lease: Duration,
+    /// How often the leader renews its lease (well under `lease`).
+    pub renew_every: Duration,
+    /// How often a replica that does not lead tries to take the lease.
+    pub takeover_poll: Duration,
+    /// How long a replica waits for the leader to integrate a submission it
+    /// handed over before answering its client "unavailable" (503).
+    pub write_timeout: Duration,
+    /// Fallback polling of the queue and of results, for notifications
+    /// lost while the listening connection reconnected.
+    pub poll: Duration,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(3),
+            renew_every: Duration::from_millis(750),
+            takeover_poll: Duration::from_millis(250),
+            write_timeout: Duration::from_secs(5),
+            poll: Duration::from_millis(50),
+        }
+    }
+}
+
+impl ReplicationConfig {
+    /// Refuses timings under which a leader could not keep its lease.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.renew_every.is_zero() || self.renew_every * 2 > self.lease {
+            return Err(Error::Config("replication: renew_every must be non-zero and at most half of lease".into()));
+        }
+        if self.takeover_poll.is_zero() || self.poll.is_zero() {
+            return Err(Error::Config("replication: takeover_poll and poll must be non-zero".into()));
+        }
+        if self.write_timeout < self.lease + self.takeover_poll {
+            return Err(Error::Config(
+                "replication: write_timeout must cover a failover (at least lease + takeover_poll)".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -101,12 +152,23 @@ pub enum AppendOutcome {
     Duplicate(LeafIndex),
 }
 
+type ReplyTx = oneshot::Sender<Result<AppendOutcome, Arc<Error>>>;
+
+/// Who waits for a submission's outcome.
+enum Reply {
+    /// A caller of [`Log::append`] in this process.
+    Local(ReplyTx),
+    /// A row of the replication queue (another replica's client, or this
+    /// replica's from before it led).
+    Queued(i64),
+}
+
 struct Submission {
     leaf: Vec<u8>,
     leaf_hash: Hash,
     index_keys: Vec<String>,
     extra_data: Option<Vec<u8>>,
-    reply: oneshot::Sender<Result<AppendOutcome, Arc<Error>>>,
+    reply: Reply,
 }
 
 struct Shared {
@@ -114,6 +176,12 @@ struct Shared {
     row: LogRow,
     tx: mpsc::Sender<Submission>,
     published: watch::Receiver<Arc<PublishedCheckpoint>>,
+    publish: Arc<watch::Sender<Arc<PublishedCheckpoint>>>,
+    /// Postgres: other replicas may have moved the log since `published`.
+    replicated: bool,
+    stop: watch::Sender<bool>,
+    stopped: watch::Receiver<bool>,
+    leader: watch::Receiver<bool>,
 }
 
 /// Handle to a running log. Cheap to clone.
@@ -140,7 +208,35 @@ struct Sequencer {
     config: LogConfig,
     signer: Arc<dyn CheckpointSigner>,
     faults: Faults,
-    publish: watch::Sender<Arc<PublishedCheckpoint>>,
+    publish: Arc<watch::Sender<Arc<PublishedCheckpoint>>>,
+    /// The leaf at index 0 of a new log, if it has one.
+    genesis: Option<Vec<u8>>,
+    /// Postgres: the replication side (lease, queue, waiting clients).
+    replication: Option<Replica>,
+}
+
+/// One replica's part in the replication protocol.
+struct Replica {
+    holder: String,
+    /// The lease while this replica leads; it fences every write.
+    lease: Option<Lease>,
+    /// This replica's clients whose submissions wait in the queue.
+    pending: HashMap<i64, Pending>,
+    queue_wake: Arc<Notify>,
+    checkpoint_wake: Arc<Notify>,
+    leader: watch::Sender<bool>,
+}
+
+struct Pending {
+    reply: ReplyTx,
+    deadline: Instant,
+}
+
+/// What the replica task does next.
+enum Role {
+    Lead(State),
+    Follow,
+    Stop,
 }
 
 impl Log {
@@ -156,12 +252,16 @@ impl Log {
         genesis: impl FnOnce(std::num::NonZeroI64) -> Option<Vec<u8>>,
         faults: Faults,
     ) -> Result<Self, Error> {
+        let replicated = matches!(store, Store::Postgres(_));
+        if replicated {
+            config.replication.check()?;
+        }
         let row = match store.load_log(&config.name).await? {
             Some(row) => row,
             None => {
                 let tree_id = random_tree_id();
                 let row = store.create_log(&config.name, tree_id, now().0).await?;
-                tracing::info!(log = %config.name, tree_id, "created log");
+                tracing::info!(log = %config.name, tree_id = row.tree_id, "created log");
                 row
             }
         };
@@ -170,35 +270,67 @@ impl Log {
             root_hash: empty_root(),
             signed: String::new(),
         }));
-        let mut seq = Sequencer { store: store.clone(), row, config: config.clone(), signer, faults, publish };
-        let mut state = seq.recover().await?;
-        if state.range.size() == 0 {
-            match genesis(row.tree_id) {
-                // A new log: index 0 is the genesis record, so no client entry ever lands there.
-                Some(leaf) => {
-                    let (tx, rx) = oneshot::channel();
-                    let sub = Submission {
-                        leaf_hash: leaf_hash(&leaf),
-                        leaf,
-                        index_keys: Vec::new(),
-                        extra_data: None,
-                        reply: tx,
-                    };
-                    seq.run_batch(&mut state, vec![sub]).await?;
-                    let _ = rx.await;
+        let publish = Arc::new(publish);
+        let (leader_tx, leader) = watch::channel(!replicated);
+        let replication = replicated.then(|| Replica {
+            holder: format!("{}-{}", std::process::id(), hex_of(&sigstead_crypto::random_bytes::<8>())),
+            lease: None,
+            pending: HashMap::new(),
+            queue_wake: Arc::new(Notify::new()),
+            checkpoint_wake: Arc::new(Notify::new()),
+            leader: leader_tx,
+        });
+        let mut seq = Sequencer {
+            store: store.clone(),
+            row,
+            config: config.clone(),
+            signer,
+            faults,
+            publish: publish.clone(),
+            genesis: genesis(row.tree_id),
+            replication,
+        };
+        // Lead at once when possible (always on SQLite): a single instance
+        // then behaves exactly as without replication.
+        let role = if seq.try_take_lease().await? {
+            match seq.become_leader().await {
+                Ok(state) => Role::Lead(state),
+                Err(e) => {
+                    seq.step_down().await;
+                    return Err(e);
                 }
-                None if state.published.signed.is_empty() => {
-                    let published = seq.prove_sign_record(&state, &state.range.clone(), &HashMap::new()).await?;
-                    state.published = published;
-                    seq.publish.send_replace(state.published.clone());
-                }
-                None => {}
             }
+        } else {
+            refresh_published(&store, row.log_id, &publish).await?;
+            Role::Follow
+        };
+        if let Some(r) = &seq.replication {
+            tokio::spawn(listen(store.clone(), row.log_id, r.queue_wake.clone(), r.checkpoint_wake.clone()));
         }
         let (tx, rx) = mpsc::channel(config.queue_depth.max(1));
-        tokio::spawn(seq.run(state, rx));
+        let (stop, stop_rx) = watch::channel(false);
+        let (stopped_tx, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            seq.run(role, rx, stop_rx).await;
+            let _ = stopped_tx.send(true);
+        });
         let row = LogRow { tree_size: TreeSize(0), ..row };
-        Ok(Self { shared: Arc::new(Shared { store, row, tx, published }) })
+        Ok(Self { shared: Arc::new(Shared { store, row, tx, published, publish, replicated, stop, stopped, leader }) })
+    }
+
+    /// Stops the sequencer: a leader gives its lease up at once (so another
+    /// replica takes over without waiting for it to expire); submissions
+    /// still waiting are answered "unavailable". Returns when done (or after
+    /// 3 s).
+    pub async fn shutdown(&self) {
+        let _ = self.shared.stop.send(true);
+        let mut stopped = self.shared.stopped.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(3), stopped.wait_for(|v| *v)).await;
+    }
+
+    /// Whether this replica currently sequences the log (always on SQLite).
+    pub fn is_leader(&self) -> bool {
+        *self.shared.leader.borrow()
     }
 
     /// Submits a leaf and waits until it is durable and covered by a signed checkpoint.
@@ -216,7 +348,7 @@ impl Log {
         extra_data: Option<Vec<u8>>,
     ) -> Result<AppendOutcome, Arc<Error>> {
         let (reply, rx) = oneshot::channel();
-        let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys, extra_data, reply };
+        let sub = Submission { leaf_hash: leaf_hash(&leaf), leaf, index_keys, extra_data, reply: Reply::Local(reply) };
         self.shared.tx.send(sub).await.map_err(|_| Arc::new(Error::Unavailable))?;
         rx.await.map_err(|_| Arc::new(Error::Unavailable))?
     }
@@ -231,9 +363,34 @@ impl Log {
         self.shared.row.created_at
     }
 
-    /// The newest signed checkpoint.
+    /// The newest signed checkpoint this replica knows of (without asking the
+    /// database: on Postgres another replica may have signed a newer one; see
+    /// [`Log::latest_checkpoint`]).
     pub fn checkpoint(&self) -> Arc<PublishedCheckpoint> {
         self.shared.published.borrow().clone()
+    }
+
+    /// The newest signed checkpoint of the log. On Postgres this reads the
+    /// database, so that no replica serves a checkpoint older than one any
+    /// replica has already returned; what this replica serves never moves
+    /// backwards.
+    pub async fn latest_checkpoint(&self) -> Result<Arc<PublishedCheckpoint>, Error> {
+        if !self.shared.replicated {
+            return Ok(self.checkpoint());
+        }
+        refresh_published(&self.shared.store, self.shared.row.log_id, &self.shared.publish).await
+    }
+
+    /// A tree size covering `index` if any recorded checkpoint does: the
+    /// cached one, or (Postgres, when it does not cover `index`) the
+    /// database's newest. Reads of entries another replica acknowledged a
+    /// moment ago thus succeed at once.
+    async fn covering(&self, index: u64) -> Result<TreeSize, Error> {
+        let size = self.checkpoint().tree_size;
+        if index < size.0 || !self.shared.replicated {
+            return Ok(size);
+        }
+        Ok(self.latest_checkpoint().await?.tree_size)
     }
 
     pub fn store(&self) -> &Store {
@@ -242,7 +399,7 @@ impl Log {
 
     /// A leaf covered by the newest checkpoint.
     pub async fn entry(&self, index: LeafIndex) -> Result<Option<StoredEntry>, Error> {
-        if index.0 >= self.checkpoint().tree_size.0 {
+        if index.0 >= self.covering(index.0).await?.0 {
             return Ok(None);
         }
         self.shared.store.entry_by_index(self.shared.row.log_id, index).await
@@ -250,34 +407,28 @@ impl Log {
 
     /// A leaf by its RFC 6962 leaf hash, if covered by the newest checkpoint.
     pub async fn entry_by_leaf_hash(&self, hash: &Hash) -> Result<Option<StoredEntry>, Error> {
-        let size = self.checkpoint().tree_size;
-        Ok(self
-            .shared
-            .store
-            .entry_by_leaf_hash(self.shared.row.log_id, hash)
-            .await?
-            .filter(|e| e.leaf_index.0 < size.0))
+        let Some(e) = self.shared.store.entry_by_leaf_hash(self.shared.row.log_id, hash).await? else {
+            return Ok(None);
+        };
+        let size = self.covering(e.leaf_index.0).await?;
+        Ok((e.leaf_index.0 < size.0).then_some(e))
     }
 
     /// The entries `[start, end)` covered by the newest checkpoint, in index
     /// order, read in one query (`end` is clipped to the tree size).
     pub async fn entries(&self, start: LeafIndex, end: LeafIndex) -> Result<Vec<StoredEntry>, Error> {
-        let end = LeafIndex(end.0.min(self.checkpoint().tree_size.0));
+        let size = self.covering(end.0.saturating_sub(1)).await?;
+        let end = LeafIndex(end.0.min(size.0));
         self.shared.store.entries_range(self.shared.row.log_id, start, end).await
     }
 
     /// Leaf indexes and leaf hashes under a search key (covered by the newest
     /// checkpoint), read in one query.
     pub async fn search_with_hashes(&self, key: &str, limit: u32) -> Result<Vec<(LeafIndex, Hash)>, Error> {
-        let size = self.checkpoint().tree_size;
-        Ok(self
-            .shared
-            .store
-            .search_with_hashes(self.shared.row.log_id, key, limit)
-            .await?
-            .into_iter()
-            .filter(|(i, _)| i.0 < size.0)
-            .collect())
+        let hits = self.shared.store.search_with_hashes(self.shared.row.log_id, key, limit).await?;
+        let newest = hits.iter().map(|(i, _)| i.0).max().unwrap_or(0);
+        let size = self.covering(newest).await?;
+        Ok(hits.into_iter().filter(|(i, _)| i.0 < size.0).collect())
     }
 
     /// Leaf indexes under a search key (covered by the newest checkpoint).
@@ -287,7 +438,7 @@ impl Log {
 
     /// Inclusion proof of `index` in the tree of `size` leaves (`size` ≤ the newest checkpoint).
     pub async fn inclusion_proof(&self, index: LeafIndex, size: TreeSize) -> Result<Vec<Hash>, Error> {
-        self.check_size(size)?;
+        self.check_size(size).await?;
         let shape = inclusion_proof_shape(index.0, size.0).map_err(|e| Error::OutOfRange(e.to_string()))?;
         let nodes = self.shared.store.nodes(self.shared.row.log_id, &shape.required_nodes()).await?;
         shape.assemble_from(&nodes).map_err(|e| Error::Corrupt(e.to_string()))
@@ -295,7 +446,7 @@ impl Log {
 
     /// Consistency proof between two tree sizes (`second` ≤ the newest checkpoint).
     pub async fn consistency_proof(&self, first: TreeSize, second: TreeSize) -> Result<Vec<Hash>, Error> {
-        self.check_size(second)?;
+        self.check_size(second).await?;
         let shape = consistency_proof_shape(first.0, second.0).map_err(|e| Error::OutOfRange(e.to_string()))?;
         let nodes = self.shared.store.nodes(self.shared.row.log_id, &shape.required_nodes()).await?;
         shape.assemble_from(&nodes).map_err(|e| Error::Corrupt(e.to_string()))
@@ -303,7 +454,7 @@ impl Log {
 
     /// Root hash of an older tree size, recomputed from stored nodes.
     pub async fn root_at(&self, size: TreeSize) -> Result<Hash, Error> {
-        self.check_size(size)?;
+        self.check_size(size).await?;
         let ids = CompactRange::required_nodes(size.0);
         let nodes = self.shared.store.nodes(self.shared.row.log_id, &ids).await?;
         let range = CompactRange::from_nodes(size.0, &|id| nodes.get(&id).copied())
@@ -311,8 +462,8 @@ impl Log {
         Ok(range.root())
     }
 
-    fn check_size(&self, size: TreeSize) -> Result<(), Error> {
-        let published = self.checkpoint().tree_size;
+    async fn check_size(&self, size: TreeSize) -> Result<(), Error> {
+        let published = self.covering(size.0.saturating_sub(1)).await?;
         if size > published {
             return Err(Error::OutOfRange(format!("tree size {size} is beyond the current tree size {published}")));
         }
@@ -386,23 +537,196 @@ impl Sequencer {
         Ok(state)
     }
 
-    async fn run(mut self, mut state: State, mut rx: mpsc::Receiver<Submission>) {
+    /// The replica task: leads while it holds the lease (always on SQLite),
+    /// follows otherwise, until the log is shut down or every handle dropped.
+    async fn run(mut self, mut role: Role, mut rx: mpsc::Receiver<Submission>, mut stop: watch::Receiver<bool>) {
         loop {
+            role = match role {
+                Role::Lead(state) => self.lead(state, &mut rx, &mut stop).await,
+                Role::Follow => self.follow(&mut rx, &mut stop).await,
+                Role::Stop => break,
+            };
+        }
+        self.step_down().await;
+        rx.close();
+        while let Ok(sub) = rx.try_recv() {
+            if let Reply::Local(reply) = sub.reply {
+                let _ = reply.send(Err(Arc::new(Error::Unavailable)));
+            }
+        }
+        if let Some(r) = &mut self.replication {
+            let ids: Vec<i64> = r.pending.keys().copied().collect();
+            if !ids.is_empty() {
+                let _ = self.store.withdraw_queued(&ids).await;
+            }
+            for (_, p) in r.pending.drain() {
+                let _ = p.reply.send(Err(Arc::new(Error::Unavailable)));
+            }
+        }
+        tracing::info!(log = %self.config.name, "sequencer stopped");
+    }
+
+    /// Takes the lease if it is free (SQLite: there is none to take).
+    async fn try_take_lease(&mut self) -> Result<bool, Error> {
+        let Some(r) = &mut self.replication else { return Ok(true) };
+        let lease = self.config.replication.lease;
+        match self.store.try_acquire_lease(self.row.log_id, &r.holder, lease).await? {
+            Some(held) => {
+                tracing::info!(log = %self.config.name, holder = %held.holder, epoch = held.epoch, "took the sequencer lease");
+                metrics::counter!("tlog_leader_elections_total", "log" => self.config.name.clone()).increment(1);
+                r.lease = Some(held);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// With the lease just taken: rebuild the state from the database
+    /// (finishing a batch a previous leader left uncheckpointed), and give a
+    /// new log its genesis leaf or its empty-tree checkpoint.
+    async fn become_leader(&mut self) -> Result<State, Error> {
+        let mut state = self.recover().await?;
+        if state.range.size() == 0 {
+            match self.genesis.clone() {
+                // A new log: index 0 is the genesis record, so no client entry ever lands there.
+                Some(leaf) => {
+                    let (tx, rx) = oneshot::channel();
+                    let sub = Submission {
+                        leaf_hash: leaf_hash(&leaf),
+                        leaf,
+                        index_keys: Vec::new(),
+                        extra_data: None,
+                        reply: Reply::Local(tx),
+                    };
+                    self.run_batch(&mut state, vec![sub]).await?;
+                    let _ = rx.await;
+                }
+                None if state.published.signed.is_empty() => {
+                    let published = self.prove_sign_record(&state, &state.range.clone(), &HashMap::new()).await?;
+                    state.published = published;
+                    self.publish.send_replace(state.published.clone());
+                }
+                None => {}
+            }
+        }
+        if let Some(r) = &self.replication {
+            r.leader.send_replace(true);
+            metrics::gauge!("tlog_leader", "log" => self.config.name.clone()).set(1.0);
+        }
+        Ok(state)
+    }
+
+    /// Gives the lease up (if held) and becomes a follower.
+    async fn step_down(&mut self) {
+        let Some(r) = &mut self.replication else { return };
+        if let Some(held) = r.lease.take() {
+            if let Err(e) = self.store.release_lease(self.row.log_id, &held).await {
+                tracing::warn!(error = %e, "could not release the sequencer lease; it expires on its own");
+            }
+            tracing::info!(log = %self.config.name, epoch = held.epoch, "no longer the sequencer");
+        }
+        r.leader.send_replace(false);
+        metrics::gauge!("tlog_leader", "log" => self.config.name.clone()).set(0.0);
+    }
+
+    fn fence(&self) -> Option<&Lease> {
+        self.replication.as_ref().and_then(|r| r.lease.as_ref())
+    }
+
+    /// Leading: batches local submissions and (Postgres) queued ones from
+    /// other replicas; renews the lease beside it and steps down the moment
+    /// it is lost or cannot be renewed in time.
+    async fn lead(
+        &mut self,
+        mut state: State,
+        rx: &mut mpsc::Receiver<Submission>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Role {
+        let timing = self.config.replication;
+        let (valid_tx, mut valid) = watch::channel(Some(Instant::now() + timing.lease));
+        let renewal = match self.fence() {
+            Some(held) => {
+                Some(tokio::spawn(renew(self.store.clone(), self.row.log_id, held.clone(), timing, valid_tx)))
+            }
+            None => {
+                // SQLite: no lease, valid for ever.
+                valid_tx.send_replace(None);
+                drop(valid_tx);
+                None
+            }
+        };
+        let leased = renewal.is_some();
+        let queue_wake = self.replication.as_ref().map(|r| r.queue_wake.clone());
+        let mut queue_dirty = leased;
+        let mut poll = tokio::time::interval(timing.poll);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_prune = Instant::now();
+        let next = loop {
+            if leased && !valid.borrow().is_some_and(|until| Instant::now() < until) {
+                tracing::warn!(log = %self.config.name, "sequencer lease lost or not renewed in time; stepping down");
+                break Role::Follow;
+            }
             // Step 1: collect.
-            let Some(first) = rx.recv().await else { break };
-            let mut batch = vec![first];
-            let deadline = tokio::time::Instant::now() + self.config.batch_max_delay;
-            while batch.len() < self.config.batch_max_entries {
-                match rx.try_recv() {
-                    Ok(s) => batch.push(s),
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(s)) => batch.push(s),
-                        Ok(None) | Err(_) => break,
-                    },
+            let mut batch = Vec::new();
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break Role::Stop,
+                sub = rx.recv() => match sub {
+                    Some(sub) => batch.push(sub),
+                    None => break Role::Stop,
+                },
+                () = wake(queue_wake.as_deref()) => queue_dirty = true,
+                _ = valid.changed(), if leased => continue,
+                _ = poll.tick(), if leased => {
+                    queue_dirty = true;
+                    self.resolve_pending().await;
+                    if last_prune.elapsed() > Duration::from_secs(60) {
+                        last_prune = Instant::now();
+                        if let Err(e) = self.store.prune_queue(self.row.log_id, Duration::from_secs(600)).await {
+                            tracing::warn!(error = %e, "pruning the replication queue failed");
+                        }
+                    }
                 }
             }
+            if !batch.is_empty() {
+                let deadline = tokio::time::Instant::now() + self.config.batch_max_delay;
+                while batch.len() < self.config.batch_max_entries {
+                    match rx.try_recv() {
+                        Ok(s) => batch.push(s),
+                        Err(mpsc::error::TryRecvError::Disconnected) => break,
+                        Err(mpsc::error::TryRecvError::Empty) => {
+                            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                                Ok(Some(s)) => batch.push(s),
+                                Ok(None) | Err(_) => break,
+                            }
+                        }
+                    }
+                }
+            }
+            if queue_dirty && batch.len() < self.config.batch_max_entries {
+                let room = self.config.batch_max_entries - batch.len();
+                match self.store.dequeue(self.row.log_id, room).await {
+                    Ok(queued) => {
+                        queue_dirty = queued.len() == room;
+                        batch.extend(queued.into_iter().map(|q| Submission {
+                            leaf: q.leaf,
+                            leaf_hash: q.leaf_hash,
+                            index_keys: q.index_keys,
+                            extra_data: q.extra_data,
+                            reply: Reply::Queued(q.queue_id),
+                        }));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading the replication queue failed"),
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
             if let Err(e) = self.run_batch(&mut state, batch).await {
+                if matches!(e, Error::Deposed) {
+                    tracing::warn!(log = %self.config.name, "deposed: another replica holds the sequencer lease");
+                    break Role::Follow;
+                }
                 tracing::error!(error = %e, "batch failed; rebuilding sequencer state from the database");
                 // Keep trying: the database may be briefly unavailable.
                 let mut wait = Duration::from_millis(50);
@@ -414,25 +738,213 @@ impl Sequencer {
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "recovery failed; retrying");
+                            if leased && !valid.borrow().is_some_and(|until| Instant::now() < until) {
+                                break;
+                            }
                             tokio::time::sleep(wait).await;
                             wait = (wait * 2).min(Duration::from_secs(5));
                         }
                     }
                 }
             }
+        };
+        if let Some(task) = renewal {
+            task.abort();
         }
-        tracing::info!(log = %self.config.name, "sequencer stopped");
+        if matches!(next, Role::Follow) {
+            self.step_down().await;
+        }
+        next
     }
 
-    /// Steps 2–6 for one batch. On error every submitter of the batch gets the
-    /// error and the caller must rebuild the state with [`Sequencer::recover`].
+    /// Following (Postgres): hands local submissions to the leader through
+    /// the queue, answers them once the leader has integrated them and a
+    /// recorded checkpoint covers them, and takes the lease when it is free.
+    async fn follow(&mut self, rx: &mut mpsc::Receiver<Submission>, stop: &mut watch::Receiver<bool>) -> Role {
+        let timing = self.config.replication;
+        let Some(r) = &self.replication else { return Role::Stop };
+        let checkpoint_wake = r.checkpoint_wake.clone();
+        let mut takeover = tokio::time::interval(timing.takeover_poll);
+        takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut poll = tokio::time::interval(timing.poll);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => return Role::Stop,
+                _ = takeover.tick() => match self.try_take_lease().await {
+                    Ok(true) => match self.become_leader().await {
+                        Ok(state) => return Role::Lead(state),
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not take over as the sequencer");
+                            self.step_down().await;
+                        }
+                    },
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not reach the database to check the sequencer lease"),
+                },
+                sub = rx.recv() => match sub {
+                    Some(sub) => {
+                        let mut batch = vec![sub];
+                        while batch.len() < self.config.batch_max_entries {
+                            match rx.try_recv() {
+                                Ok(s) => batch.push(s),
+                                Err(_) => break,
+                            }
+                        }
+                        self.hand_over(batch).await;
+                    }
+                    None => return Role::Stop,
+                },
+                () = checkpoint_wake.notified() => {
+                    if let Err(e) = refresh_published(&self.store, self.row.log_id, &self.publish).await {
+                        tracing::warn!(error = %e, "could not read the newest checkpoint");
+                    }
+                    self.resolve_pending().await;
+                }
+                _ = poll.tick() => self.resolve_pending().await,
+            }
+        }
+    }
+
+    /// Queues submissions for the leader (one insert for all of them).
+    async fn hand_over(&mut self, batch: Vec<Submission>) {
+        let Some(r) = &mut self.replication else { return };
+        let handovers: Vec<Handover<'_>> = batch
+            .iter()
+            .map(|s| Handover {
+                leaf: &s.leaf,
+                leaf_hash: &s.leaf_hash,
+                index_keys: &s.index_keys,
+                extra_data: s.extra_data.as_deref(),
+            })
+            .collect();
+        let queued = self.store.enqueue(self.row.log_id, &handovers).await;
+        drop(handovers);
+        match queued {
+            Ok(ids) => {
+                let deadline = Instant::now() + self.config.replication.write_timeout;
+                metrics::counter!("tlog_handed_over_total", "log" => self.config.name.clone())
+                    .increment(u64::try_from(ids.len()).unwrap_or(0));
+                for (id, sub) in ids.into_iter().zip(batch) {
+                    if let Reply::Local(reply) = sub.reply {
+                        r.pending.insert(id, Pending { reply, deadline });
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not hand submissions to the sequencer");
+                let shared = Arc::new(if e.is_unavailable() { e } else { Error::Unavailable });
+                for sub in batch {
+                    if let Reply::Local(reply) = sub.reply {
+                        let _ = reply.send(Err(shared.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers this replica's clients whose queued submissions the leader
+    /// has integrated and a recorded checkpoint covers; gives up on those
+    /// past their deadline.
+    async fn resolve_pending(&mut self) {
+        if let Err(e) = self.try_resolve_pending().await {
+            tracing::warn!(error = %e, "could not read the outcome of handed-over submissions");
+        }
+        let Some(r) = &mut self.replication else { return };
+        let now = Instant::now();
+        let late: Vec<i64> = r.pending.iter().filter(|(_, p)| p.deadline <= now).map(|(id, _)| *id).collect();
+        if late.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.withdraw_queued(&late).await {
+            tracing::warn!(error = %e, "could not withdraw timed-out submissions");
+        }
+        tracing::warn!(count = late.len(), "handed-over submissions timed out waiting for the sequencer");
+        for id in late {
+            if let Some(p) = r.pending.remove(&id) {
+                let _ = p.reply.send(Err(Arc::new(Error::Unavailable)));
+            }
+        }
+    }
+
+    async fn try_resolve_pending(&mut self) -> Result<(), Error> {
+        let Some(r) = &self.replication else { return Ok(()) };
+        if r.pending.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = r.pending.keys().copied().collect();
+        let results = self.store.queue_results(&ids).await?;
+        if results.is_empty() {
+            return Ok(());
+        }
+        let cp = refresh_published(&self.store, self.row.log_id, &self.publish).await?;
+        let ready: Vec<QueueResult> =
+            results.into_iter().filter(|q| q.duplicate || q.leaf_index.0 < cp.tree_size.0).collect();
+        let mut need = Vec::new();
+        for q in ready.iter().filter(|q| !q.duplicate) {
+            let shape =
+                inclusion_proof_shape(q.leaf_index.0, cp.tree_size.0).map_err(|e| Error::Corrupt(e.to_string()))?;
+            need.extend(shape.required_nodes());
+        }
+        need.sort_unstable();
+        need.dedup();
+        let nodes = self.store.nodes(self.row.log_id, &need).await?;
+        let mut answered = Vec::with_capacity(ready.len());
+        let Some(r) = &mut self.replication else { return Ok(()) };
+        for q in ready {
+            let outcome = if q.duplicate {
+                AppendOutcome::Duplicate(q.leaf_index)
+            } else {
+                let shape =
+                    inclusion_proof_shape(q.leaf_index.0, cp.tree_size.0).map_err(|e| Error::Corrupt(e.to_string()))?;
+                let proof = shape.assemble_from(&nodes).map_err(|e| Error::Corrupt(e.to_string()))?;
+                AppendOutcome::Appended(Receipt {
+                    leaf_index: q.leaf_index,
+                    integrated_time: q.integrated_time,
+                    checkpoint: cp.clone(),
+                    inclusion_proof: proof,
+                })
+            };
+            if let Some(p) = r.pending.remove(&q.queue_id) {
+                let _ = p.reply.send(Ok(outcome));
+            }
+            answered.push(q.queue_id);
+        }
+        if !answered.is_empty() {
+            self.store.delete_queued(&answered).await?;
+        }
+        Ok(())
+    }
+
+    /// Steps 2–6 for one batch. On error every local submitter of the batch
+    /// gets the error and the caller must rebuild the state with
+    /// [`Sequencer::recover`]; queued submissions stay queued (or, if step 3
+    /// committed, are answered once a checkpoint covers them).
     async fn run_batch(&mut self, state: &mut State, mut batch: Vec<Submission>) -> Result<(), Error> {
         let started = Instant::now();
         let result = self.integrate_batch(state, &mut batch).await;
         match result {
             Ok(outcomes) => {
+                let mut answered = Vec::new();
                 for (sub, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = sub.reply.send(Ok(outcome));
+                    match sub.reply {
+                        Reply::Local(reply) => {
+                            let _ = reply.send(Ok(outcome));
+                        }
+                        Reply::Queued(id) => {
+                            // This replica's own client from before it led: answer it directly.
+                            if let Some(p) = self.replication.as_mut().and_then(|r| r.pending.remove(&id)) {
+                                let _ = p.reply.send(Ok(outcome));
+                                answered.push(id);
+                            }
+                        }
+                    }
+                }
+                if !answered.is_empty() {
+                    if let Err(e) = self.store.delete_queued(&answered).await {
+                        tracing::warn!(error = %e, "could not delete answered queue rows");
+                    }
                 }
                 metrics::histogram!("tlog_batch_seconds", "log" => self.config.name.clone())
                     .record(started.elapsed().as_secs_f64());
@@ -441,7 +953,9 @@ impl Sequencer {
             Err(e) => {
                 let shared = Arc::new(Error::Unavailable);
                 for sub in batch {
-                    let _ = sub.reply.send(Err(shared.clone()));
+                    if let Reply::Local(reply) = sub.reply {
+                        let _ = reply.send(Err(shared.clone()));
+                    }
                 }
                 Err(e)
             }
@@ -468,8 +982,24 @@ impl Sequencer {
         let mut placement = Vec::with_capacity(batch.len());
         for sub in batch.iter_mut() {
             if let Some(i) = existing.get(&sub.leaf_hash).or_else(|| in_batch.get(&sub.leaf_hash)) {
+                if let Reply::Queued(queue_id) = sub.reply {
+                    staged.queue_results.push(QueueResult {
+                        queue_id,
+                        leaf_index: *i,
+                        duplicate: true,
+                        integrated_time,
+                    });
+                }
                 placement.push(Err(*i));
                 continue;
+            }
+            if let Reply::Queued(queue_id) = sub.reply {
+                staged.queue_results.push(QueueResult {
+                    queue_id,
+                    leaf_index: LeafIndex(range.size()),
+                    duplicate: false,
+                    integrated_time,
+                });
             }
             let index = LeafIndex(range.size());
             range.append(sub.leaf_hash, |id, h| {
@@ -490,7 +1020,7 @@ impl Sequencer {
         if !staged.entries.is_empty() {
             // Step 3: integrate atomically.
             self.faults.check(Step::BeforeIntegrate)?;
-            self.store.integrate(log_id, old_size, &staged).await?;
+            self.store.integrate(log_id, old_size, &staged, self.fence()).await?;
             self.faults.check(Step::AfterIntegrate)?;
             // Steps 4 and 5.
             let published = self.prove_sign_record(state, &range, &new_nodes).await?;
@@ -501,6 +1031,9 @@ impl Sequencer {
                 .increment(u64::try_from(staged.entries.len()).unwrap_or(0));
             metrics::gauge!("tlog_tree_size", "log" => self.config.name.clone())
                 .set(u64_as_f64(state.published.tree_size.0));
+        } else if !staged.queue_results.is_empty() {
+            // Only duplicates: nothing to integrate, but the submitting replicas need the indexes.
+            self.store.record_queue_results(&staged.queue_results).await?;
         }
         // Step 6: inclusion proofs against the new checkpoint. Every node they
         // need is a peak of the previous tree or was created by this batch.
@@ -573,9 +1106,113 @@ impl Sequencer {
         let signed = self.signer.sign(new_size, &new_root, now_ms)?;
         self.faults.check(Step::AfterSign)?;
         let cp = StoredCheckpoint { tree_size: new_size, root_hash: new_root, signed: signed.clone() };
-        self.store.store_checkpoint(self.row.log_id, &cp, now_s).await?;
+        self.store.store_checkpoint(self.row.log_id, &cp, now_s, self.fence()).await?;
         Ok(Arc::new(PublishedCheckpoint { tree_size: new_size, root_hash: new_root, signed }))
     }
+}
+
+/// Reads the newest recorded checkpoint and publishes it if it is newer
+/// than the one `publish` holds; returns the newest of the two (so what a
+/// replica serves never moves backwards).
+async fn refresh_published(
+    store: &Store,
+    log_id: i16,
+    publish: &watch::Sender<Arc<PublishedCheckpoint>>,
+) -> Result<Arc<PublishedCheckpoint>, Error> {
+    if let Some(cp) = store.latest_checkpoint(log_id).await? {
+        let newer =
+            Arc::new(PublishedCheckpoint { tree_size: cp.tree_size, root_hash: cp.root_hash, signed: cp.signed });
+        publish.send_if_modified(|current| {
+            let advance = newer.tree_size > current.tree_size || current.signed.is_empty();
+            if advance {
+                *current = newer.clone();
+            }
+            advance
+        });
+    }
+    Ok(publish.borrow().clone())
+}
+
+/// Renews the lease every `renew_every`, publishing until when this replica
+/// may consider itself the leader: the time the renewal was sent plus the
+/// lease (the database's expiry is at least that late). Publishes `None`
+/// and ends when the lease is lost, or when renewals fail until it lapses.
+async fn renew(
+    store: Store,
+    log_id: i16,
+    held: Lease,
+    timing: ReplicationConfig,
+    valid: watch::Sender<Option<Instant>>,
+) {
+    loop {
+        tokio::time::sleep(timing.renew_every).await;
+        let sent = Instant::now();
+        match tokio::time::timeout(timing.renew_every, store.renew_lease(log_id, &held, timing.lease)).await {
+            Ok(Ok(true)) => {
+                valid.send_replace(Some(sent + timing.lease));
+            }
+            Ok(Ok(false)) => {
+                tracing::warn!(epoch = held.epoch, "the sequencer lease was lost");
+                valid.send_replace(None);
+                return;
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "renewing the sequencer lease failed"),
+            Err(_) => tracing::warn!("renewing the sequencer lease timed out"),
+        }
+        if !valid.borrow().is_some_and(|until| Instant::now() < until) {
+            valid.send_replace(None);
+            return;
+        }
+    }
+}
+
+/// Forwards Postgres notifications on the log's channels to the replica
+/// task (the queue for a leader, new checkpoints for a follower). Lost
+/// notifications only delay: both sides also poll.
+async fn listen(store: Store, log_id: i16, queue_wake: Arc<Notify>, checkpoint_wake: Arc<Notify>) {
+    let Store::Postgres(pool) = store else { return };
+    let (queue, checkpoint) = (crate::store::queue_channel(log_id), crate::store::checkpoint_channel(log_id));
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(error = %e, "replication listener could not connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen_all([queue.as_str(), checkpoint.as_str()]).await {
+            tracing::debug!(error = %e, "replication listener could not LISTEN; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(n) if n.channel() == queue => queue_wake.notify_one(),
+                Ok(_) => checkpoint_wake.notify_one(),
+                Err(e) => {
+                    tracing::debug!(error = %e, "replication listener lost its connection");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
+            }
+            if pool.is_closed() {
+                return;
+            }
+        }
+    }
+}
+
+/// Waits for a notification, or for ever without one (SQLite).
+async fn wake(notify: Option<&Notify>) {
+    match notify {
+        Some(n) => n.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Metrics take f64; tree sizes stay far below 2^53 in practice, and the

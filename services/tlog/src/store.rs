@@ -9,6 +9,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Row, SqlitePool};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// The schema, embedded at compile time with `include_str!` rather than
 /// sqlx's `migrate!` macro: the macro needs sqlx's `macros` feature, whose
@@ -23,6 +24,7 @@ struct EmbeddedMigrations(&'static [(i64, &'static str, &'static str)]);
 const PG_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (1, "log engine", include_str!("../../../migrations/postgres/0001_log_engine.sql")),
     (2, "entry extra data", include_str!("../../../migrations/postgres/0002_entry_extra_data.sql")),
+    (3, "replication", include_str!("../../../migrations/postgres/0003_replication.sql")),
 ]);
 const SQLITE_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (1, "log engine", include_str!("../../../migrations/sqlite/0001_log_engine.sql")),
@@ -91,6 +93,9 @@ pub struct StoredEntry {
     pub extra_data: Option<Vec<u8>>,
 }
 
+/// Columns of one waiting `log_queue` row, in SELECT order.
+type QueueRow = (i64, Vec<u8>, Vec<u8>, Vec<String>, Option<Vec<u8>>);
+
 /// Columns of one `entries` row, in SELECT order.
 type EntryRow = (i64, Vec<u8>, Vec<u8>, i64, Option<Vec<u8>>);
 
@@ -110,6 +115,54 @@ pub struct NewEntry {
 pub struct Batch {
     pub entries: Vec<NewEntry>,
     pub nodes: Vec<(NodeId, Hash)>,
+    /// Outcomes of submissions handed over by other replicas (see
+    /// [`Store::enqueue`]), recorded in the same transaction.
+    pub queue_results: Vec<QueueResult>,
+}
+
+/// The sequencer lease as held by one replica (see the crate docs,
+/// "Replication protocol"). `epoch` fences every write of the holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub epoch: i64,
+}
+
+/// A submission waiting in the queue for the leader.
+#[derive(Debug, Clone)]
+pub struct QueuedSubmission {
+    pub queue_id: i64,
+    pub leaf: Vec<u8>,
+    pub leaf_hash: Hash,
+    pub index_keys: Vec<String>,
+    pub extra_data: Option<Vec<u8>>,
+}
+
+/// Where the leader placed a queued submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueResult {
+    pub queue_id: i64,
+    pub leaf_index: LeafIndex,
+    /// The leaf was already in the log at `leaf_index`.
+    pub duplicate: bool,
+    pub integrated_time: i64,
+}
+
+/// A submission as handed to [`Store::enqueue`].
+#[derive(Debug, Clone, Copy)]
+pub struct Handover<'a> {
+    pub leaf: &'a [u8],
+    pub leaf_hash: &'a Hash,
+    pub index_keys: &'a [String],
+    pub extra_data: Option<&'a [u8]>,
+}
+
+/// Postgres channels a log's replicas wake each other on.
+pub fn queue_channel(log_id: i16) -> String {
+    format!("sigstead_queue_{log_id}")
+}
+pub fn checkpoint_channel(log_id: i16) -> String {
+    format!("sigstead_checkpoint_{log_id}")
 }
 
 /// The longest a request waits for a Postgres connection (see [`Store::connect_url`]).
@@ -256,9 +309,12 @@ impl Store {
         .transpose()
     }
 
-    /// Creates the log row. Fails if a log of that name exists.
+    /// Creates the log row, or returns the existing one of that name.
     pub async fn create_log(&self, name: &str, tree_id: std::num::NonZeroI64, now: i64) -> Result<LogRow, Error> {
-        let sql = "INSERT INTO logs (name, tree_id, tree_size, created_at) VALUES ($1, $2, 0, $3)";
+        // Replicas starting together may race here: the first insert wins and
+        // every replica then reads the same row.
+        let sql = "INSERT INTO logs (name, tree_id, tree_size, created_at) VALUES ($1, $2, 0, $3) \
+                   ON CONFLICT (name) DO NOTHING";
         match self {
             Self::Postgres(p) => {
                 sqlx::query(sql).bind(name).bind(tree_id.get()).bind(now).execute(p).await?;
@@ -285,21 +341,46 @@ impl Store {
 
     /// Records a signed checkpoint. The sequencer only calls this for a tree
     /// that it has proved consistent with the previous checkpoint.
-    pub async fn store_checkpoint(&self, log_id: i16, cp: &StoredCheckpoint, now: i64) -> Result<(), Error> {
+    ///
+    /// With `fence` (Postgres replication) the write is fenced as in
+    /// [`Store::integrate`], and the replicas listening on
+    /// [`checkpoint_channel`] are woken when it commits.
+    pub async fn store_checkpoint(
+        &self,
+        log_id: i16,
+        cp: &StoredCheckpoint,
+        now: i64,
+        fence: Option<&Lease>,
+    ) -> Result<(), Error> {
         let size = i64_of(cp.tree_size.0)?;
         let sql = "INSERT INTO checkpoints (log_id, tree_size, root_hash, signed, signed_at) VALUES ($1, $2, $3, $4, $5) \
                    ON CONFLICT (log_id, tree_size) DO UPDATE SET signed = excluded.signed, signed_at = excluded.signed_at \
                    WHERE checkpoints.root_hash = excluded.root_hash";
         let done = match self {
-            Self::Postgres(p) => sqlx::query(sql)
-                .bind(log_id)
-                .bind(size)
-                .bind(&cp.root_hash[..])
-                .bind(&cp.signed)
-                .bind(now)
-                .execute(p)
-                .await?
-                .rows_affected(),
+            Self::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                if let Some(lease) = fence {
+                    hold_fence(&mut tx, log_id, lease).await?;
+                }
+                let done = sqlx::query(sql)
+                    .bind(log_id)
+                    .bind(size)
+                    .bind(&cp.root_hash[..])
+                    .bind(&cp.signed)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if fence.is_some() && done == 1 {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(checkpoint_channel(log_id))
+                        .bind(cp.tree_size.0.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                done
+            }
             Self::Sqlite(p) => sqlx::query(sql)
                 .bind(log_id)
                 .bind(size)
@@ -406,7 +487,19 @@ impl Store {
     /// Integrates a batch in one transaction: leaves, nodes, search keys, and
     /// the new tree size. `expected_size` is the size the sequencer built on;
     /// if another writer moved the log, nothing is written.
-    pub async fn integrate(&self, log_id: i16, expected_size: TreeSize, batch: &Batch) -> Result<(), Error> {
+    ///
+    /// With `fence` (Postgres replication), the transaction first holds the
+    /// lease row `FOR SHARE` and checks that `fence` still holds it and that
+    /// it has not expired by the database clock; otherwise nothing is written
+    /// and the result is [`Error::Deposed`]. A takeover waits for a running
+    /// transaction of the old holder, so every commit precedes the next epoch.
+    pub async fn integrate(
+        &self,
+        log_id: i16,
+        expected_size: TreeSize,
+        batch: &Batch,
+        fence: Option<&Lease>,
+    ) -> Result<(), Error> {
         let old = i64_of(expected_size.0)?;
         let new = i64_of(
             expected_size.0
@@ -415,6 +508,9 @@ impl Store {
         match self {
             Self::Postgres(p) => {
                 let mut tx = p.begin().await?;
+                if let Some(lease) = fence {
+                    hold_fence(&mut tx, log_id, lease).await?;
+                }
                 let moved = sqlx::query("UPDATE logs SET tree_size = $1 WHERE log_id = $2 AND tree_size = $3")
                     .bind(new)
                     .bind(log_id)
@@ -479,9 +575,15 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                if !batch.queue_results.is_empty() {
+                    record_queue_results(&mut *tx, &batch.queue_results).await?;
+                }
                 tx.commit().await?;
             }
             Self::Sqlite(p) => {
+                if fence.is_some() || !batch.queue_results.is_empty() {
+                    return Err(Error::Config("SQLite logs are single-process: no replication".into()));
+                }
                 let mut tx = p.begin().await?;
                 let moved = sqlx::query("UPDATE logs SET tree_size = ? WHERE log_id = ? AND tree_size = ?")
                     .bind(new)
@@ -601,6 +703,181 @@ impl Store {
         rows.into_iter().map(|(i, h)| Ok((LeafIndex(u64_of(i)?), hash_of(h)?))).collect()
     }
 
+    fn postgres(&self) -> Result<&PgPool, Error> {
+        match self {
+            Self::Postgres(p) => Ok(p),
+            Self::Sqlite(_) => Err(Error::Config("SQLite logs are single-process: no replication".into())),
+        }
+    }
+
+    /// Takes the sequencer lease of `log_id` for `holder` if nobody holds it
+    /// or its holder let it expire (by the database clock), with the next
+    /// epoch; `None` while another replica holds it. Waits for a running
+    /// fenced transaction of the old holder (its row lock) before taking over.
+    pub async fn try_acquire_lease(&self, log_id: i16, holder: &str, lease: Duration) -> Result<Option<Lease>, Error> {
+        let epoch: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO log_leases (log_id, holder, epoch, expires_at) \
+             VALUES ($1, $2, 1, clock_timestamp() + make_interval(secs => $3)) \
+             ON CONFLICT (log_id) DO UPDATE SET holder = excluded.holder, epoch = log_leases.epoch + 1, \
+             expires_at = clock_timestamp() + make_interval(secs => $3) \
+             WHERE log_leases.expires_at < clock_timestamp() RETURNING epoch",
+        )
+        .bind(log_id)
+        .bind(holder)
+        .bind(lease.as_secs_f64())
+        .fetch_optional(self.postgres()?)
+        .await?;
+        Ok(epoch.map(|epoch| Lease { holder: holder.to_owned(), epoch }))
+    }
+
+    /// Extends a held lease by `lease` from now; `false` when it was lost
+    /// (expired, or taken by another replica).
+    pub async fn renew_lease(&self, log_id: i16, held: &Lease, lease: Duration) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE log_leases SET expires_at = clock_timestamp() + make_interval(secs => $4) \
+             WHERE log_id = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp()",
+        )
+        .bind(log_id)
+        .bind(&held.holder)
+        .bind(held.epoch)
+        .bind(lease.as_secs_f64())
+        .execute(self.postgres()?)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    /// Gives a held lease up at once (graceful shutdown, step-down), so that
+    /// another replica need not wait for it to expire.
+    pub async fn release_lease(&self, log_id: i16, held: &Lease) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE log_leases SET expires_at = clock_timestamp() - interval '1 second' \
+             WHERE log_id = $1 AND holder = $2 AND epoch = $3",
+        )
+        .bind(log_id)
+        .bind(&held.holder)
+        .bind(held.epoch)
+        .execute(self.postgres()?)
+        .await?;
+        Ok(())
+    }
+
+    /// The current lease row (for status and tests).
+    pub async fn current_lease(&self, log_id: i16) -> Result<Option<(Lease, bool)>, Error> {
+        let row: Option<(String, i64, bool)> =
+            sqlx::query_as("SELECT holder, epoch, expires_at > clock_timestamp() FROM log_leases WHERE log_id = $1")
+                .bind(log_id)
+                .fetch_optional(self.postgres()?)
+                .await?;
+        Ok(row.map(|(holder, epoch, live)| (Lease { holder, epoch }, live)))
+    }
+
+    /// Hands submissions to the leader: one insert for all of them, and a
+    /// wake-up on [`queue_channel`]. Returns their queue IDs in order.
+    pub async fn enqueue(&self, log_id: i16, subs: &[Handover<'_>]) -> Result<Vec<i64>, Error> {
+        let leaves: Vec<&[u8]> = subs.iter().map(|s| s.leaf).collect();
+        let hashes: Vec<&[u8]> = subs.iter().map(|s| &s.leaf_hash[..]).collect();
+        // Postgres has no arrays of arrays of different lengths: each
+        // submission's keys travel as one JSON array.
+        let keys: Vec<String> = subs
+            .iter()
+            .map(|s| serde_json::to_string(s.index_keys))
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::Corrupt(format!("index keys: {e}")))?;
+        let extra: Vec<Option<&[u8]>> = subs.iter().map(|s| s.extra_data).collect();
+        let mut tx = self.postgres()?.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO log_queue (log_id, leaf, leaf_hash, index_keys, extra_data) \
+             SELECT $1, q.leaf, q.leaf_hash, \
+                    ARRAY(SELECT json_array_elements_text(q.keys::json)), q.extra \
+             FROM UNNEST($2::bytea[], $3::bytea[], $4::text[], $5::bytea[]) WITH ORDINALITY AS q(leaf, leaf_hash, keys, extra, n) \
+             ORDER BY q.n RETURNING queue_id",
+        )
+        .bind(log_id)
+        .bind(&leaves)
+        .bind(&hashes)
+        .bind(&keys)
+        .bind(&extra)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("SELECT pg_notify($1, '')").bind(queue_channel(log_id)).execute(&mut *tx).await?;
+        tx.commit().await?;
+        if ids.len() != subs.len() {
+            return Err(Error::Corrupt("queue insert returned a different number of rows".into()));
+        }
+        Ok(ids)
+    }
+
+    /// The oldest submissions still waiting for the leader, at most `limit`.
+    pub async fn dequeue(&self, log_id: i16, limit: usize) -> Result<Vec<QueuedSubmission>, Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<QueueRow> = sqlx::query_as(
+            "SELECT queue_id, leaf, leaf_hash, index_keys, extra_data FROM log_queue \
+             WHERE log_id = $1 AND leaf_index IS NULL ORDER BY queue_id LIMIT $2",
+        )
+        .bind(log_id)
+        .bind(limit)
+        .fetch_all(self.postgres()?)
+        .await?;
+        rows.into_iter()
+            .map(|(queue_id, leaf, h, index_keys, extra_data)| {
+                Ok(QueuedSubmission { queue_id, leaf, leaf_hash: hash_of(h)?, index_keys, extra_data })
+            })
+            .collect()
+    }
+
+    /// Records outcomes of queued submissions that needed no integration
+    /// (every one a duplicate).
+    pub async fn record_queue_results(&self, results: &[QueueResult]) -> Result<(), Error> {
+        record_queue_results(self.postgres()?, results).await
+    }
+
+    /// The outcomes the leader has recorded for `ids` (those still waiting are absent).
+    pub async fn queue_results(&self, ids: &[i64]) -> Result<Vec<QueueResult>, Error> {
+        let rows: Vec<(i64, i64, bool, i64)> = sqlx::query_as(
+            "SELECT queue_id, leaf_index, duplicate, integrated_time FROM log_queue \
+             WHERE queue_id = ANY($1) AND leaf_index IS NOT NULL",
+        )
+        .bind(ids)
+        .fetch_all(self.postgres()?)
+        .await?;
+        rows.into_iter()
+            .map(|(queue_id, i, duplicate, integrated_time)| {
+                Ok(QueueResult { queue_id, leaf_index: LeafIndex(u64_of(i)?), duplicate, integrated_time })
+            })
+            .collect()
+    }
+
+    /// Deletes answered queue rows.
+    pub async fn delete_queued(&self, ids: &[i64]) -> Result<(), Error> {
+        sqlx::query("DELETE FROM log_queue WHERE queue_id = ANY($1)").bind(ids).execute(self.postgres()?).await?;
+        Ok(())
+    }
+
+    /// Withdraws submissions whose submitter stopped waiting, if the leader
+    /// has not taken them yet; returns the IDs it withdrew.
+    pub async fn withdraw_queued(&self, ids: &[i64]) -> Result<Vec<i64>, Error> {
+        Ok(sqlx::query_scalar(
+            "DELETE FROM log_queue WHERE queue_id = ANY($1) AND leaf_index IS NULL RETURNING queue_id",
+        )
+        .bind(ids)
+        .fetch_all(self.postgres()?)
+        .await?)
+    }
+
+    /// Deletes queue rows older than `age` (answered rows whose submitting
+    /// replica died before deleting them, and submissions nobody waits for).
+    pub async fn prune_queue(&self, log_id: i16, age: Duration) -> Result<u64, Error> {
+        Ok(sqlx::query(
+            "DELETE FROM log_queue WHERE log_id = $1 AND enqueued_at < clock_timestamp() - make_interval(secs => $2)",
+        )
+        .bind(log_id)
+        .bind(age.as_secs_f64())
+        .execute(self.postgres()?)
+        .await?
+        .rows_affected())
+    }
+
     /// Liveness probe for `/readyz`.
     pub async fn ping(&self) -> Result<(), Error> {
         match self {
@@ -613,6 +890,46 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Holds the lease row `FOR SHARE` for the rest of `tx` and checks that
+/// `lease` is still the live holder by the database clock.
+async fn hold_fence(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, log_id: i16, lease: &Lease) -> Result<(), Error> {
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT epoch FROM log_leases WHERE log_id = $1 AND holder = $2 AND epoch = $3 \
+         AND expires_at > clock_timestamp() FOR SHARE",
+    )
+    .bind(log_id)
+    .bind(&lease.holder)
+    .bind(lease.epoch)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match live {
+        Some(_) => Ok(()),
+        None => Err(Error::Deposed),
+    }
+}
+
+async fn record_queue_results<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
+    results: &[QueueResult],
+) -> Result<(), Error> {
+    let ids: Vec<i64> = results.iter().map(|r| r.queue_id).collect();
+    let idx: Vec<i64> = results.iter().map(|r| i64_of(r.leaf_index.0)).collect::<Result<_, _>>()?;
+    let dup: Vec<bool> = results.iter().map(|r| r.duplicate).collect();
+    let it: Vec<i64> = results.iter().map(|r| r.integrated_time).collect();
+    sqlx::query(
+        "UPDATE log_queue SET leaf_index = r.leaf_index, duplicate = r.duplicate, integrated_time = r.integrated_time \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::bool[], $4::bigint[]) AS r(queue_id, leaf_index, duplicate, integrated_time) \
+         WHERE log_queue.queue_id = r.queue_id",
+    )
+    .bind(&ids)
+    .bind(&idx)
+    .bind(&dup)
+    .bind(&it)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,217 @@
+//! Replication of one log over one Postgres database (crate docs,
+//! "Replication protocol"): several replicas in one process, each with its
+//! own connection pool, as separate processes would have.
+
+use sigstead_crypto::{EcdsaSigner, Signer};
+use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
+use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
+use sigstead_testkit::db::postgres;
+use sigstead_tlog::store::{Batch, NewEntry, StoredCheckpoint};
+use sigstead_tlog::{AppendOutcome, CheckpointSigner, Error, Faults, LeafIndex, Log, LogConfig, Store, TreeSize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+struct NoteSigner(Arc<EcdsaSigner>);
+
+impl CheckpointSigner for NoteSigner {
+    fn sign(&self, size: TreeSize, root: &Hash, _ms: u64) -> Result<String, Error> {
+        let cp = Checkpoint {
+            origin: Origin::new("test.log - 1").unwrap(),
+            size: size.0,
+            root_hash: *root,
+            extensions: vec![],
+        };
+        sign_checkpoint_v1(&cp, "test.log", self.0.as_ref()).map_err(|e| Error::Signing(e.to_string()))
+    }
+}
+
+fn config() -> LogConfig {
+    let mut c = LogConfig::new("test");
+    c.batch_max_entries = 64;
+    c.replication.lease = Duration::from_secs(2);
+    c.replication.renew_every = Duration::from_millis(500);
+    c.replication.takeover_poll = Duration::from_millis(100);
+    c.replication.write_timeout = Duration::from_secs(4);
+    c
+}
+
+async fn replica(url: &str, key: &Arc<EcdsaSigner>) -> Log {
+    let store = Store::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| Some(b"genesis".to_vec()), Faults::none())
+        .await
+        .unwrap()
+}
+
+async fn append(log: &Log, leaf: &[u8]) -> Result<AppendOutcome, Arc<Error>> {
+    log.append(leaf.to_vec(), vec![format!("k:{}", String::from_utf8_lossy(leaf))]).await
+}
+
+fn check_receipt(key: &EcdsaSigner, leaf: &[u8], r: &sigstead_tlog::Receipt) {
+    let cp = verify_checkpoint_v1(&r.checkpoint.signed, Some("test.log"), key.public_key_der())
+        .expect("checkpoint verifies");
+    assert_eq!(cp.size, r.checkpoint.tree_size.0);
+    verify_inclusion(r.leaf_index.0, cp.size, &leaf_hash(leaf), &r.inclusion_proof, &cp.root_hash)
+        .expect("inclusion proof verifies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_one_history_and_read_your_writes_everywhere() {
+    let Some(db) = postgres("repl_three").await else { return };
+    let key = Arc::new(EcdsaSigner::generate_p256());
+    let replicas = vec![replica(&db.url, &key).await, replica(&db.url, &key).await, replica(&db.url, &key).await];
+    let leaders = replicas.iter().filter(|r| r.is_leader()).count();
+    assert_eq!(leaders, 1, "exactly one replica sequences");
+
+    // Clients spread over all three, concurrently.
+    let mut tasks = Vec::new();
+    for i in 0..300u32 {
+        let log = replicas[(i % 3) as usize].clone();
+        tasks.push(tokio::spawn(async move {
+            let leaf = format!("entry-{i}").into_bytes();
+            (leaf.clone(), append(&log, &leaf).await)
+        }));
+    }
+    let mut acked = Vec::new();
+    for t in tasks {
+        let (leaf, outcome) = t.await.unwrap();
+        match outcome.expect("every submission is acknowledged") {
+            AppendOutcome::Appended(r) => {
+                check_receipt(&key, &leaf, &r);
+                acked.push((leaf, r));
+            }
+            AppendOutcome::Duplicate(i) => panic!("unexpected duplicate at {i}"),
+        }
+    }
+    let mut indexes: Vec<u64> = acked.iter().map(|(_, r)| r.leaf_index.0).collect();
+    indexes.sort_unstable();
+    indexes.dedup();
+    assert_eq!(indexes.len(), 300, "no index is given twice");
+    assert_eq!(indexes, (1..=300).collect::<Vec<_>>(), "indexes 1..=300 (0 is genesis), no gap");
+
+    // Every acknowledged entry is readable from every replica at once, by
+    // index, by leaf hash and by search key.
+    for (leaf, r) in &acked {
+        for log in &replicas {
+            let e = log.entry(r.leaf_index).await.unwrap().expect("readable by index from every replica");
+            assert_eq!(&e.body, leaf);
+            assert!(log.entry_by_leaf_hash(&leaf_hash(leaf)).await.unwrap().is_some(), "by leaf hash");
+            let key = format!("k:{}", String::from_utf8_lossy(leaf));
+            assert_eq!(log.search(&key, 10).await.unwrap(), vec![r.leaf_index], "by search key");
+        }
+    }
+
+    // The checkpoints every replica serves form one history.
+    let mut heads = Vec::new();
+    for log in &replicas {
+        heads.push(log.latest_checkpoint().await.unwrap());
+    }
+    assert!(heads.iter().all(|h| h.tree_size == TreeSize(301)), "every replica serves the newest checkpoint");
+    let newest = &heads[0];
+    for (_, r) in acked.iter().step_by(37) {
+        let old = &r.checkpoint;
+        let proof = replicas[2].consistency_proof(old.tree_size, newest.tree_size).await.unwrap();
+        verify_consistency(old.tree_size.0, newest.tree_size.0, &proof, &old.root_hash, &newest.root_hash)
+            .expect("each receipt's checkpoint is a prefix of the newest");
+    }
+
+    // A duplicate submitted through a follower is answered with the first index.
+    let follower = replicas.iter().find(|r| !r.is_leader()).unwrap();
+    match append(follower, b"entry-7").await.unwrap() {
+        AppendOutcome::Duplicate(i) => assert_eq!(i, acked.iter().find(|(l, _)| l == b"entry-7").unwrap().1.leaf_index),
+        AppendOutcome::Appended(_) => panic!("a duplicate was appended again"),
+    }
+}
+
+/// `deposed-leader-commit`: once another replica holds the lease, the old
+/// holder's integrate and checkpoint transactions write nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposed_leader_commit_is_refused() {
+    let Some(db) = postgres("repl_deposed").await else { return };
+    let key = Arc::new(EcdsaSigner::generate_p256());
+    let log = replica(&db.url, &key).await;
+    let store = log.store().clone();
+    let Store::Postgres(pool) = &store else { panic!("not postgres") };
+    let row = store.load_log("test").await.unwrap().unwrap();
+    let (old, live) = store.current_lease(row.log_id).await.unwrap().expect("a lease row");
+    assert!(live);
+    log.shutdown().await;
+    // The shut-down replica released its lease; a new holder takes it.
+    let new = store.try_acquire_lease(row.log_id, "usurper", Duration::from_secs(30)).await.unwrap().expect("free");
+    assert_eq!(new.epoch, old.epoch + 1, "every change of holder is a new epoch");
+    assert!(store.try_acquire_lease(row.log_id, "third", Duration::from_secs(30)).await.unwrap().is_none());
+
+    let size_before = store.load_log("test").await.unwrap().unwrap().tree_size;
+    let batch = Batch {
+        entries: vec![NewEntry {
+            leaf_index: LeafIndex(size_before.0),
+            leaf_hash: leaf_hash(b"late"),
+            body: b"late".to_vec(),
+            integrated_time: 0,
+            index_keys: vec![],
+            extra_data: None,
+        }],
+        nodes: vec![],
+        queue_results: vec![],
+    };
+    let err = store.integrate(row.log_id, size_before, &batch, Some(&old)).await.unwrap_err();
+    assert!(matches!(err, Error::Deposed), "deposed leader's integrate refused: {err}");
+    let cp = StoredCheckpoint { tree_size: TreeSize(999), root_hash: [7; 32], signed: "forged".into() };
+    let err = store.store_checkpoint(row.log_id, &cp, 0, Some(&old)).await.unwrap_err();
+    assert!(matches!(err, Error::Deposed), "deposed leader's checkpoint refused: {err}");
+    assert_eq!(store.load_log("test").await.unwrap().unwrap().tree_size, size_before, "nothing written");
+    let n: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM checkpoints WHERE tree_size = 999").fetch_one(pool).await.unwrap();
+    assert_eq!(n, 0);
+
+    // An expired lease fences its holder too, even before anyone takes it.
+    sqlx::query("UPDATE log_leases SET expires_at = clock_timestamp() - interval '1 second'")
+        .execute(pool)
+        .await
+        .unwrap();
+    let err = store.integrate(row.log_id, size_before, &batch, Some(&new)).await.unwrap_err();
+    assert!(matches!(err, Error::Deposed), "expired lease refused: {err}");
+}
+
+/// A leader whose lease is taken from it (expired by the database clock,
+/// as after a long pause) steps down: its next write is fenced, the new
+/// leader serves, and the old one goes on answering its clients as a
+/// follower. Nothing forks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_leader_is_replaced_and_follows() {
+    let Some(db) = postgres("repl_takeover").await else { return };
+    let key = Arc::new(EcdsaSigner::generate_p256());
+    let a = replica(&db.url, &key).await;
+    let b = replica(&db.url, &key).await;
+    assert!(a.is_leader() && !b.is_leader());
+    for i in 0..10 {
+        assert!(matches!(append(&b, format!("before-{i}").as_bytes()).await.unwrap(), AppendOutcome::Appended(_)));
+    }
+    let before = b.latest_checkpoint().await.unwrap();
+    let Store::Postgres(pool) = a.store() else { panic!("not postgres") };
+    // Expire A's lease under it (what a pause longer than the lease leaves).
+    sqlx::query("UPDATE log_leases SET expires_at = clock_timestamp() - interval '1 second'")
+        .execute(pool)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    // Whoever wins, writes through both replicas succeed again within the failover bound.
+    let mut ok = 0;
+    for i in 0..20 {
+        let log = if i % 2 == 0 { &a } else { &b };
+        if let Ok(AppendOutcome::Appended(r)) = append(log, format!("after-{i}").as_bytes()).await {
+            check_receipt(&key, format!("after-{i}").as_bytes(), &r);
+            ok += 1;
+        }
+    }
+    assert!(ok >= 19, "at most the one in-flight write is refused during the switch ({ok}/20)");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!([a.is_leader(), b.is_leader()].iter().filter(|l| **l).count(), 1, "one leader again");
+    let after = a.latest_checkpoint().await.unwrap();
+    let proof = b.consistency_proof(before.tree_size, after.tree_size).await.unwrap();
+    verify_consistency(before.tree_size.0, after.tree_size.0, &proof, &before.root_hash, &after.root_hash)
+        .expect("one history across the switch");
+    let sizes: Vec<i64> = sqlx::query_scalar("SELECT tree_size FROM logs").fetch_all(pool).await.unwrap();
+    assert_eq!(sizes, vec![i64::try_from(after.tree_size.0).unwrap()]);
+}
