@@ -35,6 +35,71 @@
 //! If any step fails in a running process, the batch's submitters get an
 //! error and the sequencer rebuilds its state from the database exactly as at
 //! start-up, so the in-memory tree can never drift from what is stored.
+//!
+//! # Replication protocol (Postgres)
+//!
+//! Any number of replicas may serve one log from one Postgres database.
+//! SQLite is single-process ([`sqlite_lock`]): there, the one process always
+//! sequences. On Postgres exactly one replica, the **leader**, runs the
+//! commit protocol above; it is elected through the database:
+//!
+//! 1. **Lease.** Row `log_leases(log_id)` names a holder, an `epoch` and
+//!    `expires_at`. A replica takes it only when it is free or expired by the
+//!    *database* clock (one `INSERT … ON CONFLICT DO UPDATE … WHERE
+//!    expires_at < clock_timestamp()`), and every change of holder increments
+//!    the epoch. The leader renews it every `renew_every` (default 750 ms) for
+//!    `lease` (default 3 s) and steps down on its own when a renewal fails or
+//!    is late: it considers itself leader only until *the time it sent its
+//!    last successful renewal* plus `lease`, which is never later than the
+//!    expiry the database recorded. Followers try to take the lease every
+//!    `takeover_poll` (250 ms). A graceful stop releases the lease at once.
+//! 2. **Fencing.** Step 3's transaction and step 5's write each first read
+//!    the lease row `FOR SHARE` and check that their holder and epoch still
+//!    hold it and that it has not expired by the database clock; otherwise
+//!    they write nothing ([`Error::Deposed`]). Because the takeover's update
+//!    needs that row, a new leader's epoch begins only after a running fenced
+//!    transaction of the old one has committed or rolled back. Together with
+//!    step 3's compare-and-swap on `logs.tree_size`, a deposed leader can
+//!    neither fork the log nor commit after its successor started.
+//! 3. **Hand-over.** A follower does not sequence: it inserts its clients'
+//!    submissions into `log_queue` (one insert per batch, then `NOTIFY`),
+//!    and the leader takes waiting rows into its next batch beside its own
+//!    clients' submissions. In step 3's transaction the leader fills in each
+//!    queued row's `leaf_index` (or marks it a duplicate). After step 5 it
+//!    notifies the checkpoint channel; the follower then reads the outcomes,
+//!    reads the newest recorded checkpoint, builds each inclusion proof from
+//!    the stored nodes and answers its client with the same receipt the
+//!    leader would have given, and deletes the rows. A durable queue was
+//!    chosen over forwarding requests over HTTP: a follower needs neither the
+//!    leader's address nor credentials to call it, a submission survives the
+//!    leader's death (the next leader takes it), and the database that
+//!    already orders every write orders these too. Notifications only make it
+//!    fast; both sides also poll every 50 ms.
+//! 4. **Reads.** Every replica answers reads from the database. A read the
+//!    replica's cached checkpoint does not cover (an index, leaf hash, search
+//!    hit or tree size beyond it) first reads the newest recorded checkpoint,
+//!    and `GET /api/v1/log` / `get-sth` always do: since a receipt is given
+//!    only once its checkpoint is recorded, an entry acknowledged by any
+//!    replica is readable at once from every replica, and no replica serves a
+//!    checkpoint older than one already returned to a client. What one
+//!    replica publishes never moves backwards.
+//!
+//! What faults leave behind:
+//!
+//! | Fault | Left behind | Outcome |
+//! |---|---|---|
+//! | Leader SIGKILLed | lease until `expires_at`; maybe step 3 committed without step 5 | within `lease + takeover_poll` (≤ 3.25 s by default) a follower takes the lease, recovers (signs the committed leaves, as after a single-process crash) and integrates the queue. Queued submissions survive; the dead leader's own in-flight clients got no answer (they retry; a retry of an integrated entry gets 409 with its location). |
+//! | Leader's database session terminated | the same pool reconnects | renewal retries; if it cannot renew before its local deadline it steps down, and a fenced write after expiry fails. |
+//! | Leader paused (SIGSTOP, GC, VM freeze) longer than `lease` | a successor | on waking, its first write fails the fence (`Deposed`); it steps down and follows. |
+//! | Network partition leader ↔ database | the same as a pause | writes cannot commit without the database; the fence refuses them after expiry. |
+//! | Follower dies after queueing | queue rows | the leader integrates them; rows nobody reads are pruned after 10 minutes. The client got no answer; a retry gets 409. |
+//! | Follower's client waits longer than `write_timeout` (5 s) | a waiting row | the follower withdraws rows the leader has not taken and answers 503 with `Retry-After`. |
+//! | Database down | nothing new | writes fail within the pool's 3 s acquire timeout (503), `/readyz` 503; the leader's lease lapses and whichever replica reaches the database first leads again. |
+//!
+//! `tests/replication.rs` drives three replicas in one process (one history,
+//! read-your-writes on each, `deposed-leader-commit`, a leader whose lease
+//! expires under it); `tests/e2e/replicas.sh` runs three processes under
+//! load and SIGKILLs the leader.
 
 pub mod database;
 mod sequencer;

@@ -679,6 +679,8 @@ impl Sequencer {
                 _ = valid.changed(), if leased => continue,
                 _ = poll.tick(), if leased => {
                     queue_dirty = true;
+                    // Re-set on every tick: a metrics recorder installed after start-up sees it too.
+                    metrics::gauge!("tlog_leader", "log" => self.config.name.clone()).set(1.0);
                     self.resolve_pending().await;
                     if last_prune.elapsed() > Duration::from_secs(60) {
                         last_prune = Instant::now();
@@ -780,7 +782,7 @@ impl Sequencer {
                             self.step_down().await;
                         }
                     },
-                    Ok(false) => {}
+                    Ok(false) => metrics::gauge!("tlog_leader", "log" => self.config.name.clone()).set(0.0),
                     Err(e) => tracing::warn!(error = %e, "could not reach the database to check the sequencer lease"),
                 },
                 sub = rx.recv() => match sub {
