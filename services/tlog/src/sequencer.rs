@@ -222,9 +222,29 @@ struct Replica {
     lease: Option<Lease>,
     /// This replica's clients whose submissions wait in the queue.
     pending: HashMap<i64, Pending>,
-    queue_wake: Arc<Notify>,
-    checkpoint_wake: Arc<Notify>,
+    queue_wake: Arc<Wake>,
+    checkpoint_wake: Arc<Wake>,
     leader: watch::Sender<bool>,
+}
+
+/// A wake-up from the database: a flag the busy loop checks between batches
+/// (so a steady stream of local submissions cannot starve it) and a notify
+/// for an idle one.
+#[derive(Default)]
+struct Wake {
+    flag: std::sync::atomic::AtomicBool,
+    notify: Notify,
+}
+
+impl Wake {
+    fn set(&self) {
+        self.flag.store(true, std::sync::atomic::Ordering::Release);
+        self.notify.notify_one();
+    }
+    /// Whether a wake-up arrived since the last call.
+    fn take(&self) -> bool {
+        self.flag.swap(false, std::sync::atomic::Ordering::AcqRel)
+    }
 }
 
 struct Pending {
@@ -276,8 +296,8 @@ impl Log {
             holder: format!("{}-{}", std::process::id(), hex_of(&sigstead_crypto::random_bytes::<8>())),
             lease: None,
             pending: HashMap::new(),
-            queue_wake: Arc::new(Notify::new()),
-            checkpoint_wake: Arc::new(Notify::new()),
+            queue_wake: Arc::new(Wake::default()),
+            checkpoint_wake: Arc::new(Wake::default()),
             leader: leader_tx,
         });
         let mut seq = Sequencer {
@@ -675,7 +695,7 @@ impl Sequencer {
                     Some(sub) => batch.push(sub),
                     None => break Role::Stop,
                 },
-                () = wake(queue_wake.as_deref()) => queue_dirty = true,
+                () = wake(queue_wake.as_deref().map(|w| &w.notify)) => queue_dirty = true,
                 _ = valid.changed(), if leased => continue,
                 _ = poll.tick(), if leased => {
                     queue_dirty = true;
@@ -704,6 +724,9 @@ impl Sequencer {
                         }
                     }
                 }
+            }
+            if queue_wake.as_deref().is_some_and(Wake::take) {
+                queue_dirty = true;
             }
             if queue_dirty && batch.len() < self.config.batch_max_entries {
                 let room = self.config.batch_max_entries - batch.len();
@@ -795,10 +818,14 @@ impl Sequencer {
                             }
                         }
                         self.hand_over(batch).await;
+                        if checkpoint_wake.take() {
+                            self.resolve_pending().await;
+                        }
                     }
                     None => return Role::Stop,
                 },
-                () = checkpoint_wake.notified() => {
+                () = checkpoint_wake.notify.notified() => {
+                    checkpoint_wake.take();
                     if let Err(e) = refresh_published(&self.store, self.row.log_id, &self.publish).await {
                         tracing::warn!(error = %e, "could not read the newest checkpoint");
                     }
@@ -1171,7 +1198,7 @@ async fn renew(
 /// Forwards Postgres notifications on the log's channels to the replica
 /// task (the queue for a leader, new checkpoints for a follower). Lost
 /// notifications only delay: both sides also poll.
-async fn listen(store: Store, log_id: i16, queue_wake: Arc<Notify>, checkpoint_wake: Arc<Notify>) {
+async fn listen(store: Store, log_id: i16, queue_wake: Arc<Wake>, checkpoint_wake: Arc<Wake>) {
     let Store::Postgres(pool) = store else { return };
     let (queue, checkpoint) = (crate::store::queue_channel(log_id), crate::store::checkpoint_channel(log_id));
     loop {
@@ -1190,8 +1217,8 @@ async fn listen(store: Store, log_id: i16, queue_wake: Arc<Notify>, checkpoint_w
         }
         loop {
             match listener.recv().await {
-                Ok(n) if n.channel() == queue => queue_wake.notify_one(),
-                Ok(_) => checkpoint_wake.notify_one(),
+                Ok(n) if n.channel() == queue => queue_wake.set(),
+                Ok(_) => checkpoint_wake.set(),
                 Err(e) => {
                     tracing::debug!(error = %e, "replication listener lost its connection");
                     tokio::time::sleep(Duration::from_secs(1)).await;
