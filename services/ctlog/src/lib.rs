@@ -69,7 +69,7 @@ pub async fn run(
     let app = app(ct, &config.http);
     let tls = config.http.tls()?;
     tracing::info!(listen = %config.listen, "ct log serving");
-    let served = sigstead_server::serve(app, listener, tls, shutdown).await;
+    let served = sigstead_server::serve_with(app, listener, tls, config.http.connection_limits(), shutdown).await;
     // A leader hands its sequencer lease over at once instead of letting it expire.
     engine.shutdown().await;
     served?;

@@ -70,6 +70,6 @@ pub async fn run(
     let app = app(f, &config.http);
     let tls = config.http.tls()?;
     tracing::info!(listen = %config.listen, ct_log = %config.ct_log_url, "fulcio serving");
-    sigstead_server::serve(app, listener, tls, shutdown).await?;
+    sigstead_server::serve_with(app, listener, tls, config.http.connection_limits(), shutdown).await?;
     Ok(())
 }

@@ -138,7 +138,7 @@ pub async fn serve(
         tls = tls.is_some(),
         "rekor serving"
     );
-    let served = sigstead_server::serve(app, listener, tls, shutdown).await;
+    let served = sigstead_server::serve_with(app, listener, tls, config.http.connection_limits(), shutdown).await;
     // A leader hands its sequencer lease over at once instead of letting it expire.
     rekor.engine().shutdown().await;
     served?;

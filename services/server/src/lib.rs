@@ -17,6 +17,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
+pub mod rate_limit;
+
 /// HTTP settings every service's config embeds as `[http]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +36,62 @@ pub struct HttpConfig {
     /// PEM private key for HTTPS.
     #[serde(default)]
     pub tls_key_file: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers, counted from the
+    /// connection's start and, on a keep-alive connection, from the end of
+    /// the previous response: a slow-header (slowloris) client, or a
+    /// connection idle for longer, is closed. Default 10.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Most connections served at once. A connection beyond it is closed
+    /// as soon as it is accepted (and counted in
+    /// `http_connections_refused_total`), so a flood of connections cannot
+    /// exhaust memory or file descriptors. Default 1024.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Per-client request rate limit (`[http.rate_limit]`); off by default.
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+}
+
+/// A token bucket per client address: `per_second` requests per second on
+/// average, bursts of up to `burst`. Requests beyond it are answered `429`
+/// with `Retry-After`; `/healthz`, `/readyz` and `/metrics` are never
+/// limited. Off by default (`per_second = 0`): on a private network every CI
+/// runner may reach the service from one NAT or proxy address, so the
+/// operator chooses the rate for the addresses they see. The clients'
+/// addresses are the TCP peers (a reverse proxy in front is one client).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per second per client address; 0 turns the limit off.
+    #[serde(default)]
+    pub per_second: u32,
+    /// Largest burst per client address (at least 1; default: `per_second`).
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+/// What [`serve_with`] enforces per connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(default_header_read_timeout()),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_header_read_timeout() -> u64 {
+    10
+}
+fn default_max_connections() -> usize {
+    1024
 }
 
 fn default_max_body() -> usize {
@@ -50,6 +108,9 @@ impl Default for HttpConfig {
             request_timeout_secs: default_timeout(),
             tls_cert_file: None,
             tls_key_file: None,
+            header_read_timeout_secs: default_header_read_timeout(),
+            max_connections: default_max_connections(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -71,7 +132,27 @@ impl HttpConfig {
         if self.max_body_bytes == 0 {
             anyhow::bail!("http.max_body_bytes must be positive");
         }
+        if self.header_read_timeout_secs == 0 {
+            anyhow::bail!("http.header_read_timeout_secs must be positive");
+        }
+        if self.max_connections == 0 {
+            anyhow::bail!("http.max_connections must be positive");
+        }
+        if self.rate_limit.burst == Some(0) {
+            anyhow::bail!("http.rate_limit.burst must be at least 1");
+        }
+        if self.rate_limit.per_second == 0 && self.rate_limit.burst.is_some() {
+            anyhow::bail!("http.rate_limit.burst is set but per_second is 0 (the limit is off)");
+        }
         Ok(())
+    }
+
+    /// The per-connection limits [`serve_with`] enforces.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            max_connections: self.max_connections,
+        }
     }
 
     /// Loads the rustls server configuration, if TLS is configured.
@@ -173,6 +254,11 @@ pub fn with_common_routes(router: Router, http: &HttpConfig, ready: ReadyCheck) 
         .with_state(ready)
         .route("/metrics", get(move || std::future::ready(handle.render())));
     let max = http.max_body_bytes;
+    let router = match rate_limit::PerClient::new(&http.rate_limit) {
+        // Only the API routes: the operational endpoints are merged after.
+        Some(limiter) => router.layer(axum::middleware::from_fn_with_state(Arc::new(limiter), rate_limit::limit)),
+        None => router,
+    };
     router
         .merge(ops)
         .layer(axum::middleware::from_fn(record_metrics))
@@ -237,52 +323,85 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Serves `router` on `listener` (TLS when `tls` is set) until `shutdown`
-/// resolves, then stops accepting and lets in-flight requests finish.
+/// [`serve_with`] with the default [`ConnectionLimits`].
 pub async fn serve(
     router: Router,
     listener: TcpListener,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    match tls {
-        None => axum::serve(listener, router).with_graceful_shutdown(shutdown).await,
-        Some(cfg) => serve_tls(router, listener, cfg, shutdown).await,
-    }
+    serve_with(router, listener, tls, ConnectionLimits::default(), shutdown).await
 }
 
-async fn serve_tls(
+/// Serves `router` on `listener` (HTTP/1.1 and HTTP/2; TLS when `tls` is
+/// given) until `shutdown` resolves, then lets open requests finish for up
+/// to 30 s. Every connection must send its request headers within
+/// `limits.header_read_timeout` (also the keep-alive idle timeout); beyond
+/// `limits.max_connections` open connections, new ones are closed at once.
+/// Each request carries its TCP peer as `ConnectInfo<SocketAddr>`.
+pub async fn serve_with(
     router: Router,
     listener: TcpListener,
-    cfg: Arc<tokio_rustls::rustls::ServerConfig>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
-    let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
-                Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
             () = &mut shutdown => break,
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics::counter!("http_connections_refused_total").increment(1);
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let svc = hyper_util::service::TowerToHyperService::new(router.clone());
+        let router = router.clone();
+        let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            let _slot = slot;
+            let svc =
+                tower::ServiceExt::map_request(router, move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    req
+                });
+            let svc = hyper_util::service::TowerToHyperService::new(svc);
+            let result = match acceptor {
+                None => {
+                    watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc).into_owned()).await
+                }
+                Some(acceptor) => {
+                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                    };
+                    watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tls), svc).into_owned()).await
+                }
             };
-            let conn =
-                Builder::new(TokioExecutor::new()).serve_connection_with_upgrades(TokioIo::new(tls), svc).into_owned();
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(%peer, error = %e, "connection error");
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
             }
         });
     }

@@ -252,3 +252,89 @@ fn server_errors_answer_the_generic_text_client_errors_their_own() {
     let m = sigstead_server::public_message(StatusCode::BAD_REQUEST, &"tree size 9 is beyond 3", "generic", "t");
     assert_eq!(m, "tree size 9 is beyond 3");
 }
+
+/// A plain-HTTP server on a free port with the given limits and config.
+async fn limited_server(http: HttpConfig) -> std::net::SocketAddr {
+    let ready: ReadyCheck = Arc::new(|| Box::pin(async { Ok(()) }));
+    let router = Router::new().route("/api/echo", axum::routing::get(|| async { "ok" }));
+    let app = with_common_routes(router, &http, ready);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(sigstead_server::serve_with(app, listener, None, http.connection_limits(), std::future::pending()));
+    addr
+}
+
+/// One `GET path` on a new connection; the status code, or `None` if the
+/// server closed the connection without answering.
+async fn get_status(addr: std::net::SocketAddr, path: &str) -> (Option<u16>, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return (None, String::new());
+    }
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out).to_string();
+    (text.split(' ').nth(1).and_then(|c| c.parse().ok()), text)
+}
+
+/// `slow-header`: a client that never finishes its headers is cut off after
+/// `header_read_timeout_secs`, while other clients are served meanwhile.
+#[tokio::test]
+async fn slow_header_client_is_cut_off_while_others_are_served() {
+    let http = HttpConfig { header_read_timeout_secs: 1, ..HttpConfig::default() };
+    let addr = limited_server(http).await;
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /api/echo HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(get_status(addr, "/api/echo").await.0, Some(200), "a normal client is served meanwhile");
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), slow.read(&mut buf))
+        .await
+        .expect("the server closes the slow connection well within 5 s")
+        .unwrap_or(0);
+    let answered = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(n == 0 || answered.starts_with("HTTP/1.1 408"), "closed (or 408), not served: {answered:?}");
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_millis(900) && took < std::time::Duration::from_secs(4), "{took:?}");
+}
+
+/// `connection-flood`: beyond `max_connections`, a new connection is closed
+/// at once; when a slot frees, service resumes.
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_at_once() {
+    let http = HttpConfig { max_connections: 2, header_read_timeout_secs: 30, ..HttpConfig::default() };
+    let addr = limited_server(http).await;
+    let idle_a = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let idle_b = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (status, text) = get_status(addr, "/api/echo").await;
+    assert_eq!(status, None, "the third connection is closed unanswered: {text:?}");
+    drop(idle_a);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(get_status(addr, "/api/echo").await.0, Some(200), "a freed slot serves again");
+    drop(idle_b);
+}
+
+/// `request-flood`: a client over its rate gets 429 with Retry-After and the
+/// JSON error body; health endpoints are never limited.
+#[tokio::test]
+async fn a_client_over_its_rate_gets_429_with_retry_after() {
+    let http = HttpConfig {
+        rate_limit: sigstead_server::RateLimitConfig { per_second: 1, burst: Some(3) },
+        ..HttpConfig::default()
+    };
+    let addr = limited_server(http).await;
+    for i in 0..3 {
+        assert_eq!(get_status(addr, "/api/echo").await.0, Some(200), "request {i} within the burst");
+    }
+    let (status, text) = get_status(addr, "/api/echo").await;
+    assert_eq!(status, Some(429), "{text}");
+    let lower = text.to_ascii_lowercase();
+    assert!(lower.contains("retry-after: 1"), "Retry-After of about a second: {text}");
+    assert!(text.contains(r#""code":429"#) && text.contains("rate limit exceeded"), "{text}");
+    assert_eq!(get_status(addr, "/healthz").await.0, Some(200), "health is never limited");
+    assert_eq!(get_status(addr, "/readyz").await.0, Some(200));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(get_status(addr, "/api/echo").await.0, Some(200), "the bucket refills at the configured rate");
+}

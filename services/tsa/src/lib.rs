@@ -54,6 +54,6 @@ pub async fn run(
     let app = app(tsa, &config.http);
     let tls = config.http.tls()?;
     tracing::info!(listen = %config.listen, "timestamp authority serving");
-    sigstead_server::serve(app, listener, tls, shutdown).await?;
+    sigstead_server::serve_with(app, listener, tls, config.http.connection_limits(), shutdown).await?;
     Ok(())
 }

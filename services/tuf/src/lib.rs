@@ -223,7 +223,7 @@ pub async fn run(
     let app = app(TufState::new(dir), &config.http);
     let tls = config.http.tls()?;
     tracing::info!(listen = %config.listen, "tuf repository serving");
-    let result = sigstead_server::serve(app, listener, tls, shutdown).await;
+    let result = sigstead_server::serve_with(app, listener, tls, config.http.connection_limits(), shutdown).await;
     ticker.abort();
     result.map_err(Into::into)
 }
