@@ -61,7 +61,7 @@ for k in 0 1 2; do
     start_replica "$k" && pass "replica_${k}_ready" || { fail "replica_${k}_ready" "$(tail -3 "$RUN/log/replica-$k.log")"; finish; }
 done
 L="$(leaders | tr '\n' ' ')"
-[ "$(wc -w <<<"$L")" = 1 ] && pass "exactly_one_leader(replica_${L% })" || fail exactly_one_leader "leaders: [$L]"
+[ "$(wc -w <<<"$L")" = 1 ] && pass "exactly_one_leader_at_once(replica_${L% })" || fail exactly_one_leader_at_once "leaders: [$L]"
 
 # Steady state.
 bench() { # bench NAME SECONDS: the load over the three URLs, recorded

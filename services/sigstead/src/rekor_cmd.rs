@@ -43,6 +43,8 @@ pub async fn run(cmd: RekorCommand) -> anyhow::Result<()> {
                 rekor.engine().checkpoint().tree_size,
                 data_dir.join("rekor.toml").display()
             );
+            // Hand the sequencer lease back, so that the first replica started next leads at once.
+            rekor.engine().shutdown().await;
             Ok(())
         }
         RekorCommand::TrustMaterial { config, out } => {
