@@ -268,8 +268,10 @@ def cmd_k8s(built, secrets_example):
             if uses_postgres(cfg):
                 if "PGPASSWORD" not in env or "secretKeyRef" not in (env["PGPASSWORD"].get("valueFrom") or {}):
                     problems.append("database password: no PGPASSWORD from a Secret")
-                if d["spec"].get("replicas") != 1 or (d["spec"].get("strategy") or {}).get("type") != "Recreate":
-                    problems.append("a log must run as 1 replica with strategy Recreate (one writer)")
+                # Replicated logs elect one sequencer through the database: several
+                # replicas, rolled one at a time, so the log answers throughout.
+                if (d["spec"].get("replicas") or 1) < 2 or (d["spec"].get("strategy") or {}).get("type") != "RollingUpdate":
+                    problems.append("a log on Postgres must run at least 2 replicas with strategy RollingUpdate")
         check(f"k8s_{kind.lower()}_{name}", problems)
 
 

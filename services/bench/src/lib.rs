@@ -359,13 +359,16 @@ impl RekorChecks {
         if self.read_back_every > 0 && self.bases.len() > 1 && i.is_multiple_of(self.read_back_every) {
             let other = &self.bases[(replica + 1) % self.bases.len()];
             self.read_backs.fetch_add(1, Ordering::Relaxed);
-            let found = client
-                .get(format!("{other}/api/v1/log/entries/{uuid}"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().as_u16() == 200);
-            if !found {
-                self.read_back_misses.fetch_add(1, Ordering::Relaxed);
+            // A replica that does not answer (stopped, starting) is not a
+            // miss: a miss is a replica that answers 404 for an acknowledged entry.
+            match client.get(format!("{other}/api/v1/log/entries/{uuid}")).send().await {
+                Ok(r) if r.status().as_u16() == 200 => {}
+                Ok(r) if r.status().as_u16() == 404 => {
+                    self.read_back_misses.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {
+                    self.read_backs.fetch_sub(1, Ordering::Relaxed);
+                }
             }
         }
     }
