@@ -47,12 +47,12 @@
 //!    `expires_at`. A replica takes it only when it is free or expired by the
 //!    *database* clock (one `INSERT … ON CONFLICT DO UPDATE … WHERE
 //!    expires_at < clock_timestamp()`), and every change of holder increments
-//!    the epoch. The leader renews it every `renew_every` (default 750 ms) for
-//!    `lease` (default 3 s) and steps down on its own when a renewal fails or
+//!    the epoch. The leader renews it every `renew_every` (default 500 ms) for
+//!    `lease` (default 2 s) and steps down on its own when a renewal fails or
 //!    is late: it considers itself leader only until *the time it sent its
 //!    last successful renewal* plus `lease`, which is never later than the
 //!    expiry the database recorded. Followers try to take the lease every
-//!    `takeover_poll` (250 ms). A graceful stop releases the lease at once.
+//!    `takeover_poll` (200 ms). A graceful stop releases the lease at once.
 //! 2. **Fencing.** Step 3's transaction and step 5's write each first read
 //!    the lease row `FOR SHARE` and check that their holder and epoch still
 //!    hold it and that it has not expired by the database clock; otherwise
@@ -88,7 +88,7 @@
 //!
 //! | Fault | Left behind | Outcome |
 //! |---|---|---|
-//! | Leader SIGKILLed | lease until `expires_at`; maybe step 3 committed without step 5 | within `lease + takeover_poll` (≤ 3.25 s by default) a follower takes the lease, recovers (signs the committed leaves, as after a single-process crash) and integrates the queue. Queued submissions survive; the dead leader's own in-flight clients got no answer (they retry; a retry of an integrated entry gets 409 with its location). |
+//! | Leader SIGKILLed | lease until `expires_at`; maybe step 3 committed without step 5 | within `lease + takeover_poll` (≤ 2.2 s by default) a follower takes the lease, recovers (signs the committed leaves, as after a single-process crash) and integrates the queue. Queued submissions survive; the dead leader's own in-flight clients got no answer (they retry; a retry of an integrated entry gets 409 with its location). |
 //! | Leader's database session terminated | the same pool reconnects | renewal retries; if it cannot renew before its local deadline it steps down, and a fenced write after expiry fails. |
 //! | Leader paused (SIGSTOP, GC, VM freeze) longer than `lease` | a successor | on waking, its first write fails the fence (`Deposed`); it steps down and follows. |
 //! | Network partition leader ↔ database | the same as a pause | writes cannot commit without the database; the fence refuses them after expiry. |

@@ -61,9 +61,9 @@ pub struct ReplicationConfig {
 impl Default for ReplicationConfig {
     fn default() -> Self {
         Self {
-            lease: Duration::from_secs(3),
-            renew_every: Duration::from_millis(750),
-            takeover_poll: Duration::from_millis(250),
+            lease: Duration::from_secs(2),
+            renew_every: Duration::from_millis(500),
+            takeover_poll: Duration::from_millis(200),
             write_timeout: Duration::from_secs(5),
             poll: Duration::from_millis(50),
         }
@@ -810,11 +810,20 @@ impl Sequencer {
                 },
                 sub = rx.recv() => match sub {
                     Some(sub) => {
+                        // Collect as the leader does (up to batch_max_delay), so
+                        // that one insert hands over many submissions.
                         let mut batch = vec![sub];
+                        let deadline = tokio::time::Instant::now() + self.config.batch_max_delay;
                         while batch.len() < self.config.batch_max_entries {
                             match rx.try_recv() {
                                 Ok(s) => batch.push(s),
-                                Err(_) => break,
+                                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                                Err(mpsc::error::TryRecvError::Empty) => {
+                                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                                        Ok(Some(s)) => batch.push(s),
+                                        Ok(None) | Err(_) => break,
+                                    }
+                                }
                             }
                         }
                         self.hand_over(batch).await;

@@ -7,22 +7,22 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// How replicas of the log on one Postgres database elect the sequencer and
-/// hand submissions to it. The defaults give a failover within about 3.3 s
+/// hand submissions to it. The defaults give a failover within about 2.2 s
 /// of a leader's death (lease + takeover poll) plus the new leader's
 /// recovery.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplicationSettings {
     /// How long the sequencer lease lasts unless renewed, in milliseconds.
-    /// Bounds how long a dead or paused leader blocks writes. Default 3000.
+    /// Bounds how long a dead or paused leader blocks writes. Default 2000.
     #[serde(default = "default_lease_ms")]
     pub lease_ms: u64,
     /// How often the leader renews its lease, in milliseconds (at most half
-    /// of `lease_ms`). Default 750.
+    /// of `lease_ms`). Default 500.
     #[serde(default = "default_renew_every_ms")]
     pub renew_every_ms: u64,
     /// How often a replica that does not lead tries to take a free or
-    /// expired lease, in milliseconds. Default 250.
+    /// expired lease, in milliseconds. Default 200.
     #[serde(default = "default_takeover_poll_ms")]
     pub takeover_poll_ms: u64,
     /// How long a replica waits for the leader to integrate a submission it
@@ -34,13 +34,13 @@ pub struct ReplicationSettings {
 }
 
 fn default_lease_ms() -> u64 {
-    3000
+    2000
 }
 fn default_renew_every_ms() -> u64 {
-    750
+    500
 }
 fn default_takeover_poll_ms() -> u64 {
-    250
+    200
 }
 fn default_write_timeout_ms() -> u64 {
     5000
@@ -80,7 +80,7 @@ mod tests {
     #[test]
     fn defaults_are_the_engine_defaults_and_bad_timings_are_refused() {
         assert_eq!(ReplicationSettings::default().to_config().unwrap(), ReplicationConfig::default());
-        let slow_renewal = ReplicationSettings { renew_every_ms: 2000, ..Default::default() };
+        let slow_renewal = ReplicationSettings { renew_every_ms: 1500, ..Default::default() };
         assert!(slow_renewal.to_config().unwrap_err().to_string().contains("half of lease"));
         let short_wait = ReplicationSettings { write_timeout_ms: 1000, ..Default::default() };
         assert!(short_wait.to_config().unwrap_err().to_string().contains("failover"));
