@@ -66,7 +66,7 @@ L="$(leaders | tr '\n' ' ')"
 # Steady state.
 bench() { # bench NAME SECONDS: the load over the three URLs, recorded
     "$SIGSTEAD_BIN" bench rekor "${URLS[@]/#/--url=}" --duration "$2" --concurrency "$CONCURRENCY" \
-        --max-requests $(( $2 * 4000 )) --entry-shape key --clients 64 --record "$RUN/$1.jsonl" --read-back-every 10 \
+        --max-requests $(( $2 * 2500 )) --entry-shape key --clients 64 --record "$RUN/$1.jsonl" --read-back-every 10 \
         >"$RUN/$1.json" 2>"$RUN/log/bench-$1.log"
 }
 if bench steady "$STEADY_SECONDS"; then pass steady_load_runs; else fail steady_load_runs "$(tail -3 "$RUN/log/bench-steady.log")"; finish; fi
@@ -84,7 +84,9 @@ python3 -c "import sys; ok, e = int(sys.argv[1]), int(sys.argv[2]); sys.exit(0 i
 : >"$RUN/kills.txt"
 bench failover $((KILLS * 9 + 4)) &
 BENCH_PID=$!
-sleep 3
+# Kill only once the load runs (the bench signs its requests first).
+for _ in $(seq 600); do [ -s "$RUN/failover.jsonl" ] && break; kill -0 "$BENCH_PID" 2>/dev/null || break; sleep 0.1; done
+sleep 2
 killed=0
 for round in $(seq "$KILLS"); do
     L="$(leaders | head -1)"

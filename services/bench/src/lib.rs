@@ -398,8 +398,7 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
     let requests = Arc::new(tokio::task::spawn_blocking(move || make_requests(count, shape, clients)).await??);
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
-    let info_url = format!("{}/api/v1/log", bases[0]);
-    let size_before = tree_size(&client, &info_url).await?;
+    let size_before = any_tree_size(&client, &bases).await?;
     let duration = Duration::from_secs(b.duration);
     let record = match &b.record {
         Some(p) => Some(std::sync::Mutex::new(std::io::BufWriter::new(std::fs::File::create(p)?))),
@@ -420,15 +419,8 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
         Some(rate) => open_loop(&client, &target, requests, rate, b.concurrency).await,
     };
     let elapsed = start.elapsed();
-    // The first replica may have been stopped by the caller meanwhile: ask the others too.
-    let mut size_after = None;
-    for base in &bases {
-        if let Ok(size) = tree_size(&client, &format!("{base}/api/v1/log")).await {
-            size_after = Some(size);
-            break;
-        }
-    }
-    let size_after = size_after.ok_or_else(|| anyhow::anyhow!("no replica answers GET /api/v1/log"))?;
+    // A replica may be stopped by the caller meanwhile: ask the others too.
+    let size_after = any_tree_size(&client, &bases).await?;
     if let Some(checks) = &target.rekor {
         if let Some(record) = &checks.record {
             use std::io::Write;
@@ -458,6 +450,18 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
         anyhow::bail!("the tree grew by {} but {} appends were acknowledged", size_after - size_before, outcome.ok);
     }
     Ok(())
+}
+
+/// The tree size from the first of `bases` that answers.
+async fn any_tree_size(client: &reqwest::Client, bases: &[String]) -> anyhow::Result<u64> {
+    let mut last = None;
+    for base in bases {
+        match tree_size(client, &format!("{base}/api/v1/log")).await {
+            Ok(size) => return Ok(size),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("no URL given")))
 }
 
 async fn tree_size(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
