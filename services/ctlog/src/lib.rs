@@ -30,10 +30,10 @@ pub use service::{CtLog, SthSigner};
 /// The whole HTTP application: [`router`] plus the common layers (body
 /// limit, timeout, `/healthz`, `/readyz` pinging the database, `/metrics`).
 pub fn app(ct: CtLog, http: &sigstead_server::HttpConfig) -> Router {
-    let store = ct.engine().store().clone();
+    let log = ct.engine().clone();
     let ready: sigstead_server::ReadyCheck = Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
+        let log = log.clone();
+        Box::pin(async move { log.ready().await.map_err(|e| e.to_string()) })
     });
     sigstead_server::with_common_routes(router(ct), http, ready)
 }

@@ -41,10 +41,10 @@ pub fn router(rekor: RekorLog) -> Router {
 /// limit, timeout, `/healthz`, `/readyz` pinging the database, `/metrics`).
 /// `run` serves exactly this; tests drive it with `oneshot`.
 pub fn app(rekor: RekorLog, http: &sigstead_server::HttpConfig) -> Router {
-    let store = rekor.engine().store().clone();
+    let log = rekor.engine().clone();
     let ready: sigstead_server::ReadyCheck = Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
+        let log = log.clone();
+        Box::pin(async move { log.ready().await.map_err(|e| e.to_string()) })
     });
     sigstead_server::with_common_routes(router(rekor), http, ready)
 }

@@ -182,6 +182,9 @@ struct Shared {
     stop: watch::Sender<bool>,
     stopped: watch::Receiver<bool>,
     leader: watch::Receiver<bool>,
+    /// When this replica last knew a live sequencer (itself, or a live lease).
+    sequencer_seen: Arc<std::sync::Mutex<Instant>>,
+    lease: Duration,
 }
 
 /// Handle to a running log. Cheap to clone.
@@ -225,6 +228,15 @@ struct Replica {
     queue_wake: Arc<Wake>,
     checkpoint_wake: Arc<Wake>,
     leader: watch::Sender<bool>,
+    sequencer_seen: Arc<std::sync::Mutex<Instant>>,
+}
+
+impl Replica {
+    fn saw_sequencer(&self) {
+        if let Ok(mut t) = self.sequencer_seen.lock() {
+            *t = Instant::now();
+        }
+    }
 }
 
 /// A wake-up from the database: a flag the busy loop checks between batches
@@ -292,6 +304,7 @@ impl Log {
         }));
         let publish = Arc::new(publish);
         let (leader_tx, leader) = watch::channel(!replicated);
+        let sequencer_seen = Arc::new(std::sync::Mutex::new(Instant::now()));
         let replication = replicated.then(|| Replica {
             holder: format!("{}-{}", std::process::id(), hex_of(&sigstead_crypto::random_bytes::<8>())),
             lease: None,
@@ -299,6 +312,7 @@ impl Log {
             queue_wake: Arc::new(Wake::default()),
             checkpoint_wake: Arc::new(Wake::default()),
             leader: leader_tx,
+            sequencer_seen: sequencer_seen.clone(),
         });
         let mut seq = Sequencer {
             store: store.clone(),
@@ -335,7 +349,22 @@ impl Log {
             let _ = stopped_tx.send(true);
         });
         let row = LogRow { tree_size: TreeSize(0), ..row };
-        Ok(Self { shared: Arc::new(Shared { store, row, tx, published, publish, replicated, stop, stopped, leader }) })
+        let lease = config.replication.lease;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                store,
+                row,
+                tx,
+                published,
+                publish,
+                replicated,
+                stop,
+                stopped,
+                leader,
+                sequencer_seen,
+                lease,
+            }),
+        })
     }
 
     /// Stops the sequencer: a leader gives its lease up at once (so another
@@ -346,6 +375,22 @@ impl Log {
         let _ = self.shared.stop.send(true);
         let mut stopped = self.shared.stopped.clone();
         let _ = tokio::time::timeout(Duration::from_secs(3), stopped.wait_for(|v| *v)).await;
+    }
+
+    /// Readiness: the database answers and (Postgres) a sequencer exists —
+    /// this replica, or another holding a live lease seen within the last
+    /// two leases plus a second (a normal failover stays well inside that).
+    /// A follower with no sequencer to hand over to is not ready.
+    pub async fn ready(&self) -> Result<(), Error> {
+        self.shared.store.ping().await?;
+        if self.shared.replicated && !self.is_leader() {
+            let seen = self.shared.sequencer_seen.lock().map(|t| t.elapsed()).unwrap_or(Duration::MAX);
+            let bound = self.shared.lease * 2 + Duration::from_secs(1);
+            if seen > bound {
+                return Err(Error::Unavailable);
+            }
+        }
+        Ok(())
     }
 
     /// Whether this replica currently sequences the log (always on SQLite).
@@ -699,6 +744,9 @@ impl Sequencer {
                 _ = valid.changed(), if leased => continue,
                 _ = poll.tick(), if leased => {
                     queue_dirty = true;
+                    if let Some(r) = &self.replication {
+                        r.saw_sequencer();
+                    }
                     // Re-set on every tick: a metrics recorder installed after start-up sees it too.
                     metrics::gauge!("tlog_leader", "log" => self.config.name.clone()).set(1.0);
                     self.resolve_pending().await;
@@ -805,7 +853,13 @@ impl Sequencer {
                             self.step_down().await;
                         }
                     },
-                    Ok(false) => metrics::gauge!("tlog_leader", "log" => self.config.name.clone()).set(0.0),
+                    Ok(false) => {
+                        // Someone holds a live lease: there is a sequencer to hand over to.
+                        if let Some(r) = &self.replication {
+                            r.saw_sequencer();
+                        }
+                        metrics::gauge!("tlog_leader", "log" => self.config.name.clone()).set(0.0);
+                    }
                     Err(e) => tracing::warn!(error = %e, "could not reach the database to check the sequencer lease"),
                 },
                 sub = rx.recv() => match sub {

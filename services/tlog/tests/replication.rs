@@ -215,3 +215,43 @@ async fn paused_leader_is_replaced_and_follows() {
     let sizes: Vec<i64> = sqlx::query_scalar("SELECT tree_size FROM logs").fetch_all(pool).await.unwrap();
     assert_eq!(sizes, vec![i64::try_from(after.tree_size.0).unwrap()]);
 }
+
+/// `no-sequencer`: while no replica can hold the lease (here the lease table
+/// is out of reach, as with broken permissions), every replica turns not
+/// ready within two leases and a second, though the database answers; once
+/// the lease can be taken again, one leads and all are ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_without_a_sequencer_are_not_ready() {
+    let Some(db) = postgres("repl_ready").await else { return };
+    let key = Arc::new(EcdsaSigner::generate_p256());
+    let mut c = config();
+    c.replication.lease = Duration::from_millis(600);
+    c.replication.renew_every = Duration::from_millis(200);
+    c.replication.takeover_poll = Duration::from_millis(100);
+    c.replication.write_timeout = Duration::from_secs(1);
+    let mut logs = Vec::new();
+    for _ in 0..2 {
+        let store = Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        let signer = Arc::new(NoteSigner(key.clone()));
+        logs.push(Log::open(store, c.clone(), signer, |_| Some(b"genesis".to_vec()), Faults::none()).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for log in &logs {
+        log.ready().await.expect("ready with a sequencer");
+    }
+    let Store::Postgres(pool) = logs[0].store() else { panic!("not postgres") };
+    sqlx::query("ALTER TABLE log_leases RENAME TO log_leases_away").execute(pool).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    for log in &logs {
+        assert!(!log.is_leader(), "nobody can renew, so nobody leads");
+        assert!(matches!(log.ready().await, Err(Error::Unavailable)), "not ready without a sequencer");
+        log.store().ping().await.expect("though the database answers");
+    }
+    sqlx::query("ALTER TABLE log_leases_away RENAME TO log_leases").execute(pool).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(logs.iter().filter(|l| l.is_leader()).count(), 1, "one leads again");
+    for log in &logs {
+        log.ready().await.expect("ready again");
+    }
+}
