@@ -44,6 +44,7 @@ pub(crate) async fn signing_cert_v2(
 ) -> Result<Response, FulcioError> {
     let req: wire::SigningCertRequest = json_body(&body)?;
     let verified = f.verify_token(&identity_token(req.identity_token(), &headers)?).await?;
+    f.admit(&verified)?;
     let key = if let Some(csr) = req.certificate_signing_request.as_deref().filter(|c| !c.is_empty()) {
         let raw = STANDARD.decode(csr).map_err(|_| FulcioError::Csr("not base64".into()))?;
         f.prove_csr(&raw)?
@@ -70,6 +71,7 @@ async fn signing_cert_v1(
 ) -> Result<Response, FulcioError> {
     let req: wire::LegacySigningCertRequest = json_body(&body)?;
     let verified = f.verify_token(&identity_token(None, &headers)?).await?;
+    f.admit(&verified)?;
     let content = req
         .public_key
         .as_ref()

@@ -43,6 +43,12 @@ pub struct FulcioConfig {
     pub oidc: sigstead_oidc::OidcConfig,
     #[serde(default)]
     pub http: HttpConfig,
+    /// Certificates per OIDC identity (issuer and subject together):
+    /// `[identity_rate_limit] per_minute = …, burst = …`. A CI identity
+    /// over it gets `429` with `Retry-After` (before any key is checked or
+    /// certificate logged). Off by default (`per_minute = 0`).
+    #[serde(default)]
+    pub identity_rate_limit: IdentityRateLimit,
     #[serde(skip)]
     base: PathBuf,
 }
@@ -82,6 +88,11 @@ impl FulcioConfig {
         if !(c.ct_log_url.starts_with("http://") || c.ct_log_url.starts_with("https://")) {
             anyhow::bail!("ct_log_url must be an http(s) URL");
         }
+        if c.identity_rate_limit.burst == Some(0)
+            || (c.identity_rate_limit.per_minute == 0 && c.identity_rate_limit.burst.is_some())
+        {
+            anyhow::bail!("identity_rate_limit: burst must be at least 1, and needs per_minute > 0");
+        }
         sigstead_oidc::IssuerSet::from_config(&c.oidc).map_err(|e| anyhow::anyhow!("oidc: {e}"))?;
         Ok(c)
     }
@@ -107,6 +118,18 @@ impl FulcioConfig {
         }
         Ok(chain)
     }
+}
+
+/// `[identity_rate_limit]`: a token bucket per OIDC identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRateLimit {
+    /// Certificates per minute per identity on average; 0 turns it off.
+    #[serde(default)]
+    pub per_minute: u32,
+    /// Largest burst per identity (default: `per_minute`).
+    #[serde(default)]
+    pub burst: Option<u32>,
 }
 
 #[cfg(test)]

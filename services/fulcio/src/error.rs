@@ -26,12 +26,16 @@ pub enum FulcioError {
     CtLog(String),
     #[error("error communicating with CA backend: {0}")]
     Internal(String),
+    /// The identity asked for more certificates than `[identity_rate_limit]` allows.
+    #[error("rate limit exceeded for this identity; retry later")]
+    RateLimited(u64),
 }
 
 impl FulcioError {
     fn status(&self) -> StatusCode {
         match self {
             Self::CtLog(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -49,7 +53,17 @@ impl IntoResponse for FulcioError {
         };
         let message = sigstead_server::public_message(status, &self, generic, "signing request failed");
         // grpc-gateway codes, as upstream answers: INTERNAL for 5xx, INVALID_ARGUMENT otherwise.
-        let grpc = if status.is_server_error() { 13 } else { 3 };
-        (status, Json(json!({"code": grpc, "message": message, "details": []}))).into_response()
+        // and RESOURCE_EXHAUSTED for a rate limit.
+        let grpc = match &self {
+            _ if status.is_server_error() => 13,
+            Self::RateLimited(_) => 8,
+            _ => 3,
+        };
+        let retry_after = if let Self::RateLimited(s) = &self { Some(*s) } else { None };
+        let mut resp = (status, Json(json!({"code": grpc, "message": message, "details": []}))).into_response();
+        if let Some(v) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s.to_string()).ok()) {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp
     }
 }

@@ -57,7 +57,8 @@ pub fn open(config: &FulcioConfig) -> anyhow::Result<Fulcio> {
         config.outbound_tls.http_client(std::time::Duration::from_secs(20))?,
         config.certificate_validity_secs,
         config.token_leeway_secs,
-    ))
+    )
+    .with_identity_rate_limit(&config.identity_rate_limit))
 }
 
 /// Serves the CA until `shutdown` resolves.

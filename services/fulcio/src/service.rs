@@ -19,6 +19,8 @@ pub struct Fulcio {
     http: reqwest::Client,
     validity: time::Duration,
     leeway: u64,
+    /// Certificates per identity (issuer, subject), if limited.
+    per_identity: Option<Arc<sigstead_server::rate_limit::Keyed<(String, String)>>>,
 }
 
 fn now_unix() -> u64 {
@@ -83,7 +85,27 @@ impl Fulcio {
             http: ct_http,
             validity: time::Duration::seconds(i64::from(validity_secs)),
             leeway: u64::from(leeway_secs),
+            per_identity: None,
         }
+    }
+
+    /// Limits certificates per OIDC identity (`[identity_rate_limit]`).
+    pub fn with_identity_rate_limit(mut self, limit: &crate::config::IdentityRateLimit) -> Self {
+        self.per_identity = std::num::NonZeroU32::new(limit.per_minute).map(|rate| {
+            let burst = limit.burst.and_then(std::num::NonZeroU32::new).unwrap_or(rate);
+            let quota = sigstead_server::rate_limit::Quota::per_minute(rate).allow_burst(burst);
+            Arc::new(sigstead_server::rate_limit::Keyed::with_quota(quota))
+        });
+        self
+    }
+
+    /// Refuses an identity over its rate (before any key is checked).
+    pub(crate) fn admit(&self, token: &sigstead_oidc::VerifiedToken) -> Result<(), FulcioError> {
+        let Some(limiter) = &self.per_identity else { return Ok(()) };
+        limiter.check(&(token.issuer().to_owned(), token.subject().to_owned())).map_err(|retry_after| {
+            tracing::info!(issuer = token.issuer(), subject = token.subject(), "identity over its certificate rate");
+            FulcioError::RateLimited(retry_after)
+        })
     }
 
     /// Verifies the token against its issuer's keys (refreshing them once on an unknown key ID).

@@ -48,7 +48,7 @@ fn token(f: &Fx, c: Value) -> String {
 }
 
 async fn fixture_with_ct(ct_url: Option<String>) -> Fx {
-    fixture_with(ct_url, None).await
+    fixture_with(ct_url, None, "").await
 }
 
 /// The CT log served over HTTPS: its certificate and key (PEM), and the CA
@@ -61,7 +61,7 @@ struct CtTls {
     trusted_ca_pem: String,
 }
 
-async fn fixture_with(ct_url: Option<String>, ct_tls: Option<CtTls>) -> Fx {
+async fn fixture_with(ct_url: Option<String>, ct_tls: Option<CtTls>, tail: &str) -> Fx {
     let dir = tempfile::tempdir().unwrap();
     let inter_key = Arc::new(EcdsaSigner::generate_p256());
     let (root, inter) = sigstead_ca::generate_ca(
@@ -136,7 +136,7 @@ type = "email"
 [[oidc.issuers]]
 wildcard_issuer_url = "https://*.meta.test"
 type = "email"
-{outbound}"#
+{outbound}{tail}"#
     );
     let config = sigstead_fulcio::FulcioConfig::parse(&cfg, dir.path()).unwrap();
     let f = sigstead_fulcio::open(&config).unwrap();
@@ -497,7 +497,7 @@ fn private_ca_and_server_cert() -> (String, String, String) {
 async fn ct_log_over_https_with_a_private_ca() {
     let (ca_pem, cert_pem, key_pem) = private_ca_and_server_cert();
     let tls = CtTls { cert_pem, key_pem, issuer_pem: ca_pem.clone(), trusted_ca_pem: ca_pem };
-    let f = fixture_with(None, Some(tls)).await;
+    let f = fixture_with(None, Some(tls), "").await;
     assert!(f.ct_url.starts_with("https://localhost:"), "{}", f.ct_url);
     let (k, spki, pem) = client_key();
     let t = token(&f, claims("tls@example.com"));
@@ -516,7 +516,7 @@ async fn ct_log_over_https_with_a_private_ca() {
 async fn ct_log_with_an_untrusted_certificate_is_refused() {
     let (issuer_pem, cert_pem, key_pem) = private_ca_and_server_cert();
     let (other_ca_pem, _, _) = private_ca_and_server_cert();
-    let f = fixture_with(None, Some(CtTls { cert_pem, key_pem, issuer_pem, trusted_ca_pem: other_ca_pem })).await;
+    let f = fixture_with(None, Some(CtTls { cert_pem, key_pem, issuer_pem, trusted_ca_pem: other_ca_pem }), "").await;
     let (k, _, pem) = client_key();
     let t = token(&f, claims("mitm@example.com"));
     let body =
@@ -526,4 +526,38 @@ async fn ct_log_with_an_untrusted_certificate_is_refused() {
     assert_eq!(v["message"], "Error entering certificate in CTL");
     assert!(v.get("signedCertificateEmbeddedSct").is_none());
     assert_eq!(ct_size(&f).await, 0, "nothing was logged");
+}
+
+/// `identity-flood`: one CI identity asking for more certificates than
+/// `[identity_rate_limit]` allows gets 429 (RESOURCE_EXHAUSTED) with
+/// Retry-After, nothing is logged for it, and another identity is served.
+#[tokio::test]
+async fn an_identity_over_its_certificate_rate_gets_429() {
+    let f = fixture_with(None, None, "[identity_rate_limit]\nper_minute = 60\nburst = 2\n").await;
+    let request = |f: &Fx, email: &str| {
+        let (k, _, pem) = client_key();
+        let body = json!({"publicKeyRequest": {"publicKey": {"algorithm": "ECDSA", "content": pem}, "proofOfPossession": pop(&k, email)}});
+        (token(f, claims(email)), body)
+    };
+    for _ in 0..2 {
+        let (t, body) = request(&f, "ci@example.com");
+        assert_eq!(post_v2(&f, Some(&t), body).await.0, StatusCode::OK, "within the burst");
+    }
+    let logged = ct_size(&f).await;
+    let (t, body) = request(&f, "ci@example.com");
+    let req = Request::post("/api/v2/signingCert")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {t}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "one certificate a second at 60/min: Retry-After {retry}");
+    let body: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["code"], 8, "RESOURCE_EXHAUSTED: {body}");
+    assert!(body["message"].as_str().unwrap().contains("rate limit"), "{body}");
+    assert_eq!(ct_size(&f).await, logged, "nothing logged for the refused request");
+    let (t, body) = request(&f, "other@example.com");
+    assert_eq!(post_v2(&f, Some(&t), body).await.0, StatusCode::OK, "another identity has its own bucket");
 }

@@ -14,21 +14,25 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+pub use governor::Quota;
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// The limiter of one service.
-pub struct PerClient {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+/// A token bucket per key (a client address, an identity…).
+pub struct Keyed<K: Hash + Eq + Clone> {
+    limiter: governor::RateLimiter<K, governor::state::keyed::DefaultKeyedStateStore<K>, DefaultClock>,
     seen: AtomicU64,
 }
 
-impl std::fmt::Debug for PerClient {
+/// The per-client-address limiter of `[http.rate_limit]`.
+pub type PerClient = Keyed<IpAddr>;
+
+impl<K: Hash + Eq + Clone> std::fmt::Debug for Keyed<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PerClient").field("clients", &self.limiter.len()).finish()
+        f.debug_struct("Keyed").field("keys", &self.limiter.len()).finish()
     }
 }
 
@@ -37,17 +41,22 @@ impl PerClient {
     pub fn new(config: &RateLimitConfig) -> Option<Self> {
         let rate = NonZeroU32::new(config.per_second)?;
         let burst = config.burst.and_then(NonZeroU32::new).unwrap_or(rate);
-        let quota = Quota::per_second(rate).allow_burst(burst);
-        Some(Self { limiter: governor::RateLimiter::keyed(quota), seen: AtomicU64::new(0) })
+        Some(Keyed::with_quota(Quota::per_second(rate).allow_burst(burst)))
+    }
+}
+
+impl<K: Hash + Eq + Clone> Keyed<K> {
+    pub fn with_quota(quota: Quota) -> Self {
+        Self { limiter: governor::RateLimiter::keyed(quota), seen: AtomicU64::new(0) }
     }
 
-    /// `Ok` if `client` may make a request now, else how many whole seconds
-    /// (at least 1) until it may.
-    pub fn check(&self, client: IpAddr) -> Result<(), u64> {
+    /// `Ok` if `key` may go ahead now, else how many whole seconds (at
+    /// least 1) until it may.
+    pub fn check(&self, key: &K) -> Result<(), u64> {
         if self.seen.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             self.limiter.retain_recent();
         }
-        self.limiter.check_key(&client).map_err(|not_until| {
+        self.limiter.check_key(key).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.as_secs() == 0))
         })
@@ -59,7 +68,7 @@ pub async fn limit(State(limiter): State<Arc<PerClient>>, req: Request, next: Ne
     let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {
         return next.run(req).await;
     };
-    match limiter.check(peer.ip()) {
+    match limiter.check(&peer.ip()) {
         Ok(()) => next.run(req).await,
         Err(retry_after) => {
             metrics::counter!("http_rate_limited_total").increment(1);
@@ -84,11 +93,11 @@ mod tests {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..3 {
-            assert_eq!(limiter.check(a), Ok(()));
+            assert_eq!(limiter.check(&a), Ok(()));
         }
-        let wait = limiter.check(a).unwrap_err();
+        let wait = limiter.check(&a).unwrap_err();
         assert!((1..=2).contains(&wait), "Retry-After is about one second at 1/s: {wait}");
-        assert_eq!(limiter.check(b), Ok(()), "another client has its own bucket");
+        assert_eq!(limiter.check(&b), Ok(()), "another client has its own bucket");
     }
 
     #[test]
