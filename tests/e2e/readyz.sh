@@ -6,6 +6,7 @@
 #   - /healthz stays 200 throughout (liveness only);
 #   - a request that needs the database fails fast (503 in under 6 s), it
 #     does not hang for sqlx's default 30 s;
+#   - the tree head (GET /api/v1/log) is still served, from memory;
 #   - after the outage the log serves again.
 # Prints PASS/FAIL lines and a closing `N passed, N failed`.
 set -uo pipefail
@@ -80,6 +81,8 @@ read -r c ms <<<"$(timed /readyz)"
 [ "$(code /healthz)" = 200 ] && pass healthz_is_liveness_only || fail healthz_is_liveness_only "HTTP $(code /healthz)"
 read -r c ms <<<"$(timed '/api/v1/log/entries?logIndex=0')"
 [ "$c" = 503 ] && [ "$ms" -lt 6000 ] && pass "request_fails_fast_while_down(${c},${ms}ms)" || fail request_fails_fast_while_down "HTTP $c after $ms ms"
+read -r c ms <<<"$(timed /api/v1/log)"
+[ "$c" = 200 ] && pass "tree_head_served_from_memory_while_down(${ms}ms)" || fail tree_head_served_from_memory_while_down "HTTP $c after $ms ms"
 
 # The recovery.
 start_proxy || { fail proxy_restarts "$(tail -2 "$RUN/log/proxy.log")"; finish; }

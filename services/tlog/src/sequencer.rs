@@ -439,11 +439,21 @@ impl Log {
     /// database, so that no replica serves a checkpoint older than one any
     /// replica has already returned; what this replica serves never moves
     /// backwards.
+    ///
+    /// While the database cannot be reached, the newest checkpoint this
+    /// replica knows is served from memory (as a single instance does), so
+    /// `GET /api/v1/log` keeps answering through an outage.
     pub async fn latest_checkpoint(&self) -> Result<Arc<PublishedCheckpoint>, Error> {
         if !self.shared.replicated {
             return Ok(self.checkpoint());
         }
-        refresh_published(&self.shared.store, self.shared.row.log_id, &self.shared.publish).await
+        match refresh_published(&self.shared.store, self.shared.row.log_id, &self.shared.publish).await {
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unreachable: serving the newest checkpoint known here");
+                Ok(self.checkpoint())
+            }
+            other => other,
+        }
     }
 
     /// A tree size covering `index` if any recorded checkpoint does: the
