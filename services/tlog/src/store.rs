@@ -1,7 +1,47 @@
 //! Persistent state of the log engine. All SQL of the workspace's log lives here.
 //!
-//! Two backends with the same schema (`migrations/postgres`, `migrations/sqlite`):
-//! Postgres for production, an embedded SQLite file as the zero-setup default.
+//! Two backends with the same schema (`migrations/postgres`, `migrations/sqlite`;
+//! the replication tables exist on Postgres only): Postgres for production,
+//! an embedded SQLite file as the zero-setup default.
+//!
+//! # Storage contract
+//!
+//! What the sequencer relies on, for both backends (the engine tests in
+//! `tests/engine.rs` and `tests/replication.rs` exercise each point on real
+//! SQLite and Postgres):
+//!
+//! * **Entries, nodes and `logs.tree_size` move together.**
+//!   [`Store::integrate`] writes a batch's leaves, every newly completed
+//!   node, the search keys and the new tree size in one transaction, only if
+//!   `logs.tree_size` still equals the size the batch was built on
+//!   ([`Error::Conflict`] otherwise, nothing written). Leaf indexes and leaf
+//!   hashes are unique per log (primary key, unique index): a second writer
+//!   can fail, never fork.
+//! * **Checkpoints only accumulate.** [`Store::store_checkpoint`] inserts the
+//!   checkpoint of a tree size, or replaces the signed text of one with the
+//!   *same* root; a different root for a recorded size is refused
+//!   ([`Error::Corrupt`]). [`Store::latest_checkpoint`] is the one of the
+//!   largest tree size.
+//! * **Reads see only committed state** and never block writes: entries by
+//!   index, leaf hash or range; search keys; nodes by ID (absent ones are
+//!   simply missing from the map, so a caller can tell "not stored").
+//! * **Fencing (Postgres).** With a [`Lease`], `integrate` and
+//!   `store_checkpoint` first hold the lease row `FOR SHARE` and refuse
+//!   ([`Error::Deposed`], nothing written) unless that holder and epoch
+//!   still hold it unexpired by the database clock.
+//!   [`Store::try_acquire_lease`] takes a free or expired lease with the
+//!   next epoch; [`Store::renew_lease`] extends only a live lease of the
+//!   same holder and epoch; [`Store::release_lease`] expires it.
+//! * **Hand-over queue (Postgres).** [`Store::enqueue`] inserts submissions
+//!   (committed asynchronously: nobody was answered yet) and notifies;
+//!   [`Store::dequeue`] returns waiting rows in insertion order;
+//!   outcomes are recorded in the integrating transaction (or by
+//!   [`Store::record_queue_results`] for duplicates only);
+//!   [`Store::queue_results`] returns recorded outcomes;
+//!   [`Store::withdraw_queued`] deletes only rows still waiting.
+//! * **Unavailability is an error, not a hang**: a Postgres connection is
+//!   waited for at most [`ACQUIRE_TIMEOUT`]; [`Error::is_unavailable`] tells
+//!   the callers to answer 503.
 
 use crate::{DatabaseUrl, Error, LeafIndex, MigratePolicy, TreeSize};
 use sigstead_merkle::{Hash, NodeId};
