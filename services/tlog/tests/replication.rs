@@ -242,7 +242,9 @@ async fn replicas_without_a_sequencer_are_not_ready() {
     }
     let Store::Postgres(pool) = logs[0].store() else { panic!("not postgres") };
     sqlx::query("ALTER TABLE log_leases RENAME TO log_leases_away").execute(pool).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(3000)).await;
+    // Two leases plus a second (2.2 s) after the old leader last led (at most
+    // one lease after the rename), with a margin for a loaded machine.
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     for log in &logs {
         assert!(!log.is_leader(), "nobody can renew, so nobody leads");
         assert!(matches!(log.ready().await, Err(Error::Unavailable)), "not ready without a sequencer");
