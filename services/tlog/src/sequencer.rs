@@ -262,6 +262,7 @@ impl Wake {
 struct Pending {
     reply: ReplyTx,
     deadline: Instant,
+    queued_at: Instant,
 }
 
 /// What the replica task does next.
@@ -921,8 +922,11 @@ impl Sequencer {
                 extra_data: s.extra_data.as_deref(),
             })
             .collect();
+        let started = Instant::now();
         let queued = self.store.enqueue(self.row.log_id, &handovers).await;
         drop(handovers);
+        metrics::histogram!("tlog_handover_insert_seconds", "log" => self.config.name.clone())
+            .record(started.elapsed().as_secs_f64());
         match queued {
             Ok(ids) => {
                 let deadline = Instant::now() + self.config.replication.write_timeout;
@@ -930,7 +934,7 @@ impl Sequencer {
                     .increment(u64::try_from(ids.len()).unwrap_or(0));
                 for (id, sub) in ids.into_iter().zip(batch) {
                     if let Reply::Local(reply) = sub.reply {
-                        r.pending.insert(id, Pending { reply, deadline });
+                        r.pending.insert(id, Pending { reply, deadline, queued_at: Instant::now() });
                     }
                 }
             }
@@ -1009,6 +1013,8 @@ impl Sequencer {
                 })
             };
             if let Some(p) = r.pending.remove(&q.queue_id) {
+                metrics::histogram!("tlog_handover_wait_seconds", "log" => self.config.name.clone())
+                    .record(p.queued_at.elapsed().as_secs_f64());
                 let _ = p.reply.send(Ok(outcome));
             }
             answered.push(q.queue_id);
