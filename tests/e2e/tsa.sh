@@ -146,8 +146,11 @@ if bash "$ROOT/tests/tools/ensure-softhsm.sh" >"$RUN/log/softhsm.log" 2>&1; then
     [ "$got" = "201 application/timestamp-reply" ] && pass hsm_tsa_answers || fail hsm_tsa_answers "HTTP $got $(tail -2 "$RUN/log/hsm-tsa.log")"
     ok openssl_verifies_hsm_timestamp openssl ts -verify -queryfile q-sha256-cert.tsq -in hsm.tsr -CAfile hsm-root.pem -untrusted "$RUN/hsm-tsa/tsa-chain.pem"
     openssl ts -reply -in hsm.tsr -token_out -out hsm.token 2>/dev/null
-    openssl pkcs7 -inform DER -in hsm.token -print 2>/dev/null | grep -qi "ecdsa-with-SHA384" && pass hsm_token_signed_with_p384_sha384 \
-        || fail hsm_token_signed_with_p384_sha384 "$(openssl pkcs7 -inform DER -in hsm.token -print 2>&1 | grep -i -m2 'algorithm')"
+    # Into a file first: `grep -q` closing the pipe early would make openssl
+    # die of SIGPIPE, which pipefail reports as a failure.
+    openssl pkcs7 -inform DER -in hsm.token -print >hsm.token.txt 2>&1
+    grep -qi "ecdsa-with-SHA384" hsm.token.txt && pass hsm_token_signed_with_p384_sha384 \
+        || fail hsm_token_signed_with_p384_sha384 "$(grep -i -m2 'algorithm' hsm.token.txt)"
     # Real clients through the HSM TSA: a signing config and trusted root naming it.
     "$PY" - "$TR" "$SC" "$HSM_TSA" "$RUN/hsm-tsa/tsa-chain.pem" <<'PY' >"$RUN/log/hsm-trust.log" 2>&1
 import base64, json, re, sys
