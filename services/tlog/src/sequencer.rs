@@ -770,19 +770,7 @@ impl Sequencer {
                 }
             }
             if !batch.is_empty() {
-                let deadline = tokio::time::Instant::now() + self.config.batch_max_delay;
-                while batch.len() < self.config.batch_max_entries {
-                    match rx.try_recv() {
-                        Ok(s) => batch.push(s),
-                        Err(mpsc::error::TryRecvError::Disconnected) => break,
-                        Err(mpsc::error::TryRecvError::Empty) => {
-                            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                                Ok(Some(s)) => batch.push(s),
-                                Ok(None) | Err(_) => break,
-                            }
-                        }
-                    }
-                }
+                collect(rx, &mut batch, self.config.batch_max_entries, self.config.batch_max_delay).await;
             }
             if queue_wake.as_deref().is_some_and(Wake::take) {
                 queue_dirty = true;
@@ -878,19 +866,7 @@ impl Sequencer {
                         // Collect as the leader does (up to batch_max_delay), so
                         // that one insert hands over many submissions.
                         let mut batch = vec![sub];
-                        let deadline = tokio::time::Instant::now() + self.config.batch_max_delay;
-                        while batch.len() < self.config.batch_max_entries {
-                            match rx.try_recv() {
-                                Ok(s) => batch.push(s),
-                                Err(mpsc::error::TryRecvError::Disconnected) => break,
-                                Err(mpsc::error::TryRecvError::Empty) => {
-                                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                                        Ok(Some(s)) => batch.push(s),
-                                        Ok(None) | Err(_) => break,
-                                    }
-                                }
-                            }
-                        }
+                        collect(rx, &mut batch, self.config.batch_max_entries, self.config.batch_max_delay).await;
                         self.hand_over(batch).await;
                         if checkpoint_wake.take() {
                             self.resolve_pending().await;
@@ -1307,6 +1283,27 @@ async fn listen(store: Store, log_id: i16, queue_wake: Arc<Wake>, checkpoint_wak
             if pool.is_closed() {
                 return;
             }
+        }
+    }
+}
+
+/// Step 1 after the first submission: takes what is queued, then waits up to
+/// `max_delay` for more, until `batch` holds `max_entries`.
+async fn collect(
+    rx: &mut mpsc::Receiver<Submission>,
+    batch: &mut Vec<Submission>,
+    max_entries: usize,
+    max_delay: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + max_delay;
+    while batch.len() < max_entries {
+        match rx.try_recv() {
+            Ok(s) => batch.push(s),
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(s)) => batch.push(s),
+                Ok(None) | Err(_) => break,
+            },
         }
     }
 }
