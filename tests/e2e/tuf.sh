@@ -31,6 +31,17 @@
 #    tuf` (static_only); every file byte-identical to the origin's; clients
 #    bootstrap from it; a re-run after a new targets version writes only the new
 #    files; a tampered origin is refused and the mirror left untouched.
+# Legacy targets throughout: every TUF driver fetches rekor.pub, ctfe.pub,
+#    fulcio_v1.crt.pem, … (derived from trusted_root.json by the editor), checked by
+#    tuf_legacy_check.py against the trusted root and their custom.sigstore
+#    metadata; cosign verifies with those files alone (SIGSTORE_* variables); they
+#    follow the CA change of targets 3.
+# 6. Rekor key rotation (trust-documents --previous, targets 6): rekor.pub holds the
+#    new key, the old one is listed Expired; earlier bundles keep verifying.
+# 7. Offline kit (`sigstead kit export`): cosign (--trusted-root, and initialize from
+#    the kit's mirror on a static server) and sigstore-python (--trust-config) verify
+#    in a network namespace with only loopback; the mirrorFS tarball verifies with
+#    python-tuf; the PEM files and policy.json match the trusted root.
 # Prints PASS/FAIL/NOTE lines and a closing `N passed, N failed`. NOTEs are not
 # counted: what publish does with a root that revokes the served targets' key
 # (observed on a scratch copy), and the TUF clients that accept the fixture
@@ -174,6 +185,28 @@ publish_targets() {
     wait_targets "server_resigns_for_targets_$v" "$v"
 }
 
+# offline CMD...: CMD in a network namespace of its own with only loopback: no URL
+# outside this machine can be reached, so a client that needed the public instance
+# or the origin would fail.
+offline() { unshare --net -- sh -c 'ip link set lo up && exec "$@"' offline "$@"; }
+# legacy_ok NAME CLIENT CACHE TRUSTED-ROOT: CLIENT fetches through TUF every legacy
+# target the trusted root calls for (rekor.pub, ctfe.pub, fulcio_v1.crt.pem, … and
+# every target listed Expired), and tuf_legacy_check.py confirms, independently of
+# Sigstead, that each holds the trusted root's current key or chain and is described
+# with custom.sigstore {usage, status, uri} in the served targets metadata.
+legacy_ok() {
+    local name="$1" client="$2" cache="$3" tr="$4" out="$RUN/out/$1" log="$RUN/log/$1.log" args=() n names tv
+    names="$(python3 "$HERE/tuf_legacy_check.py" --trusted-root "$tr" --print-names)"
+    [ -n "$names" ] || { fail "$name" "no legacy names for $tr"; return; }
+    tv="$(served_targets_version "$TUF")"
+    curl -fsS "$TUF/$tv.targets.json" -o "$RUN/$name.targets.json" || { fail "$name" "no $tv.targets.json"; return; }
+    names="$names $(json_get "$RUN/$name.targets.json" '" ".join(n for n, t in d["signed"]["targets"].items() if (t.get("custom") or {}).get("sigstore", {}).get("status") == "Expired")')"
+    for n in $names; do args+=(--target "$n"); done
+    if ! tuf_client "$client" "$TUF" "$PIN" "$cache" "$out" "${args[@]}" >"$log" 2>&1; then fail "$name" "$(tail -2 "$log")"; return; fi
+    python3 "$HERE/tuf_legacy_check.py" --trusted-root "$tr" --targets "$RUN/$name.targets.json" --dir "$out" >>"$log" 2>&1 \
+        && pass "$name($((${#args[@]} / 2)) targets)" || fail "$name" "$(tail -1 "$log")"
+}
+
 # ------------------------------------------------------------------ 1. operator flow
 printf 'offline-key-password\n' >"$OPS/pw"
 for k in root-1 root-2 targets snapshot timestamp; do
@@ -234,7 +267,15 @@ done
 echo "hello from a TUF-configured client" >"$WORK/artifact"
 for c in $DRIVERS; do
     fetch_ok "${c}_bootstraps" "$c" "$TUF" "$RUN/cache/$c" 1 "trusted_root.json=$TR" "signing_config.v0.2.json=$SC"
+    legacy_ok "${c}_fetches_legacy_targets" "$c" "$RUN/cache/$c" "$TR"
 done
+# The legacy targets alone verify a signature: cosign's pre-bundle format (cosign 2
+# style: signature, certificate and SET; cosign 3 requires a trusted root for the new
+# bundle format) verified offline with only rekor.pub, ctfe.pub and the Fulcio chain
+# that python-tuf fetched through TUF (SIGSTORE_* variables, no trusted root, no TUF),
+# as a client that predates trusted_root.json does.
+LEG="$RUN/out/python_fetches_legacy_targets"
+cat "$LEG/fulcio_intermediate_v1.crt.pem" "$LEG/fulcio_v1.crt.pem" >"$RUN/legacy-fulcio-chain.pem" 2>/dev/null
 
 # cosign 3.1.1: initialize, then keyless signing with the services the TUF
 # signing config names, and verification with the TUF trusted root (no flags).
@@ -247,6 +288,16 @@ ok cosign_sign_blob_via_tuf cos main sign-blob --yes --identity-token token.jwt 
 ok cosign_verify_blob_via_tuf cos main verify-blob --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
 # The bundle came from the live stack: it verifies offline against up's trusted root.
 ok cosign_bundle_is_from_the_stack cos offline verify-blob --trusted-root "$TR" --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
+mint_token
+ok cosign_signs_pre_bundle_format cos main sign-blob --yes --new-bundle-format=false --use-signing-config=false \
+    --fulcio-url "$FULCIO" --rekor-url "$REKOR" --trusted-root "$TR" --identity-token token.jwt --bundle cosign-legacy.json artifact
+home_of legacy-only
+ok cosign_verifies_with_legacy_targets_only offline "${HENV[@]}" \
+    SIGSTORE_ROOT_FILE="$RUN/legacy-fulcio-chain.pem" SIGSTORE_REKOR_PUBLIC_KEY="$LEG/rekor.pub" SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="$LEG/ctfe.pub" \
+    "$COSIGN" verify-blob --new-bundle-format=false --bundle cosign-legacy.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
+refuses cosign_legacy_targets_refuse_wrong_identity "expected|identity|subject" offline "${HENV[@]}" \
+    SIGSTORE_ROOT_FILE="$RUN/legacy-fulcio-chain.pem" SIGSTORE_REKOR_PUBLIC_KEY="$LEG/rekor.pub" SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="$LEG/ctfe.pub" \
+    "$COSIGN" verify-blob --new-bundle-format=false --bundle cosign-legacy.json --certificate-identity bob@example.com --certificate-oidc-issuer "$ISSUER" artifact
 refuses cosign_via_tuf_rejects_wrong_identity "none of the expected identities|identity|subject" \
     cos main verify-blob --bundle cosign-1.json --certificate-identity bob@example.com --certificate-oidc-issuer "$ISSUER" artifact
 
@@ -368,6 +419,8 @@ publish_targets 3 "trusted_root.json=$OTHER"
 for c in $DRIVERS; do
     fetch_ok "${c}_sees_targets_3" "$c" "$TUF" "$RUN/cache/$c" 2 "trusted_root.json=$OTHER" "signing_config.v0.2.json=$SC"
 done
+# The legacy Fulcio targets moved with the trusted root, in the same targets version.
+legacy_ok python_legacy_targets_follow_targets_3 python "$RUN/cache/python" "$OTHER"
 refuses cosign_refuses_after_trusted_root_change "leaf certificate verification failed" \
     cos main verify-blob --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
 refuses python_refuses_after_trusted_root_change "certificate chain was not valid" \
@@ -478,7 +531,9 @@ stop_pid AUX_PID
 MIRROR="$RUN/airgap/repository"
 ok mirror_live_repository "$SIGSTEAD_BIN" mirror --url "$TUF" --root "$PIN" --out "$MIRROR"
 echo "     $(grep '^mirrored' "$RUN/log/mirror_live_repository.log")"
-grep -qE '^mirrored root 2 / targets 4 .*\(7 files written, 0 up to date\)' "$RUN/log/mirror_live_repository.log" \
+# Files: 2 roots, targets, snapshot, timestamp, trusted_root.json, signing_config and the legacy targets.
+NLEG="$(python3 "$HERE/tuf_legacy_check.py" --trusted-root "$TR" --print-names | wc -l)"
+grep -qE "^mirrored root 2 / targets 4 .*\($((7 + NLEG)) files written, 0 up to date\)" "$RUN/log/mirror_live_repository.log" \
     && pass mirror_copies_the_current_state || fail mirror_copies_the_current_state "$(grep -v fetched "$RUN/log/mirror_live_repository.log" | tail -1)"
 # Freshness: every role's days left; a copy whose timestamp (1 day) expires within
 # the threshold makes `mirror` and `tuf status` exit non-zero, naming the role.
@@ -529,7 +584,7 @@ publish_targets 5 "notes/readme.txt=$RUN/readme.txt"
 ok mirror_rerun "$SIGSTEAD_BIN" mirror --url "$TUF" --root "$PIN" --out "$MIRROR"
 echo "     $(grep '^mirrored' "$RUN/log/mirror_rerun.log")"
 fetched="$(sed -n 's/^ *fetched \([^ ]*\) .*/\1/p' "$RUN/log/mirror_rerun.log" | tr '\n' ' ')"
-if grep -qE '^mirrored root 2 / targets 5 .*\(4 files written, 4 up to date\)' "$RUN/log/mirror_rerun.log" \
+if grep -qE "^mirrored root 2 / targets 5 .*\(4 files written, $((4 + NLEG)) up to date\)" "$RUN/log/mirror_rerun.log" \
     && ! grep -qE 'fetched .*(\.root\.json|trusted_root\.json|signing_config)' "$RUN/log/mirror_rerun.log"; then
     pass mirror_rerun_is_incremental
 else
@@ -560,6 +615,122 @@ refuses mirror_refuses_tampered_origin "signature|threshold" "$SIGSTEAD_BIN" mir
 refuses fresh_mirror_refuses_tampered_origin "signature|threshold" "$SIGSTEAD_BIN" mirror --url "$AUX" --root "$PIN" --out "$RUN/airgap/fresh"
 [ -z "$(ls -A "$RUN/airgap/fresh" 2>/dev/null)" ] && pass tampered_origin_fresh_mirror_empty || fail tampered_origin_fresh_mirror_empty "$(ls "$RUN/airgap/fresh")"
 stop_pid AUX_PID
+
+# ------------------------------------------------------------------ 6. a Rekor key rotation reaches the legacy targets
+# The operator rotates Rekor's key as the runbook says (a new key; trust-documents
+# --previous keeps the old one listed with its window closed). Targets 6 carries the
+# new trusted root and, derived from it in the same version, rekor.pub with the new
+# key (Active) and the old key as rekor_<log id>.pub (Expired); bundles logged under
+# the old key keep verifying through TUF.
+ROT="$RUN/rotation"; mkdir -p "$ROT"
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout -out "$ROT/new-rekor.pub" 2>/dev/null
+python3 - "$TR" "$ROT" <<'PY' >"$RUN/log/rotation-inputs.log" 2>&1
+import base64, json, sys, textwrap
+tr, out = json.load(open(sys.argv[1])), sys.argv[2]
+def pem(label, b64):
+    return f"-----BEGIN {label}-----\n" + "\n".join(textwrap.wrap(b64, 64)) + f"\n-----END {label}-----\n"
+open(f"{out}/ct.pub", "w").write(pem("PUBLIC KEY", tr["ctlogs"][0]["publicKey"]["rawBytes"]))
+open(f"{out}/ca-chain.pem", "w").write("".join(pem("CERTIFICATE", c["rawBytes"]) for c in tr["certificateAuthorities"][0]["certChain"]["certificates"]))
+open(f"{out}/tsa-chain.pem", "w").write("".join(pem("CERTIFICATE", c["rawBytes"]) for c in tr["timestampAuthorities"][0]["certChain"]["certificates"]))
+open(f"{out}/urls", "w").write(" ".join([tr["tlogs"][0]["baseUrl"], tr["ctlogs"][0]["baseUrl"], tr["certificateAuthorities"][0]["uri"], tr["timestampAuthorities"][0]["uri"]]))
+PY
+read -r R_URL CT_URL CA_URL TSA_URL <"$ROT/urls"
+ok rotation_trust_documents tufc trust-documents --rekor-url "$R_URL" --rekor-key "$ROT/new-rekor.pub" --ctlog-url "$CT_URL" \
+    --ct-key "$ROT/ct.pub" --fulcio-url "$CA_URL" --ca-chain "$ROT/ca-chain.pem" --tsa-url "$TSA_URL" --tsa-chain "$ROT/tsa-chain.pem" \
+    --previous "$TR" --out-dir "$ROT"
+publish_targets 6 "trusted_root.json=$ROT/trusted_root.json"
+legacy_ok python_legacy_targets_follow_rekor_rotation python "$RUN/cache/python" "$ROT/trusted_root.json"
+RL="$RUN/out/python_legacy_targets_follow_rekor_rotation"
+expired="$(json_get "$RUN/python_legacy_targets_follow_rekor_rotation.targets.json" '" ".join(n for n, t in d["signed"]["targets"].items() if (t.get("custom") or {}).get("sigstore") == {"usage": "Rekor", "status": "Expired", "uri": "'"$R_URL"'"})')"
+old_key="$(json_get "$TR" 'd["tlogs"][0]["publicKey"]["rawBytes"]')"
+new_key="$(openssl pkey -pubin -in "$ROT/new-rekor.pub" -outform DER 2>/dev/null | base64 -w0)"
+got_old="$( [ -n "$expired" ] && openssl pkey -pubin -in "$RL/$expired" -outform DER 2>/dev/null | base64 -w0)"
+got_new="$(openssl pkey -pubin -in "$RL/rekor.pub" -outform DER 2>/dev/null | base64 -w0)"
+case "$expired" in rekor_*.pub) true ;; *) false ;; esac && [ "$got_old" = "$old_key" ] && [ "$got_new" = "$new_key" ] \
+    && pass rekor_rotation_expires_old_key_in_legacy_targets \
+    || fail rekor_rotation_expires_old_key_in_legacy_targets "Expired Rekor targets: '$expired'; rekor.pub new key: $([ "$got_new" = "$new_key" ] && echo yes || echo no)"
+ok cosign_verifies_old_bundle_after_rekor_rotation cos main verify-blob --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
+ok python_verifies_old_bundle_after_rekor_rotation pys main --instance "$TUF" verify identity --bundle py-1.json --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" artifact
+
+# ------------------------------------------------------------------ 7. the offline verification kit
+# `sigstead kit export` from the live repository; then every verifier uses the kit
+# alone, offline.
+KIT="$RUN/kit"
+mkdir -p "$RUN/other-ca-kit" && cp "$OTHER" "$RUN/other-ca-kit/trusted_root.json"
+ok kit_export "$SIGSTEAD_BIN" kit export --url "$TUF" --root "$PIN" --out "$KIT" --tar "$RUN/kit.tar.gz" \
+    --issuer "$ISSUER" --subject-regexp '^alice@example\.com$' --subject-email "$ID"
+missing=""
+for f in trusted_root.json signing_config.v0.2.json trust_config.json tuf/root.json tuf/repository/timestamp.json \
+    tuf/repository.tar.gz tuf/repository.tar.gz.b64 pem/rekor.pub pem/ctfe.pub pem/fulcio-chain.pem pem/fulcio-root.pem pem/tsa-chain.pem \
+    admission/kyverno-values.yaml admission/kyverno-clusterpolicy.yaml admission/kyverno-clusterpolicy-keys.yaml \
+    admission/policy-controller-trustroot.yaml admission/policy-controller-trustroot-remote.yaml \
+    admission/policy-controller-clusterimagepolicy.yaml admission/flux-ocirepository.yaml admission/containers-policy.json README.txt; do
+    [ -s "$KIT/$f" ] || missing="$missing $f"
+done
+tar -tzf "$RUN/kit.tar.gz" >"$RUN/kit.tar.list" 2>&1
+[ -z "$missing" ] && grep -qx 'sigstead-kit/trusted_root.json' "$RUN/kit.tar.list" && pass kit_has_every_file \
+    || fail kit_has_every_file "missing:$missing; tarball: $(head -3 "$RUN/kit.tar.list")"
+# The kit's trust documents are the ones TUF serves now (after the Rekor rotation).
+fetch_ok kit_trust_documents_are_the_served_ones python "$TUF" "$RUN/cache/python" 2 \
+    "trusted_root.json=$KIT/trusted_root.json" "signing_config.v0.2.json=$KIT/signing_config.v0.2.json"
+home_of kit-cosign; KIT_COSIGN=("${HENV[@]}")
+home_of kit-python; KIT_PYTHON=("${HENV[@]}")
+ok kit_cosign_verifies_offline offline "${KIT_COSIGN[@]}" "$COSIGN" verify-blob --trusted-root "$KIT/trusted_root.json" \
+    --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
+ok kit_cosign_verifies_python_bundle_offline offline "${KIT_COSIGN[@]}" "$COSIGN" verify-blob --trusted-root "$KIT/trusted_root.json" \
+    --bundle py-2.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
+ok kit_python_verifies_offline offline "${KIT_PYTHON[@]}" "$PYSIG" --trust-config "$KIT/trust_config.json" verify identity \
+    --bundle cosign-2.json --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" artifact
+refuses kit_cosign_offline_refuses_wrong_identity "none of the expected identities|identity|subject" offline "${KIT_COSIGN[@]}" "$COSIGN" \
+    verify-blob --trusted-root "$KIT/trusted_root.json" --bundle cosign-1.json --certificate-identity bob@example.com --certificate-oidc-issuer "$ISSUER" artifact
+# `sigstead kit verify`: the kit alone (its trusted root) verifies the bundles of both
+# clients, offline, and refuses another identity, another issuer, another artifact.
+ok kit_verify_cosign_bundle_offline offline "$SIGSTEAD_BIN" kit verify "$KIT" --bundle cosign-1.json --artifact artifact --identity "$ID" --issuer "$ISSUER"
+ok kit_verify_python_bundle_offline offline "$SIGSTEAD_BIN" kit verify "$KIT" --bundle py-2.json --artifact artifact --identity-regexp '^alice@example\.com$' --issuer "$ISSUER"
+refuses kit_verify_refuses_wrong_identity "identity .* does not match" offline "$SIGSTEAD_BIN" kit verify "$KIT" --bundle cosign-1.json --artifact artifact --identity bob@example.com --issuer "$ISSUER"
+refuses kit_verify_refuses_wrong_issuer "OIDC issuer .* is not" offline "$SIGSTEAD_BIN" kit verify "$KIT" --bundle cosign-1.json --artifact artifact --identity "$ID" --issuer https://accounts.google.com
+printf 'not the signed artifact\n' >"$WORK/other-artifact"
+refuses kit_verify_refuses_other_artifact "digest|logged digest" offline "$SIGSTEAD_BIN" kit verify "$KIT" --bundle cosign-1.json --artifact other-artifact --identity "$ID" --issuer "$ISSUER"
+refuses kit_verify_refuses_other_ca_root "does not chain to a certificate authority" offline "$SIGSTEAD_BIN" kit verify "$RUN/other-ca-kit" --bundle cosign-1.json --artifact artifact --identity "$ID" --issuer "$ISSUER"
+# The kit's mirror, served offline by a plain static file server: cosign initialize
+# from it (with the kit's pinned root), then verify through TUF.
+KPORT=$((BASE + 7))
+ok kit_cosign_initialize_from_kit_mirror offline "${KIT_COSIGN[@]}" bash -c '
+    python3 -m http.server --bind 127.0.0.1 --directory "$1/tuf/repository" "$2" >/dev/null 2>&1 & srv=$!
+    for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$2/timestamp.json" 2>/dev/null && break; sleep 0.1; done
+    "$3" initialize --mirror "http://127.0.0.1:$2" --root "$1/tuf/root.json" && "$3" verify-blob --bundle cosign-1.json \
+        --certificate-identity "$4" --certificate-oidc-issuer "$5" artifact; rc=$?; kill $srv; exit $rc' kit "$KIT" "$KPORT" "$COSIGN" "$ID" "$ISSUER"
+# policy-controller's mirrorFS: the tarball, unpacked, is a repository python-tuf
+# verifies from the pinned root, with the kit's trust documents as its targets.
+mkdir -p "$RUN/kit-untar" && tar -xzf "$KIT/tuf/repository.tar.gz" -C "$RUN/kit-untar" 2>"$RUN/log/kit-untar.log"
+(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/kit-untar/repository" "$KPORT") >"$RUN/log/kit-tar-http.log" 2>&1 &
+AUX_PID=$!
+wait_http "$AUX/timestamp.json" AUX_PID && fetch_ok kit_mirrorfs_tarball_verifies python "$AUX" "$RUN/cache/kit-tarball" 2 \
+    "trusted_root.json=$KIT/trusted_root.json" "signing_config.v0.2.json=$KIT/signing_config.v0.2.json" \
+    || fail kit_mirrorfs_tarball_verifies "$(tail -2 "$RUN/log/kit-tar-http.log")"
+stop_pid AUX_PID
+[ "$(base64 -d "$KIT/tuf/repository.tar.gz.b64" | sha256sum)" = "$(sha256sum <"$KIT/tuf/repository.tar.gz")" ] \
+    && pass kit_mirrorfs_base64_is_the_tarball || fail kit_mirrorfs_base64_is_the_tarball "differs"
+# The PEM files hold the trusted root's current keys; policy.json names them.
+python3 - "$KIT" <<'PY' >"$RUN/log/kit_pem_files.log" 2>&1 && pass kit_pem_files_match_trusted_root || fail kit_pem_files_match_trusted_root "$(tail -1 "$RUN/log/kit_pem_files.log")"
+import base64, json, re, sys
+kit = sys.argv[1]
+tr = json.load(open(f"{kit}/trusted_root.json"))
+def ders(path):
+    return [base64.b64decode("".join(b.split())) for b in re.findall(r"-----BEGIN [A-Z ]+-----(.*?)-----END", open(path).read(), re.S)]
+cur = lambda xs, w: next(x for x in xs if "end" not in w(x))
+assert ders(f"{kit}/pem/rekor.pub") == [base64.b64decode(cur(tr["tlogs"], lambda x: x["publicKey"]["validFor"])["publicKey"]["rawBytes"])], "rekor.pub"
+assert ders(f"{kit}/pem/ctfe.pub") == [base64.b64decode(cur(tr["ctlogs"], lambda x: x["publicKey"]["validFor"])["publicKey"]["rawBytes"])], "ctfe.pub"
+ca = cur(tr["certificateAuthorities"], lambda x: x["validFor"])
+assert ders(f"{kit}/pem/fulcio-chain.pem") == [base64.b64decode(c["rawBytes"]) for c in ca["certChain"]["certificates"]], "fulcio-chain.pem"
+tsa = cur(tr["timestampAuthorities"], lambda x: x["validFor"])
+assert ders(f"{kit}/pem/tsa-chain.pem") == [base64.b64decode(c["rawBytes"]) for c in tsa["certChain"]["certificates"]], "tsa-chain.pem"
+pol = json.load(open(f"{kit}/admission/containers-policy.json"))
+req = pol["transports"]["docker"]["registry.example.internal"][0]
+assert req["type"] == "sigstoreSigned" and req["fulcio"]["caPath"].endswith("/fulcio-chain.pem") and req["rekorPublicKeyPath"].endswith("/rekor.pub"), req
+assert pol["default"] == [{"type": "reject"}]
+print("ok")
+PY
 
 echo "     rekor treeSize $(rekor_tree_size); $(tufc status --repo "$REPO" | tr -s ' ' | tr '\n' ';')"
 finish

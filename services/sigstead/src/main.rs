@@ -5,6 +5,7 @@
 
 mod data_dir;
 mod dev;
+mod kit_cmd;
 mod rekor_cmd;
 mod tsa_cmd;
 mod tuf_cmd;
@@ -93,6 +94,11 @@ enum Command {
         /// Exit non-zero (after mirroring) if any role of the copy expires within this many days.
         #[arg(long)]
         min_days: Option<f64>,
+    },
+    /// The offline verification kit for one site.
+    Kit {
+        #[command(subcommand)]
+        command: kit_cmd::KitCommand,
     },
     /// Load generators.
     Bench {
@@ -238,6 +244,7 @@ fn main() -> anyhow::Result<()> {
                 );
                 Ok(())
             }
+            Command::Kit { command } => kit_cmd::run(command).await,
             Command::Bench { command } => sigstead_bench::run(command).await,
         }
     })

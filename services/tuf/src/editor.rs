@@ -161,16 +161,30 @@ pub fn online_keys(root: &Root, keys: &[Arc<dyn Signer>]) -> anyhow::Result<Onli
 /// server's configuration governs them afterwards.
 const CLI_LIFETIMES: Lifetimes = Lifetimes { timestamp_secs: 86_400, snapshot_secs: 7 * 86_400 };
 
-/// Reads target files and copies them into `targets/<sha256>.<name>`.
+/// The name of the trusted root target, from which the legacy targets are derived.
+pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
+
+/// Reads target files into `listed`, derives the legacy targets from
+/// `trusted_root.json` (see [`derive_legacy_targets`]) and copies every file
+/// into `targets/<sha256>.<name>`. Returns the targets' custom metadata.
 pub fn add_target_files(
     dir: &RepoDir,
     listed: &mut BTreeMap<String, Vec<u8>>,
     targets: &[(String, PathBuf)],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
     for (name, path) in targets {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         listed.insert(name.clone(), bytes);
     }
+    if listed.contains_key(TRUSTED_ROOT_TARGET) {
+        if let Some((name, _)) = targets.iter().find(|(n, _)| sigstead_trust::legacy::is_legacy_name(n)) {
+            anyhow::bail!(
+                "{name} is derived from {TRUSTED_ROOT_TARGET} (the legacy targets always hold its keys); \
+                 do not give it as a target"
+            );
+        }
+    }
+    let custom = derive_legacy_targets(listed)?;
     for (name, bytes) in listed.iter() {
         let tf = sigstead_tuf::TargetFile::describe(bytes, None);
         let p = target_path(name, &tf).expect("sha256 listed");
@@ -178,7 +192,29 @@ pub fn add_target_files(
             dir.write_atomic(&p, bytes)?;
         }
     }
-    Ok(())
+    Ok(custom)
+}
+
+/// When `files` holds `trusted_root.json`: replaces every legacy target
+/// (`rekor.pub`, `ctfe.pub`, `fulcio_v1.crt.pem`, … see
+/// [`sigstead_trust::legacy`]) with those derived from it, so that a client
+/// reading only the legacy targets gets the keys of the trusted root, and a
+/// rotation changes both in one targets version. Returns their
+/// `custom.sigstore` metadata by name. Without a trusted root, nothing is
+/// derived and nothing removed.
+pub fn derive_legacy_targets(
+    files: &mut BTreeMap<String, Vec<u8>>,
+) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
+    let Some(bytes) = files.get(TRUSTED_ROOT_TARGET) else { return Ok(BTreeMap::new()) };
+    let root: sigstead_trust::TrustedRoot = serde_json::from_slice(bytes)
+        .with_context(|| format!("the {TRUSTED_ROOT_TARGET} target is not a trusted root"))?;
+    files.retain(|name, _| !sigstead_trust::legacy::is_legacy_name(name));
+    let mut custom = BTreeMap::new();
+    for t in sigstead_trust::legacy::legacy_targets(&root) {
+        custom.insert(t.name.clone(), t.custom());
+        files.insert(t.name, t.bytes);
+    }
+    Ok(custom)
 }
 
 /// The current targets' files, read back from the repository.
@@ -246,9 +282,9 @@ pub fn dev_repository(tuf_dir: &Path, targets: &[(String, PathBuf)], listen: &st
     let root: Root = Envelope::parse(&root_bytes)?.signed_as()?;
     let (version, current) = current_target_files(&dir)?;
     let mut files = BTreeMap::new();
-    add_target_files(&dir, &mut files, targets)?;
+    let custom = add_target_files(&dir, &mut files, targets)?;
     if files != current {
-        let t = repo::targets_for(version + 1, year, &files)?;
+        let t = repo::targets_with_custom(version + 1, year, &files, &custom)?;
         let env = sign_as(&t, &root, Role::Targets, &keys)?;
         publish(&dir, &[env], None)?;
     }
@@ -312,8 +348,8 @@ pub fn init_repository(
     let online = online_keys(&root, keys)?;
     publish(dir, &[env], None)?;
     let mut files = BTreeMap::new();
-    add_target_files(dir, &mut files, targets)?;
-    let t = repo::targets_for(1, days(now, policy.targets.expires_days), &files)?;
+    let custom = add_target_files(dir, &mut files, targets)?;
+    let t = repo::targets_with_custom(1, days(now, policy.targets.expires_days), &files, &custom)?;
     let env = sign_as(&t, &root, Role::Targets, keys)?;
     publish(dir, &[env], None)?;
     let life = Lifetimes {
@@ -348,9 +384,13 @@ pub fn stage_targets(
     let (v, mut files) = current_target_files(dir)?;
     for name in remove {
         anyhow::ensure!(files.remove(name).is_some(), "no target named {name}");
+        if name == TRUSTED_ROOT_TARGET {
+            // The legacy targets were derived from it: they go with it.
+            files.retain(|n, _| !sigstead_trust::legacy::is_legacy_name(n));
+        }
     }
-    add_target_files(dir, &mut files, add)?;
-    let t = repo::targets_for(v + 1, days(now, expires_days), &files)?;
+    let custom = add_target_files(dir, &mut files, add)?;
+    let t = repo::targets_with_custom(v + 1, days(now, expires_days), &files, &custom)?;
     write_new(out, &Envelope::new(&t)?.to_bytes())?;
     Ok((v + 1, files.len()))
 }
@@ -446,7 +486,10 @@ mod tests {
     fn the_development_repository_is_served_as_written_and_follows_its_targets() {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("trusted_root.json");
-        std::fs::write(&target, "{\"v\":1}").unwrap();
+        let doc = |url: &str| {
+            format!("{{\"mediaType\":\"{}\",\"tlogs\":[],\"x\":\"{url}\"}}", sigstead_trust::TRUSTED_ROOT_MEDIA_TYPE)
+        };
+        std::fs::write(&target, doc("1")).unwrap();
         let targets = vec![("trusted_root.json".to_string(), target.clone())];
         let cfg = dev_repository(&tmp.path().join("tuf"), &targets, "127.0.0.1:3004").unwrap();
         let config = crate::TufConfig::load(&cfg).unwrap();
@@ -455,9 +498,92 @@ mod tests {
         assert_eq!(current_target_files(&dir).unwrap().0, 1);
         dev_repository(&tmp.path().join("tuf"), &targets, "127.0.0.1:3004").unwrap();
         assert_eq!(current_target_files(&dir).unwrap().0, 1, "unchanged targets: no new version");
-        std::fs::write(&target, "{\"v\":2}").unwrap();
+        std::fs::write(&target, doc("2")).unwrap();
         dev_repository(&tmp.path().join("tuf"), &targets, "127.0.0.1:3004").unwrap();
         let (v, files) = current_target_files(&dir).unwrap();
-        assert_eq!((v, files["trusted_root.json"].as_slice()), (2, b"{\"v\":2}".as_slice()));
+        assert_eq!((v, files["trusted_root.json"].as_slice()), (2, doc("2").as_bytes()));
+    }
+
+    /// The legacy targets are derived from the trusted root in the same
+    /// targets version, described with `custom.sigstore` metadata, and a Rekor
+    /// key rotation changes the trusted root and `rekor.pub` together (the
+    /// old key listed Expired). Giving a legacy target by hand is refused.
+    #[test]
+    fn legacy_targets_follow_the_trusted_root() {
+        use sigstead_crypto::EcdsaSigner;
+        let tmp = tempfile::tempdir().unwrap();
+        let (r1, r2, ct) = (EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256());
+        let services = |rekor: &EcdsaSigner| sigstead_trust::Services {
+            rekor: sigstead_trust::LogKey {
+                url: "https://rekor.internal".into(),
+                spki: rekor.public_key_der().to_vec(),
+            },
+            ct: Some(sigstead_trust::LogKey { url: "https://ct.internal".into(), spki: ct.public_key_der().to_vec() }),
+            ca: Some(sigstead_trust::Ca {
+                url: "https://ca.internal".into(),
+                chain: vec![b"i".to_vec(), b"r".to_vec()],
+            }),
+            tsa: None,
+            oidc_urls: vec![],
+        };
+        let target = tmp.path().join("trusted_root.json");
+        let (tr1, _) = sigstead_trust::build(&services(&r1), "2026-01-01T00:00:00Z");
+        std::fs::write(&target, serde_json::to_vec(&tr1).unwrap()).unwrap();
+        let targets = vec![("trusted_root.json".to_string(), target.clone())];
+        dev_repository(&tmp.path().join("tuf"), &targets, "127.0.0.1:3004").unwrap();
+        let dir = RepoDir::new(tmp.path().join("tuf/repository"));
+        let listed = |dir: &RepoDir| -> Targets {
+            let v = dir.latest("targets").unwrap().unwrap();
+            Envelope::parse(&dir.read(&targets_path(v)).unwrap().unwrap()).unwrap().signed_as().unwrap()
+        };
+        let spki = |pem: &[u8]| sigstead_crypto::VerifierMaterial::parse(pem).unwrap().spki_der;
+        let t = listed(&dir);
+        let names: Vec<&str> = t.targets.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            ["ctfe.pub", "fulcio_intermediate_v1.crt.pem", "fulcio_v1.crt.pem", "rekor.pub", "trusted_root.json"]
+        );
+        assert_eq!(
+            t.targets["rekor.pub"].custom,
+            Some(
+                serde_json::json!({"sigstore": {"status": "Active", "uri": "https://rekor.internal", "usage": "Rekor"}})
+            )
+        );
+        assert_eq!(t.targets["trusted_root.json"].custom, None);
+        let (_, files) = current_target_files(&dir).unwrap();
+        assert_eq!(spki(&files["rekor.pub"]), r1.public_key_der());
+
+        // Rotation: the new trusted root carries the old key over, closed.
+        let (mut tr2, _) = sigstead_trust::build(&services(&r2), "2026-06-01T00:00:00Z");
+        sigstead_trust::carry_over(&tr1, &mut tr2, "2026-06-01T00:00:00Z");
+        std::fs::write(&target, serde_json::to_vec(&tr2).unwrap()).unwrap();
+        dev_repository(&tmp.path().join("tuf"), &targets, "127.0.0.1:3004").unwrap();
+        let t = listed(&dir);
+        assert_eq!(t.version, 2, "one targets version for both changes");
+        let (_, files) = current_target_files(&dir).unwrap();
+        assert_eq!(spki(&files["rekor.pub"]), r2.public_key_der());
+        let old = format!("rekor_{}.pub", hex::encode(&sigstead_crypto::log_id(r1.public_key_der())[..8]));
+        assert_eq!(spki(&files[&old]), r1.public_key_der());
+        assert_eq!(t.targets[&old].custom.as_ref().unwrap()["sigstore"]["status"], "Expired");
+        assert_eq!(t.targets["rekor.pub"].custom.as_ref().unwrap()["sigstore"]["status"], "Active");
+
+        // A hand-made rekor.pub next to the trusted root is refused; removing
+        // the trusted root removes what was derived from it.
+        let fake = tmp.path().join("rekor.pub");
+        std::fs::write(&fake, sigstead_crypto::pem_encode("PUBLIC KEY", ct.public_key_der())).unwrap();
+        let err = stage_targets(
+            &dir,
+            &[("rekor.pub".into(), fake)],
+            &[],
+            30,
+            &tmp.path().join("s.json"),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("derived from trusted_root.json"), "{err}");
+        let out = tmp.path().join("t3.json");
+        stage_targets(&dir, &[], &["trusted_root.json".into()], 30, &out, OffsetDateTime::now_utc()).unwrap();
+        let t3: Targets = Envelope::parse(&std::fs::read(&out).unwrap()).unwrap().signed_as().unwrap();
+        assert!(t3.targets.is_empty(), "{:?}", t3.targets.keys().collect::<Vec<_>>());
     }
 }

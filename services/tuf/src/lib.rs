@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod editor;
+pub mod kit;
 pub mod mirror;
 pub mod online;
 pub mod publish;

@@ -14,6 +14,7 @@
 //! which `hashedrekord` entries need because the log only sees the digest.
 //! X.509, SPKI and encrypted PKCS#8 parsing use RustCrypto's `der` family.
 
+pub mod chain;
 pub mod pem;
 
 use aws_lc_rs::signature::{self as lc, KeyPair as _};

@@ -7,6 +7,7 @@
 //! no I/O: `sigstead up`, `sigstead tuf trust-documents` and
 //! `sigstead rekor trust-material` all build them here.
 
+pub mod legacy;
 pub mod wire;
 
 use base64::engine::general_purpose::STANDARD;

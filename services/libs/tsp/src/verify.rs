@@ -96,6 +96,14 @@ pub fn verify_response(
         });
     }
     let token = resp.time_stamp_token.ok_or_else(|| malformed("granted without a token"))?;
+    verify_timestamp_token(token, expected, chain_der)
+}
+
+fn verify_timestamp_token(
+    token: x509_tsp::TimeStampToken,
+    expected: &ExpectedImprint<'_>,
+    chain_der: &[Vec<u8>],
+) -> Result<VerifiedTimestamp, VerifyError> {
     if token.content_type != oid::SIGNED_DATA {
         return Err(VerifyError::NotATimestampToken);
     }
@@ -209,36 +217,19 @@ pub fn verify_response(
 }
 
 fn spki_key(cert: &Certificate) -> Result<PublicKey, String> {
-    let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
-    PublicKey::from_spki_der(&spki).map_err(|e| e.to_string())
+    sigstead_crypto::chain::certificate_key(cert)
 }
 
-/// Each certificate signed by the next, the last by itself, all valid at `at`.
+/// Each certificate signed by the next, the last by itself, all valid at `at`
+/// (`sigstead_crypto::chain`, with this verifier's errors).
 fn verify_chain(chain_der: &[Vec<u8>], at: SystemTime) -> Result<(), VerifyError> {
-    let certs = chain_der
-        .iter()
-        .map(|d| Certificate::from_der(d).map_err(|e| VerifyError::Chain(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    for (i, cert) in certs.iter().enumerate() {
-        let validity = &cert.tbs_certificate.validity;
-        if at < validity.not_before.to_system_time() || at > validity.not_after.to_system_time() {
-            return Err(VerifyError::OutsideValidity(i));
-        }
-        let issuer = certs.get(i + 1).unwrap_or(cert);
-        if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
-            return Err(VerifyError::Chain(format!("certificate {i} is not issued by the next")));
-        }
-        let hash = match cert.signature_algorithm.oid {
-            o if o == oid::ECDSA_WITH_SHA256 => HashAlgorithm::Sha256,
-            o if o == oid::ECDSA_WITH_SHA384 => HashAlgorithm::Sha384,
-            o => return Err(VerifyError::Chain(format!("certificate {i} is signed with unsupported {o}"))),
-        };
-        let tbs = cert.tbs_certificate.to_der().map_err(malformed)?;
-        let sig = cert.signature.as_bytes().ok_or_else(|| malformed("unaligned signature"))?;
-        spki_key(issuer)
-            .map_err(VerifyError::Chain)?
-            .verify_prehash(hash, &sigstead_crypto::digest(hash, &tbs), sig)
-            .map_err(|_| VerifyError::Chain(format!("the signature on certificate {i} does not verify")))?;
-    }
-    Ok(())
+    use sigstead_crypto::chain::ChainError;
+    sigstead_crypto::chain::verify_chain(chain_der, at).map_err(|e| match e {
+        ChainError::OutsideValidity(i) => VerifyError::OutsideValidity(i),
+        ChainError::Malformed(_, m) => VerifyError::Chain(m),
+        ChainError::NotIssuedByNext(i) => VerifyError::Chain(format!("certificate {i} is not issued by the next")),
+        ChainError::UnsupportedAlgorithm(i, e) => VerifyError::Chain(format!("certificate {i} is signed with {e}")),
+        ChainError::BadSignature(i) => VerifyError::Chain(format!("the signature on certificate {i} does not verify")),
+        ChainError::Empty => VerifyError::Chain("empty".into()),
+    })
 }

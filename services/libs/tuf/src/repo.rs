@@ -27,12 +27,23 @@ pub fn expires_in(now: OffsetDateTime, seconds: i64) -> Expiry {
 
 /// Targets metadata listing `files`.
 pub fn targets_for(version: u64, expires: Expiry, files: &BTreeMap<String, Vec<u8>>) -> Result<Targets, TufError> {
+    targets_with_custom(version, expires, files, &BTreeMap::new())
+}
+
+/// As [`targets_for`], each target described with its entry in `custom`
+/// (if any) as its `custom` metadata.
+pub fn targets_with_custom(
+    version: u64,
+    expires: Expiry,
+    files: &BTreeMap<String, Vec<u8>>,
+    custom: &BTreeMap<String, serde_json::Value>,
+) -> Result<Targets, TufError> {
     let mut listed = BTreeMap::new();
     for (name, bytes) in files {
         if !valid_target_name(name) {
             return Err(TufError::Invalid(format!("target name {name:?} is not a safe relative path")));
         }
-        listed.insert(name.clone(), TargetFile::describe(bytes, None));
+        listed.insert(name.clone(), TargetFile::describe(bytes, custom.get(name).cloned()));
     }
     Ok(Targets::new(version, expires, listed))
 }
