@@ -18,9 +18,10 @@
 #   4. `systemd-analyze verify` of every unit (any warning fails), credentials
 #      named by deploy/systemd/*.toml are loaded by their unit
 #   5. policies: identities pinned (issuer and anchored subject), private
-#      Rekor URL, TrustRoot references; strict validation against the Kyverno
-#      and policy-controller CRDs when SIGSTEAD_POLICY_CRDS names their YAML
-#      files (comma-separated; e.g. `kubectl get crd NAME -o yaml` output)
+#      Rekor URL, TrustRoot references; strict validation against the Kyverno,
+#      policy-controller and Flux CRDs kept in tests/e2e/crds (ORIGIN.md names
+#      their upstream files), or those SIGSTEAD_POLICY_CRDS names (comma-separated)
+# `deploy-lint.sh --crd DOC...` runs only the CRD validation, of DOCs.
 #   6. deploy/Dockerfile's build inputs exist and pass .dockerignore
 #   7. the sigstead binary ($SIGSTEAD_BIN, else target/{debug,release}) accepts
 #      every config (it gets as far as opening its key files)
@@ -31,6 +32,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="$ROOT/tests/.work/deploy-lint"
 VENV="${DEPLOY_LINT_VENV:-$WORK/venv}"
 PINS=(kubernetes-validate==1.37.0 check-jsonschema==0.39.0 yamllint==1.38.0 PyYAML==6.0.4 jsonschema==4.26.0)
+# The upstream CRDs (tests/e2e/crds/ORIGIN.md), or SIGSTEAD_POLICY_CRDS (comma-separated).
+POLICY_CRDS="${SIGSTEAD_POLICY_CRDS:-$(ls "$HERE"/crds/*.yaml "$HERE"/crds/*.yaml.gz | paste -sd, -)}"
 mkdir -p "$WORK"
 TMP="$(mktemp -d "$WORK/run.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
@@ -56,6 +59,14 @@ setup_venv() {
         [ "$ok" = 1 ] && return 0
     fi
     python3 -m venv "$VENV" && "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PINS[@]}"
+}
+
+# deploy-lint.sh --crd DOC...: only the strict CRD validation, of the given documents
+# (the admission configurations of an exported kit, say).
+crd_only() {
+    if ! setup_venv >"$TMP/venv.log" 2>&1; then fail lint_tools_installed "$(tail -3 "$TMP/venv.log")"; return 1; fi
+    "$VENV/bin/python" "$HERE/deploy_lint.py" crd "$POLICY_CRDS" "$@" | tee "$TMP/crd.out"
+    ! grep -q '^FAIL' "$TMP/crd.out" && grep -q '^PASS' "$TMP/crd.out"
 }
 
 main() {
@@ -138,11 +149,7 @@ main() {
     # 5. admission policies
     if [ -n "$PY" ]; then
         "${LINT[@]}" policies deploy/policies
-        if [ -n "${SIGSTEAD_POLICY_CRDS:-}" ]; then
-            "${LINT[@]}" crd "$SIGSTEAD_POLICY_CRDS" deploy/policies/*.yaml
-        else
-            skip policy_crd_schemas "set SIGSTEAD_POLICY_CRDS to the Kyverno and policy-controller CRD files"
-        fi
+        "${LINT[@]}" crd "$POLICY_CRDS" deploy/policies/*.yaml
     fi
 
     # 6. Dockerfile inputs
@@ -167,6 +174,7 @@ main() {
     fi
 }
 
+if [ "${1:-}" = --crd ]; then shift; crd_only "$@"; exit $?; fi
 main 2>&1 | tee "$TMP/all.log"
 p=$(grep -c '^PASS ' "$TMP/all.log"); f=$(grep -c '^FAIL ' "$TMP/all.log"); s=$(grep -c '^SKIP ' "$TMP/all.log")
 echo "$p passed, $f failed, $s skipped"

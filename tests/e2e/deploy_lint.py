@@ -417,9 +417,11 @@ def cmd_crd(crd_files, docs_files):
                 strict(v)
         return s
 
+    import gzip
+
     crds = {}
     for f in crd_files:
-        with open(f) as fh:
+        with (gzip.open(f, "rt") if f.endswith(".gz") else open(f)) as fh:
             for d in yaml.safe_load_all(fh):
                 if d and d.get("kind") == "CustomResourceDefinition":
                     for v in d["spec"]["versions"]:

@@ -41,7 +41,11 @@
 # 7. Offline kit (`sigstead kit export`): cosign (--trusted-root, and initialize from
 #    the kit's mirror on a static server) and sigstore-python (--trust-config) verify
 #    in a network namespace with only loopback; the mirrorFS tarball verifies with
-#    python-tuf; the PEM files and policy.json match the trusted root.
+#    python-tuf; the PEM files and policy.json match the trusted root; the admission
+#    configurations validate against the upstream CRDs (tests/e2e/crds).
+# 8. Federated trust root (trust-documents --include the public-good root): public-good
+#    and private bundles verify under it with cosign, sigstore-python and kit verify,
+#    a staging bundle is refused; published through TUF, cosign follows it.
 # Prints PASS/FAIL/NOTE lines and a closing `N passed, N failed`. NOTEs are not
 # counted: what publish does with a root that revokes the served targets' key
 # (observed on a scratch copy), and the TUF clients that accept the fixture
@@ -664,7 +668,8 @@ for f in trusted_root.json signing_config.v0.2.json trust_config.json tuf/root.j
     tuf/repository.tar.gz tuf/repository.tar.gz.b64 pem/rekor.pub pem/ctfe.pub pem/fulcio-chain.pem pem/fulcio-root.pem pem/tsa-chain.pem \
     admission/kyverno-values.yaml admission/kyverno-clusterpolicy.yaml admission/kyverno-clusterpolicy-keys.yaml \
     admission/policy-controller-trustroot.yaml admission/policy-controller-trustroot-remote.yaml \
-    admission/policy-controller-clusterimagepolicy.yaml admission/flux-ocirepository.yaml admission/containers-policy.json README.txt; do
+    admission/policy-controller-clusterimagepolicy.yaml admission/flux-ocirepository.yaml admission/kyverno-imagevalidatingpolicy.yaml \
+    admission/containers-policy.json admission/containers-registries.d-sigstead.yaml README.txt; do
     [ -s "$KIT/$f" ] || missing="$missing $f"
 done
 tar -tzf "$RUN/kit.tar.gz" >"$RUN/kit.tar.list" 2>&1
@@ -711,6 +716,13 @@ wait_http "$AUX/timestamp.json" AUX_PID && fetch_ok kit_mirrorfs_tarball_verifie
 stop_pid AUX_PID
 [ "$(base64 -d "$KIT/tuf/repository.tar.gz.b64" | sha256sum)" = "$(sha256sum <"$KIT/tuf/repository.tar.gz")" ] \
     && pass kit_mirrorfs_base64_is_the_tarball || fail kit_mirrorfs_base64_is_the_tarball "differs"
+# The admission configurations validate strictly against the upstream CRDs
+# (Kyverno ClusterPolicy and ImageValidatingPolicy, policy-controller TrustRoot and
+# ClusterImagePolicy, Flux OCIRepository: tests/e2e/crds/ORIGIN.md).
+ok kit_admission_configs_match_upstream_crds bash "$HERE/deploy-lint.sh" --crd "$KIT"/admission/*.yaml
+sed 's/subjectRegExp/subjectRegexp/' "$KIT/admission/kyverno-imagevalidatingpolicy.yaml" >"$RUN/misspelt-policy.yaml"
+refuses crd_check_refuses_a_misspelt_field "'subjectRegexp' was unexpected" bash "$HERE/deploy-lint.sh" --crd "$RUN/misspelt-policy.yaml"
+grep -c '^PASS crd_schema' "$RUN/log/kit_admission_configs_match_upstream_crds.log" | sed 's/^/     documents validated: /'
 # The PEM files hold the trusted root's current keys; policy.json names them.
 python3 - "$KIT" <<'PY' >"$RUN/log/kit_pem_files.log" 2>&1 && pass kit_pem_files_match_trusted_root || fail kit_pem_files_match_trusted_root "$(tail -1 "$RUN/log/kit_pem_files.log")"
 import base64, json, re, sys
@@ -731,6 +743,54 @@ assert req["type"] == "sigstoreSigned" and req["fulcio"]["caPath"].endswith("/fu
 assert pol["default"] == [{"type": "reject"}]
 print("ok")
 PY
+
+# ------------------------------------------------------------------ 8. a federated trust root
+# trust-documents --include the public-good trusted root (from ../shared/vectors:
+# this machine cannot reach the public TUF repository to mirror it): one trusted root
+# and trust config list both instances. A public-good bundle (sigstore-conformance
+# happy-path-v0.3) and this stack's bundles verify under it, offline, with cosign,
+# sigstore-python and kit verify; a bundle of neither (the public staging instance)
+# is refused. Published as targets 7, cosign verifies the public-good bundle through
+# this stack's TUF repository.
+VEC="$ROOT/../shared/vectors"
+CONF="$VEC/bundles/sigstore-conformance/bundle-verify"
+BEACON=https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main
+GHA=https://token.actions.githubusercontent.com
+FED="$RUN/federated"
+ok federated_trust_documents tufc trust-documents --rekor-url "$R_URL" --rekor-key "$ROT/new-rekor.pub" --ctlog-url "$CT_URL" \
+    --ct-key "$ROT/ct.pub" --fulcio-url "$CA_URL" --ca-chain "$ROT/ca-chain.pem" --tsa-url "$TSA_URL" --tsa-chain "$ROT/tsa-chain.pem" \
+    --previous "$ROT/trusted_root.json" --include "$VEC/public-good/targets/trusted_root.json" --out-dir "$FED"
+n_fed="$(json_get "$FED/trusted_root.json" 'len(d["tlogs"]), len(d["certificateAuthorities"])')"
+n_own="$(json_get "$ROT/trusted_root.json" 'len(d["tlogs"]), len(d["certificateAuthorities"])')"
+n_pg="$(json_get "$VEC/public-good/targets/trusted_root.json" 'len(d["tlogs"]), len(d["certificateAuthorities"])')"
+read -r own_logs own_cas <<<"$n_own"; read -r pg_logs pg_cas <<<"$n_pg"
+[ "$n_fed" = "$((own_logs + pg_logs)) $((own_cas + pg_cas))" ] \
+    && pass "federated_root_lists_both_instances(${n_fed% *} logs, ${n_fed#* } CAs)" || fail federated_root_lists_both_instances "federated $n_fed, own $n_own, public-good $n_pg"
+ok federated_cosign_verifies_public_good_bundle offline "${KIT_COSIGN[@]}" "$COSIGN" verify-blob --trusted-root "$FED/trusted_root.json" \
+    --bundle "$CONF/happy-path-v0.3/bundle.sigstore.json" --certificate-identity "$BEACON" --certificate-oidc-issuer "$GHA" "$CONF/a.txt"
+ok federated_cosign_verifies_private_bundle offline "${KIT_COSIGN[@]}" "$COSIGN" verify-blob --trusted-root "$FED/trusted_root.json" \
+    --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
+ok federated_python_verifies_public_good_bundle offline "${KIT_PYTHON[@]}" "$PYSIG" --trust-config "$FED/trust_config.json" verify identity \
+    --bundle "$CONF/happy-path-v0.3/bundle.sigstore.json" --cert-identity "$BEACON" --cert-oidc-issuer "$GHA" "$CONF/a.txt"
+ok federated_python_verifies_private_bundle offline "${KIT_PYTHON[@]}" "$PYSIG" --trust-config "$FED/trust_config.json" verify identity \
+    --bundle py-2.json --cert-identity "$ID" --cert-oidc-issuer "$ISSUER" artifact
+ok federated_kit_verify_public_good_bundle offline "$SIGSTEAD_BIN" kit verify "$FED" --bundle "$CONF/happy-path-v0.3/bundle.sigstore.json" \
+    --artifact "$CONF/a.txt" --identity "$BEACON" --issuer "$GHA"
+ok federated_kit_verify_private_bundle offline "$SIGSTEAD_BIN" kit verify "$FED" --bundle cosign-1.json --artifact artifact --identity "$ID" --issuer "$ISSUER"
+refuses federated_kit_verify_refuses_staging_bundle "not in the trusted root" offline "$SIGSTEAD_BIN" kit verify "$FED" \
+    --bundle "$CONF/bundle-from-wrong-instance_fail/bundle.sigstore.json" --artifact "$CONF/a.txt" --identity "$BEACON" --issuer "$GHA"
+refuses federated_cosign_refuses_staging_bundle "not enough verified log entries|log inclusion" offline "${KIT_COSIGN[@]}" "$COSIGN" verify-blob --trusted-root "$FED/trusted_root.json" \
+    --bundle "$CONF/bundle-from-wrong-instance_fail/bundle.sigstore.json" --certificate-identity "$BEACON" --certificate-oidc-issuer "$GHA" "$CONF/a.txt"
+refuses federated_python_refuses_staging_bundle "certificate chain was not valid" offline "${KIT_PYTHON[@]}" "$PYSIG" --trust-config "$FED/trust_config.json" verify identity \
+    --bundle "$CONF/bundle-from-wrong-instance_fail/bundle.sigstore.json" --cert-identity "$BEACON" --cert-oidc-issuer "$GHA" "$CONF/a.txt"
+# Without the federation, this stack's own root refuses the public-good bundle.
+refuses own_root_refuses_public_good_bundle "not in the trusted root" offline "$SIGSTEAD_BIN" kit verify "$KIT" \
+    --bundle "$CONF/happy-path-v0.3/bundle.sigstore.json" --artifact "$CONF/a.txt" --identity "$BEACON" --issuer "$GHA"
+publish_targets 7 "trusted_root.json=$FED/trusted_root.json"
+ok federated_cosign_verifies_public_good_bundle_via_tuf cos main verify-blob --bundle "$CONF/happy-path-v0.3/bundle.sigstore.json" \
+    --certificate-identity "$BEACON" --certificate-oidc-issuer "$GHA" "$CONF/a.txt"
+ok federated_cosign_verifies_private_bundle_via_tuf cos main verify-blob --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
+legacy_ok python_legacy_targets_of_federated_root python "$RUN/cache/python" "$FED/trusted_root.json"
 
 echo "     rekor treeSize $(rekor_tree_size); $(tufc status --repo "$REPO" | tr -s ' ' | tr '\n' ';')"
 finish

@@ -129,6 +129,11 @@ pub enum TufCommand {
         /// The trusted root currently published, to carry its history over.
         #[arg(long)]
         previous: Option<PathBuf>,
+        /// Another instance's trusted root (e.g. the public-good one, from a
+        /// `sigstead mirror` copy of its repository) to federate: its logs, CAs
+        /// and TSAs are listed too, so verifiers accept both (repeatable).
+        #[arg(long = "include")]
+        include: Vec<PathBuf>,
         /// Start of validity of new entries (RFC 3339); default: now.
         #[arg(long)]
         start: Option<String>,
@@ -218,6 +223,7 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             tsa_chain,
             oidc_urls,
             previous,
+            include,
             start,
             out_dir,
         } => {
@@ -246,6 +252,14 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             let now_s = sigstead_tuf::Expiry::at(now).to_string();
             let start = start.unwrap_or_else(|| now_s.clone());
             let (mut tr, sc) = sigstead_trust::build(&services, &start);
+            // Federated instances first, so that carrying the previous root over
+            // keeps their entries as they are instead of retiring them.
+            for other in include {
+                let o: sigstead_trust::TrustedRoot = serde_json::from_slice(&std::fs::read(&other)?)
+                    .with_context(|| format!("{} is not a trusted root", other.display()))?;
+                sigstead_tuf_service::kit::check_trusted_root(&o).with_context(|| other.display().to_string())?;
+                sigstead_trust::include(&mut tr, &o);
+            }
             if let Some(prev) = previous {
                 let old: sigstead_trust::TrustedRoot = serde_json::from_slice(&std::fs::read(&prev)?)
                     .with_context(|| format!("{} is not a trusted root", prev.display()))?;

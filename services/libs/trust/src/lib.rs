@@ -195,6 +195,31 @@ pub fn carry_over(previous: &TrustedRoot, current: &mut TrustedRoot, now: &str) 
     carry(&previous.timestamp_authorities, &mut current.timestamp_authorities, now, leaf, ca_window);
 }
 
+/// Federates `other` into `current`: every log, CT log, CA and TSA of
+/// `other` that `current` does not already list (same log ID, same
+/// leaf-most certificate) is appended, windows unchanged, after `current`'s
+/// own entries (which keep the legacy targets' well-known names). One trusted
+/// root then serves verifiers that accept bundles of both instances.
+pub fn include(current: &mut TrustedRoot, other: &TrustedRoot) {
+    fn add<T: Clone>(mine: &mut Vec<T>, theirs: &[T], id: fn(&T) -> &str) {
+        for t in theirs {
+            if !mine.iter().any(|m| id(m) == id(t)) {
+                mine.push(t.clone());
+            }
+        }
+    }
+    fn log_id(t: &TransparencyLogInstance) -> &str {
+        &t.log_id.key_id
+    }
+    fn leaf(c: &CertificateAuthority) -> &str {
+        c.cert_chain.certificates.first().map_or("", |x| x.raw_bytes.as_str())
+    }
+    add(&mut current.tlogs, &other.tlogs, log_id);
+    add(&mut current.ctlogs, &other.ctlogs, log_id);
+    add(&mut current.certificate_authorities, &other.certificate_authorities, leaf);
+    add(&mut current.timestamp_authorities, &other.timestamp_authorities, leaf);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +284,28 @@ mod tests {
         assert_eq!(tsas[0]["validFor"], json!({"start": "2026-06-01T00:00:00Z"}));
         assert_eq!(tsas[1]["certChain"]["certificates"][0]["rawBytes"], STANDARD.encode(b"leaf 1"));
         assert_eq!(tsas[1]["validFor"], json!({"start": "2026-01-01T00:00:00Z", "end": "2026-06-01T00:00:00Z"}));
+    }
+
+    /// A federated root lists both instances; including it twice adds nothing.
+    #[test]
+    fn include_appends_the_other_instance_once() {
+        let dir = std::env::var("SIGSTEAD_VECTORS")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../../shared/vectors").to_string());
+        let public: TrustedRoot = serde_json::from_str(
+            &std::fs::read_to_string(format!("{dir}/public-good/targets/trusted_root.json")).unwrap(),
+        )
+        .unwrap();
+        let (r, c) = (EcdsaSigner::generate_p256(), EcdsaSigner::generate_p256());
+        let (mut tr, _) = build(&services(&r, &c), "2026-01-01T00:00:00Z");
+        let own = tr.clone();
+        include(&mut tr, &public);
+        assert_eq!(tr.tlogs.len(), 1 + public.tlogs.len());
+        assert_eq!(tr.tlogs[0], own.tlogs[0], "own entries first");
+        assert_eq!(tr.certificate_authorities.len(), 1 + public.certificate_authorities.len());
+        assert_eq!(tr.timestamp_authorities.len(), public.timestamp_authorities.len());
+        let once = tr.clone();
+        include(&mut tr, &public);
+        assert_eq!(tr, once);
     }
 
     #[test]
