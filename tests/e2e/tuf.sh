@@ -46,6 +46,8 @@
 # 8. Federated trust root (trust-documents --include the public-good root): public-good
 #    and private bundles verify under it with cosign, sigstore-python and kit verify,
 #    a staging bundle is refused; published through TUF, cosign follows it.
+# 9. `sigstead monitor --once` follows the live Rekor (consistency proven after growth)
+#    and alerts on a trusted root with a wrong Rekor key.
 # Prints PASS/FAIL/NOTE lines and a closing `N passed, N failed`. NOTEs are not
 # counted: what publish does with a root that revokes the served targets' key
 # (observed on a scratch copy), and the TUF clients that accept the fixture
@@ -791,6 +793,26 @@ ok federated_cosign_verifies_public_good_bundle_via_tuf cos main verify-blob --b
     --certificate-identity "$BEACON" --certificate-oidc-issuer "$GHA" "$CONF/a.txt"
 ok federated_cosign_verifies_private_bundle_via_tuf cos main verify-blob --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
 legacy_ok python_legacy_targets_of_federated_root python "$RUN/cache/python" "$FED/trusted_root.json"
+
+# ------------------------------------------------------------------ 9. the monitor follows the live Rekor
+# `sigstead monitor --once` with the stack's trusted root: first sight, then after a
+# new entry a consistency proof from the verified tree; a trusted root naming another
+# Rekor key (the CT key, other_ct_root) is a bad-signature alert with a non-zero exit.
+MON="$RUN/monitor"
+ok monitor_first_sight "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --trusted-root "$TR" --state-dir "$MON" --once
+mint_token
+ok monitor_sign_one_more cos monitor sign-blob --yes --signing-config "$SC" --trusted-root "$TR" --identity-token token.jwt --bundle cosign-monitor.json artifact
+ok monitor_proves_growth_consistent "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --trusted-root "$TR" --state-dir "$MON" --once
+grep -q '"consistency_proved":true' "$RUN/log/monitor_proves_growth_consistent.log" && pass monitor_checked_a_consistency_proof \
+    || fail monitor_checked_a_consistency_proof "$(tail -1 "$RUN/log/monitor_proves_growth_consistent.log")"
+python3 - "$TR" "$RUN/wrong-rekor-key.trusted_root.json" <<'PY' >"$RUN/log/wrong-rekor-key.log" 2>&1
+import json, sys
+tr = json.load(open(sys.argv[1]))
+tr["tlogs"][0]["publicKey"]["rawBytes"] = tr["ctlogs"][0]["publicKey"]["rawBytes"]
+json.dump(tr, open(sys.argv[2], "w"))
+PY
+refuses monitor_alerts_on_a_wrong_log_key '"alert":"bad-signature"' "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" \
+    --trusted-root "$RUN/wrong-rekor-key.trusted_root.json" --state-dir "$MON" --once
 
 echo "     rekor treeSize $(rekor_tree_size); $(tufc status --repo "$REPO" | tr -s ' ' | tr '\n' ';')"
 finish

@@ -13,6 +13,7 @@ mod up;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(name = "sigstead", version, about = "A private, self-hosted Sigstore stack")]
@@ -94,6 +95,31 @@ enum Command {
         /// Exit non-zero (after mirroring) if any role of the copy expires within this many days.
         #[arg(long)]
         min_days: Option<f64>,
+    },
+    /// Follow a Rekor log: verify each signed checkpoint with the trusted
+    /// root's log key and prove it consistent with the last verified one (kept
+    /// in --state-dir); exits non-zero on proof of misbehaviour.
+    Monitor {
+        /// The log's base URL, as the trusted root's tlogs[].baseUrl names it.
+        #[arg(long)]
+        rekor_url: String,
+        /// The trusted root holding the log key (e.g. a kit's trusted_root.json).
+        #[arg(long)]
+        trusted_root: PathBuf,
+        /// Where the last verified checkpoint is kept.
+        #[arg(long)]
+        state_dir: PathBuf,
+        /// Extra CA certificates (PEM) for an https URL.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        #[arg(long, default_value_t = 60)]
+        interval_secs: u64,
+        /// Report `stale` when the tree has not grown for this long.
+        #[arg(long)]
+        max_stale_secs: Option<u64>,
+        /// One round, then exit (non-zero on any alert).
+        #[arg(long)]
+        once: bool,
     },
     /// The offline verification kit for one site.
     Kit {
@@ -245,6 +271,16 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Kit { command } => kit_cmd::run(command).await,
+            Command::Monitor { rekor_url, trusted_root, state_dir, ca_file, interval_secs, max_stale_secs, once } => {
+                let root: sigstead_trust::TrustedRoot = serde_json::from_slice(&std::fs::read(&trusted_root)?)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", trusted_root.display()))?;
+                let target = sigstead_monitor::RekorTarget::from_trusted_root(&root, &rekor_url)?;
+                let http = sigstead_server::OutboundTls::with_ca_file(ca_file).http_client(Duration::from_secs(30))?;
+                let stale = max_stale_secs.map(Duration::from_secs);
+                sigstead_monitor::follow(http, target, state_dir, Duration::from_secs(interval_secs), stale, once)
+                    .await
+                    .map_err(|a| anyhow::anyhow!("{a}"))
+            }
             Command::Bench { command } => sigstead_bench::run(command).await,
         }
     })

@@ -1,0 +1,230 @@
+//! `sigstead monitor`: follows a Rekor v1 log by URL (local or remote, TLS
+//! with a private CA) and proves it honest from the outside, as an auditor's
+//! monitor does for a log nobody else witnesses.
+//!
+//! Each round (every `interval`, or once with `--once`):
+//! 1. `GET /api/v1/log`: the signed checkpoint (`signedTreeHead`), verified
+//!    with the log key the trusted root lists for that URL (its `validFor`
+//!    open) — a bad signature is an alert, never state.
+//! 2. [`verdict::compare`] with the last verified checkpoint kept on disk
+//!    (`STATE_DIR/rekor-checkpoint.json`): same origin, no smaller tree, no
+//!    second root for one size.
+//! 3. A larger tree: `GET /api/v1/log/proof?firstSize=OLD&lastSize=NEW`, and
+//!    the RFC 9162 consistency proof checked from the verified root to the
+//!    new one (the proof's `rootHash` must be the checkpoint's).
+//! 4. Only then is the new checkpoint written (atomically: a temporary file
+//!    renamed over the old one), so a crash or an alert leaves the last
+//!    verified state — the evidence — as it was.
+//!
+//! Alerts are printed as one JSON object per line (`{"alert": KIND, …}`) and
+//! counted in the metric `sigstead_monitor_alerts_total{kind}`; the verified
+//! tree size is the gauge `sigstead_monitor_verified_tree_size`. Proof of
+//! misbehaviour (bad signature, origin change, rollback, split view,
+//! inconsistency) stops the monitor with a non-zero exit; an outage is
+//! reported and retried. Freshness: with `max_stale`, a tree that has not
+//! grown for that long is reported as `stale` (Rekor v1 checkpoints carry no
+//! time of their own, so this bound suits logs with continuous traffic).
+//!
+//! Not yet: following a CT log (`get-sth` / `get-sth-consistency`), identity
+//! alerts, witness cosignatures (issue 12).
+
+pub mod verdict;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sigstead_note::Checkpoint;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+pub use verdict::Alert;
+use verdict::Next;
+
+/// The log to follow and the key that signs its checkpoints.
+#[derive(Debug, Clone)]
+pub struct RekorTarget {
+    /// The log's base URL (as `tlogs[].baseUrl` names it).
+    pub url: String,
+    /// DER SubjectPublicKeyInfo of the log key.
+    pub key_spki: Vec<u8>,
+}
+
+impl RekorTarget {
+    /// The target for `url` from a trusted root: the Rekor log with that
+    /// base URL whose key window is open.
+    pub fn from_trusted_root(root: &sigstead_trust::TrustedRoot, url: &str) -> anyhow::Result<Self> {
+        let url = url.trim_end_matches('/');
+        let log = root
+            .tlogs
+            .iter()
+            .find(|l| l.base_url.trim_end_matches('/') == url && l.public_key.valid_for.end.is_none())
+            .ok_or_else(|| anyhow::anyhow!("the trusted root lists no current Rekor log at {url}"))?;
+        let key_spki = STANDARD.decode(&log.public_key.raw_bytes)?;
+        Ok(Self { url: url.to_string(), key_spki })
+    }
+}
+
+/// The last verified checkpoint, as kept on disk.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct State {
+    /// The signed note, verbatim (the evidence).
+    pub checkpoint: String,
+    pub tree_size: u64,
+    /// Unix seconds when the tree was last seen to grow (or first seen).
+    pub grew_at: u64,
+}
+
+/// What one round found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub tree_size: u64,
+    /// The previous verified size, if any.
+    pub previous: Option<u64>,
+    /// Whether a consistency proof was checked this round.
+    pub proved: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogInfo {
+    signed_tree_head: String,
+    tree_size: u64,
+    root_hash: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsistencyProof {
+    root_hash: String,
+    hashes: Vec<String>,
+}
+
+fn state_path(dir: &Path) -> PathBuf {
+    dir.join("rekor-checkpoint.json")
+}
+
+/// Reads the last verified state (None before the first round).
+pub fn load_state(dir: &Path) -> anyhow::Result<Option<State>> {
+    match std::fs::read(state_path(dir)) {
+        Ok(b) => Ok(Some(serde_json::from_slice(&b)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn save_state(dir: &Path, state: &State) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(".rekor-checkpoint.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, state_path(dir))?;
+    Ok(())
+}
+
+fn hash32(hex_str: &str, what: &str) -> Result<sigstead_merkle::Hash, Alert> {
+    hex::decode(hex_str)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Alert::Malformed(format!("{what} is not 32 bytes of hex")))
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> Result<T, Alert> {
+    let resp = http.get(url).send().await.map_err(|e| Alert::Unreachable(format!("{url}: {e}")))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(Alert::Unreachable(format!("{url}: HTTP {status}")));
+    }
+    resp.json().await.map_err(|e| Alert::Malformed(format!("{url}: {e}")))
+}
+
+/// One round against `target`, with the state in `state_dir`; `now` in Unix seconds.
+pub async fn check_once(
+    http: &reqwest::Client,
+    target: &RekorTarget,
+    state_dir: &Path,
+    now: u64,
+    max_stale: Option<Duration>,
+) -> Result<Report, Alert> {
+    let state = load_state(state_dir).map_err(|e| Alert::Malformed(format!("state file: {e}")))?;
+    let info: LogInfo = get_json(http, &format!("{}/api/v1/log", target.url)).await?;
+    let new = sigstead_note::verify_checkpoint_v1(&info.signed_tree_head, None, &target.key_spki)
+        .map_err(|e| Alert::BadSignature(e.to_string()))?;
+    if new.size != info.tree_size || hex::encode(new.root_hash) != info.root_hash {
+        return Err(Alert::Malformed("treeSize/rootHash differ from the signed checkpoint".into()));
+    }
+    let old: Option<Checkpoint> = match &state {
+        Some(s) => Some(
+            sigstead_note::verify_checkpoint_v1(&s.checkpoint, None, &target.key_spki)
+                .map_err(|e| Alert::Malformed(format!("the stored checkpoint no longer verifies: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut proved = false;
+    match verdict::compare(old.as_ref(), &new)? {
+        Next::First | Next::Unchanged => {}
+        Next::ProveConsistency { old: o, new: n } => {
+            let p: ConsistencyProof =
+                get_json(http, &format!("{}/api/v1/log/proof?firstSize={o}&lastSize={n}", target.url)).await?;
+            if hash32(&p.root_hash, "the proof's rootHash")? != new.root_hash {
+                return Err(Alert::SplitView { size: n, old: hex::encode(new.root_hash), new: p.root_hash });
+            }
+            let hashes = p.hashes.iter().map(|h| hash32(h, "a proof hash")).collect::<Result<Vec<_>, _>>()?;
+            verdict::check_consistency(old.as_ref().expect("a verified checkpoint"), &new, &hashes)?;
+            proved = true;
+        }
+    }
+    let grew = state.as_ref().is_none_or(|s| new.size > s.tree_size);
+    let grew_at = if grew { now } else { state.as_ref().map_or(now, |s| s.grew_at) };
+    if grew {
+        save_state(state_dir, &State { checkpoint: info.signed_tree_head.clone(), tree_size: new.size, grew_at })
+            .map_err(|e| Alert::Malformed(format!("writing the state: {e}")))?;
+    }
+    metrics::gauge!("sigstead_monitor_verified_tree_size").set(new.size as f64);
+    if let Some(bound) = max_stale {
+        let secs = now.saturating_sub(grew_at);
+        if secs > bound.as_secs() {
+            return Err(Alert::Stale { secs, bound: bound.as_secs() });
+        }
+    }
+    Ok(Report { tree_size: new.size, previous: state.map(|s| s.tree_size), proved })
+}
+
+/// The alert as one JSON line.
+pub fn alert_json(target: &RekorTarget, alert: &Alert) -> String {
+    serde_json::json!({"alert": alert.kind(), "log": target.url, "misbehaviour": alert.is_misbehaviour(), "detail": alert.to_string()})
+        .to_string()
+}
+
+/// Follows `target` every `interval` until misbehaviour is proven (returned
+/// as the error) or `once` is set (after one round; an outage or staleness is
+/// then an error too).
+pub async fn follow(
+    http: reqwest::Client,
+    target: RekorTarget,
+    state_dir: PathBuf,
+    interval: Duration,
+    max_stale: Option<Duration>,
+    once: bool,
+) -> Result<(), Alert> {
+    loop {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        match check_once(&http, &target, &state_dir, now, max_stale).await {
+            Ok(r) => {
+                println!(
+                    "{}",
+                    serde_json::json!({"verified": target.url, "tree_size": r.tree_size, "previous": r.previous, "consistency_proved": r.proved})
+                );
+                if once {
+                    return Ok(());
+                }
+            }
+            Err(alert) => {
+                metrics::counter!("sigstead_monitor_alerts_total", "kind" => alert.kind()).increment(1);
+                println!("{}", alert_json(&target, &alert));
+                if once || alert.is_misbehaviour() {
+                    return Err(alert);
+                }
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

@@ -1,0 +1,119 @@
+//! `sigstead monitor` against real Rekor logs served over HTTP: an honest log
+//! is followed (each growth proven consistent, the state kept on disk), and
+//! each lie is caught by name and leaves the verified state untouched:
+//! `forked-log` (a second log with the same key and origin, diverging after
+//! the genesis leaf: `inconsistent` when it is larger, `split-view` at the
+//! same size), `rolled-back-log` (`tree-shrank`), `wrong-log-key`
+//! (`bad-signature`), and a stale tree.
+
+use sigstead_crypto::{EcdsaSigner, Signer as _};
+use sigstead_monitor::{check_once, load_state, Alert, RekorTarget};
+use sigstead_rekor::RekorConfig;
+use sigstead_tlog::{Faults, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Served {
+    url: String,
+    rekor: sigstead_rekor::RekorLog,
+    _dir: tempfile::TempDir,
+}
+
+/// A Rekor log on SQLite, served on 127.0.0.1; with `tree_id`, the log row is
+/// created with that tree ID first (so two logs share one origin).
+async fn serve(key: Arc<EcdsaSigner>, tree_id: Option<std::num::NonZeroI64>) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RekorConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: "https://rekor.monitor.test".into(),
+        database_url: "sqlite://rekor.db".parse().unwrap(),
+        log_name: "rekor".into(),
+        signing_key: sigstead_keys::KeySource::file("key.pem", "key.pass"),
+        batch: Default::default(),
+        replication: Default::default(),
+        http: Default::default(),
+    };
+    config.resolve(dir.path()).unwrap();
+    let store = Store::connect(&config.database_url.to_config_string()).await.unwrap();
+    store.migrate().await.unwrap();
+    if let Some(t) = tree_id {
+        store.create_log("rekor", t, 0).await.unwrap();
+    }
+    let rekor = sigstead_rekor::open_with(&config, store, key, Faults::none()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = sigstead_rekor::router(rekor.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Served { url, rekor, _dir: dir }
+}
+
+async fn grow(s: &Served, leaves: &[&str]) {
+    for l in leaves {
+        s.rekor.engine().append(l.as_bytes().to_vec(), vec![]).await.unwrap();
+    }
+}
+
+fn target(url: &str, key: &EcdsaSigner) -> RekorTarget {
+    RekorTarget { url: url.to_string(), key_spki: key.public_key_der().to_vec() }
+}
+
+#[tokio::test]
+async fn an_honest_log_is_followed_and_every_lie_is_caught_by_name() {
+    sigstead_server::install_crypto_provider();
+    let key = Arc::new(EcdsaSigner::generate_p256());
+    let honest = serve(key.clone(), None).await;
+    let tree_id = honest.rekor.engine().tree_id();
+    let forked = serve(key.clone(), Some(tree_id)).await;
+    let http = reqwest::Client::new();
+    let state = tempfile::tempdir().unwrap();
+    let t = target(&honest.url, &key);
+
+    // First sight: trust on first use of a correctly signed checkpoint.
+    grow(&honest, &["a1", "a2"]).await;
+    let r = check_once(&http, &t, state.path(), 1000, None).await.unwrap();
+    assert_eq!((r.tree_size, r.previous, r.proved), (3, None, false));
+    // Growth is proven consistent.
+    grow(&honest, &["a3", "a4", "a5"]).await;
+    let r = check_once(&http, &t, state.path(), 1010, None).await.unwrap();
+    assert_eq!((r.tree_size, r.previous, r.proved), (6, Some(3), true));
+    let verified = load_state(state.path()).unwrap().unwrap();
+    assert_eq!(verified.tree_size, 6);
+
+    // forked-log: same key, same origin, other leaves after the genesis leaf.
+    let f = target(&forked.url, &key);
+    grow(&forked, &["b1", "b2", "b3", "b4", "b5", "b6"]).await; // size 7 > 6
+    let e = check_once(&http, &f, state.path(), 1020, None).await.unwrap_err();
+    assert!(matches!(e, Alert::Inconsistent { old: 6, new: 7, .. }), "{e}");
+    assert!(e.is_misbehaviour());
+    assert_eq!(load_state(state.path()).unwrap().unwrap(), verified, "an alert leaves the evidence untouched");
+
+    // split-view: the fork at the verified size.
+    let fork_state = tempfile::tempdir().unwrap();
+    std::fs::copy(state.path().join("rekor-checkpoint.json"), fork_state.path().join("rekor-checkpoint.json")).unwrap();
+    let forked6 = serve(key.clone(), Some(tree_id)).await;
+    grow(&forked6, &["c1", "c2", "c3", "c4", "c5"]).await; // size 6
+    let e = check_once(&http, &target(&forked6.url, &key), fork_state.path(), 1030, None).await.unwrap_err();
+    assert_eq!(e.kind(), "split-view", "{e}");
+
+    // rolled-back-log: a smaller tree than verified.
+    let rolled = serve(key.clone(), Some(tree_id)).await;
+    grow(&rolled, &["a1", "a2"]).await; // size 3 < 6
+    let e = check_once(&http, &target(&rolled.url, &key), state.path(), 1040, None).await.unwrap_err();
+    assert!(matches!(e, Alert::TreeShrank { old: 6, new: 3 }), "{e}");
+
+    // wrong-log-key: the checkpoint does not verify with the trusted key.
+    let other = EcdsaSigner::generate_p256();
+    let e = check_once(&http, &target(&honest.url, &other), state.path(), 1050, None).await.unwrap_err();
+    assert_eq!(e.kind(), "bad-signature", "{e}");
+
+    // The honest log is still followed, and a tree that stopped growing is stale.
+    grow(&honest, &["a6"]).await;
+    let r = check_once(&http, &t, state.path(), 2000, Some(Duration::from_secs(60))).await.unwrap();
+    assert_eq!((r.tree_size, r.proved), (7, true));
+    let e = check_once(&http, &t, state.path(), 2100, Some(Duration::from_secs(60))).await.unwrap_err();
+    assert!(matches!(e, Alert::Stale { secs: 100, bound: 60 }), "{e}");
+    assert!(!e.is_misbehaviour());
+    // An unreachable log is an outage, not misbehaviour.
+    let e = check_once(&http, &target("http://127.0.0.1:9", &key), state.path(), 2200, None).await.unwrap_err();
+    assert_eq!((e.kind(), e.is_misbehaviour()), ("unreachable", false));
+}
