@@ -795,16 +795,21 @@ ok federated_cosign_verifies_private_bundle_via_tuf cos main verify-blob --bundl
 legacy_ok python_legacy_targets_of_federated_root python "$RUN/cache/python" "$FED/trusted_root.json"
 
 # ------------------------------------------------------------------ 9. the monitor follows the live Rekor
-# `sigstead monitor --once` with the stack's trusted root: first sight, then after a
-# new entry a consistency proof from the verified tree; a trusted root naming another
-# Rekor key (the CT key, other_ct_root) is a bad-signature alert with a non-zero exit.
+# `sigstead monitor --once` with the stack's trusted root, following Rekor and the CT
+# log: first sight, then after a new keyless signature (one Rekor entry, one CT entry)
+# a consistency proof from each verified tree; a trusted root naming another Rekor or
+# CT key is a bad-signature alert with a non-zero exit.
 MON="$RUN/monitor"
-ok monitor_first_sight "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --trusted-root "$TR" --state-dir "$MON" --once
+ok monitor_first_sight "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --ctlog-url "$CT_URL" --trusted-root "$TR" --state-dir "$MON" --once
 mint_token
 ok monitor_sign_one_more cos monitor sign-blob --yes --signing-config "$SC" --trusted-root "$TR" --identity-token token.jwt --bundle cosign-monitor.json artifact
-ok monitor_proves_growth_consistent "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --trusted-root "$TR" --state-dir "$MON" --once
-grep -q '"consistency_proved":true' "$RUN/log/monitor_proves_growth_consistent.log" && pass monitor_checked_a_consistency_proof \
-    || fail monitor_checked_a_consistency_proof "$(tail -1 "$RUN/log/monitor_proves_growth_consistent.log")"
+ok monitor_proves_growth_consistent "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --ctlog-url "$CT_URL" --trusted-root "$TR" --state-dir "$MON" --once
+n_proved="$(grep -c '"consistency_proved":true' "$RUN/log/monitor_proves_growth_consistent.log")"
+[ "$n_proved" = 2 ] && pass monitor_checked_rekor_and_ct_consistency_proofs \
+    || fail monitor_checked_rekor_and_ct_consistency_proofs "$(cat "$RUN/log/monitor_proves_growth_consistent.log")"
+other_ct_root "$RUN/wrong-ct-key.trusted_root.json"
+refuses monitor_alerts_on_a_wrong_ct_key '"alert":"bad-signature","detail":"[^"]*","log":"'"$CT_URL" "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" \
+    --ctlog-url "$CT_URL" --trusted-root "$RUN/wrong-ct-key.trusted_root.json" --state-dir "$MON" --once
 python3 - "$TR" "$RUN/wrong-rekor-key.trusted_root.json" <<'PY' >"$RUN/log/wrong-rekor-key.log" 2>&1
 import json, sys
 tr = json.load(open(sys.argv[1]))

@@ -25,8 +25,12 @@
 //! grown for that long is reported as `stale` (Rekor v1 checkpoints carry no
 //! time of their own, so this bound suits logs with continuous traffic).
 //!
-//! Not yet: following a CT log (`get-sth` / `get-sth-consistency`), identity
-//! alerts, witness cosignatures (issue 12).
+//! A CT log (`--ctlog-url`) is followed the same way: `get-sth` verified
+//! with the CT key, `get-sth-consistency` from the last verified STH
+//! (`STATE_DIR/ct-sth.json`); there `stale` uses the STH's own signed
+//! timestamp.
+//!
+//! Not yet: identity alerts, witness cosignatures (issue 12).
 
 pub mod verdict;
 
@@ -188,9 +192,119 @@ pub async fn check_once(
     Ok(Report { tree_size: new.size, previous: state.map(|s| s.tree_size), proved })
 }
 
+/// A CT log (RFC 6962) to follow and its key.
+#[derive(Debug, Clone)]
+pub struct CtTarget {
+    /// The log's base URL (as `ctlogs[].baseUrl` names it); `/ct/v1/…` is appended.
+    pub url: String,
+    pub key_spki: Vec<u8>,
+}
+
+impl CtTarget {
+    /// The CT log with that base URL whose key window is open in `root`.
+    pub fn from_trusted_root(root: &sigstead_trust::TrustedRoot, url: &str) -> anyhow::Result<Self> {
+        let url = url.trim_end_matches('/');
+        let log = root
+            .ctlogs
+            .iter()
+            .find(|l| l.base_url.trim_end_matches('/') == url && l.public_key.valid_for.end.is_none())
+            .ok_or_else(|| anyhow::anyhow!("the trusted root lists no current CT log at {url}"))?;
+        Ok(Self { url: url.to_string(), key_spki: STANDARD.decode(&log.public_key.raw_bytes)? })
+    }
+}
+
+#[derive(Deserialize)]
+struct Sth {
+    tree_size: u64,
+    timestamp: u64,
+    sha256_root_hash: String,
+    tree_head_signature: String,
+}
+
+#[derive(Deserialize)]
+struct CtConsistency {
+    consistency: Vec<String>,
+}
+
+fn b64_32(s: &str, what: &str) -> Result<sigstead_merkle::Hash, Alert> {
+    STANDARD
+        .decode(s)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Alert::Malformed(format!("{what} is not 32 bytes of base64")))
+}
+
+/// Verifies an STH (JSON as `get-sth` answers) with the log key and returns
+/// it as a checkpoint of origin `url` (for [`verdict::compare`]) with its timestamp.
+fn verified_sth(text: &str, target: &CtTarget) -> Result<(Checkpoint, u64), Alert> {
+    let sth: Sth = serde_json::from_str(text).map_err(|e| Alert::Malformed(format!("get-sth: {e}")))?;
+    let root = b64_32(&sth.sha256_root_hash, "sha256_root_hash")?;
+    let sig = STANDARD.decode(&sth.tree_head_signature).map_err(|_| Alert::Malformed("tree_head_signature".into()))?;
+    sigstead_ct::verify_tree_head(sth.timestamp, sth.tree_size, &root, &sig, &target.key_spki)
+        .map_err(|e| Alert::BadSignature(e.to_string()))?;
+    let origin = sigstead_note::Origin::new(target.url.clone()).map_err(|e| Alert::Malformed(e.to_string()))?;
+    Ok((Checkpoint { origin, size: sth.tree_size, root_hash: root, extensions: vec![] }, sth.timestamp))
+}
+
+/// One round against a CT log: the STH verified, compared with the last
+/// verified one (`STATE_DIR/ct-sth.json`) and proven consistent with it
+/// (`get-sth-consistency`). With `max_stale`, an STH whose own timestamp is
+/// older than that is `stale` (a CT log signs a fresh STH regularly, so this
+/// is the "signed tree head within N seconds" rule). `now_ms`: Unix milliseconds.
+pub async fn check_ct_once(
+    http: &reqwest::Client,
+    target: &CtTarget,
+    state_dir: &Path,
+    now_ms: u64,
+    max_stale: Option<Duration>,
+) -> Result<Report, Alert> {
+    let path = state_dir.join("ct-sth.json");
+    let state: Option<State> = match std::fs::read(&path) {
+        Ok(b) => Some(serde_json::from_slice(&b).map_err(|e| Alert::Malformed(format!("state file: {e}")))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Alert::Malformed(format!("state file: {e}"))),
+    };
+    let url = format!("{}/ct/v1/get-sth", target.url);
+    let resp = http.get(&url).send().await.map_err(|e| Alert::Unreachable(format!("{url}: {e}")))?;
+    if !resp.status().is_success() {
+        return Err(Alert::Unreachable(format!("{url}: HTTP {}", resp.status())));
+    }
+    let text = resp.text().await.map_err(|e| Alert::Unreachable(format!("{url}: {e}")))?;
+    let (new, timestamp) = verified_sth(&text, target)?;
+    let old = match &state {
+        Some(s) => {
+            Some(verified_sth(&s.checkpoint, target).map_err(|e| Alert::Malformed(format!("the stored STH: {e}")))?.0)
+        }
+        None => None,
+    };
+    let mut proved = false;
+    if let Next::ProveConsistency { old: o, new: n } = verdict::compare(old.as_ref(), &new)? {
+        let p: CtConsistency =
+            get_json(http, &format!("{}/ct/v1/get-sth-consistency?first={o}&second={n}", target.url)).await?;
+        let hashes = p.consistency.iter().map(|h| b64_32(h, "a proof hash")).collect::<Result<Vec<_>, _>>()?;
+        verdict::check_consistency(old.as_ref().expect("a verified STH"), &new, &hashes)?;
+        proved = true;
+    }
+    if state.as_ref().is_none_or(|s| new.size > s.tree_size) {
+        let st = State { checkpoint: text, tree_size: new.size, grew_at: now_ms / 1000 };
+        std::fs::create_dir_all(state_dir).map_err(|e| Alert::Malformed(format!("state dir: {e}")))?;
+        let tmp = state_dir.join(".ct-sth.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&st).unwrap_or_default())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| Alert::Malformed(format!("writing the state: {e}")))?;
+    }
+    if let Some(bound) = max_stale {
+        let secs = now_ms.saturating_sub(timestamp) / 1000;
+        if secs > bound.as_secs() {
+            return Err(Alert::Stale { secs, bound: bound.as_secs() });
+        }
+    }
+    Ok(Report { tree_size: new.size, previous: state.map(|s| s.tree_size), proved })
+}
+
 /// The alert as one JSON line.
-pub fn alert_json(target: &RekorTarget, alert: &Alert) -> String {
-    serde_json::json!({"alert": alert.kind(), "log": target.url, "misbehaviour": alert.is_misbehaviour(), "detail": alert.to_string()})
+pub fn alert_json(log_url: &str, alert: &Alert) -> String {
+    serde_json::json!({"alert": alert.kind(), "log": log_url, "misbehaviour": alert.is_misbehaviour(), "detail": alert.to_string()})
         .to_string()
 }
 
@@ -200,30 +314,41 @@ pub fn alert_json(target: &RekorTarget, alert: &Alert) -> String {
 pub async fn follow(
     http: reqwest::Client,
     target: RekorTarget,
+    ct: Option<CtTarget>,
     state_dir: PathBuf,
     interval: Duration,
     max_stale: Option<Duration>,
     once: bool,
 ) -> Result<(), Alert> {
     loop {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        match check_once(&http, &target, &state_dir, now, max_stale).await {
-            Ok(r) => {
-                println!(
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let mut rounds =
+            vec![(target.url.clone(), check_once(&http, &target, &state_dir, now.as_secs(), max_stale).await)];
+        if let Some(ct) = &ct {
+            let ms = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
+            rounds.push((ct.url.clone(), check_ct_once(&http, ct, &state_dir, ms, max_stale).await));
+        }
+        let mut failed = None;
+        for (url, round) in rounds {
+            match round {
+                Ok(r) => println!(
                     "{}",
-                    serde_json::json!({"verified": target.url, "tree_size": r.tree_size, "previous": r.previous, "consistency_proved": r.proved})
-                );
-                if once {
-                    return Ok(());
+                    serde_json::json!({"verified": url, "tree_size": r.tree_size, "previous": r.previous, "consistency_proved": r.proved})
+                ),
+                Err(alert) => {
+                    metrics::counter!("sigstead_monitor_alerts_total", "kind" => alert.kind()).increment(1);
+                    println!("{}", alert_json(&url, &alert));
+                    if once || alert.is_misbehaviour() {
+                        failed.get_or_insert(alert);
+                    }
                 }
             }
-            Err(alert) => {
-                metrics::counter!("sigstead_monitor_alerts_total", "kind" => alert.kind()).increment(1);
-                println!("{}", alert_json(&target, &alert));
-                if once || alert.is_misbehaviour() {
-                    return Err(alert);
-                }
-            }
+        }
+        if let Some(alert) = failed {
+            return Err(alert);
+        }
+        if once {
+            return Ok(());
         }
         tokio::time::sleep(interval).await;
     }

@@ -103,7 +103,10 @@ enum Command {
         /// The log's base URL, as the trusted root's tlogs[].baseUrl names it.
         #[arg(long)]
         rekor_url: String,
-        /// The trusted root holding the log key (e.g. a kit's trusted_root.json).
+        /// Also follow this CT log (its base URL, as ctlogs[].baseUrl names it).
+        #[arg(long)]
+        ctlog_url: Option<String>,
+        /// The trusted root holding the log keys (e.g. a kit's trusted_root.json).
         #[arg(long)]
         trusted_root: PathBuf,
         /// Where the last verified checkpoint is kept.
@@ -271,13 +274,23 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Kit { command } => kit_cmd::run(command).await,
-            Command::Monitor { rekor_url, trusted_root, state_dir, ca_file, interval_secs, max_stale_secs, once } => {
+            Command::Monitor {
+                rekor_url,
+                ctlog_url,
+                trusted_root,
+                state_dir,
+                ca_file,
+                interval_secs,
+                max_stale_secs,
+                once,
+            } => {
                 let root: sigstead_trust::TrustedRoot = serde_json::from_slice(&std::fs::read(&trusted_root)?)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", trusted_root.display()))?;
                 let target = sigstead_monitor::RekorTarget::from_trusted_root(&root, &rekor_url)?;
+                let ct = ctlog_url.map(|u| sigstead_monitor::CtTarget::from_trusted_root(&root, &u)).transpose()?;
                 let http = sigstead_server::OutboundTls::with_ca_file(ca_file).http_client(Duration::from_secs(30))?;
                 let stale = max_stale_secs.map(Duration::from_secs);
-                sigstead_monitor::follow(http, target, state_dir, Duration::from_secs(interval_secs), stale, once)
+                sigstead_monitor::follow(http, target, ct, state_dir, Duration::from_secs(interval_secs), stale, once)
                     .await
                     .map_err(|a| anyhow::anyhow!("{a}"))
             }
