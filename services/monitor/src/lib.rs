@@ -52,18 +52,27 @@ pub struct RekorTarget {
     pub key_spki: Vec<u8>,
 }
 
+/// The base URL (without a final `/`) and DER key of the log among `logs`
+/// with base URL `url` whose key window is open.
+fn current_log(
+    logs: &[sigstead_trust::TransparencyLogInstance],
+    url: &str,
+    what: &str,
+) -> anyhow::Result<(String, Vec<u8>)> {
+    let url = url.trim_end_matches('/');
+    let log = logs
+        .iter()
+        .find(|l| l.base_url.trim_end_matches('/') == url && l.public_key.valid_for.end.is_none())
+        .ok_or_else(|| anyhow::anyhow!("the trusted root lists no current {what} at {url}"))?;
+    Ok((url.to_string(), STANDARD.decode(&log.public_key.raw_bytes)?))
+}
+
 impl RekorTarget {
     /// The target for `url` from a trusted root: the Rekor log with that
     /// base URL whose key window is open.
     pub fn from_trusted_root(root: &sigstead_trust::TrustedRoot, url: &str) -> anyhow::Result<Self> {
-        let url = url.trim_end_matches('/');
-        let log = root
-            .tlogs
-            .iter()
-            .find(|l| l.base_url.trim_end_matches('/') == url && l.public_key.valid_for.end.is_none())
-            .ok_or_else(|| anyhow::anyhow!("the trusted root lists no current Rekor log at {url}"))?;
-        let key_spki = STANDARD.decode(&log.public_key.raw_bytes)?;
-        Ok(Self { url: url.to_string(), key_spki })
+        let (url, key_spki) = current_log(&root.tlogs, url, "Rekor log")?;
+        Ok(Self { url, key_spki })
     }
 }
 
@@ -102,25 +111,31 @@ struct ConsistencyProof {
     hashes: Vec<String>,
 }
 
-fn state_path(dir: &Path) -> PathBuf {
-    dir.join("rekor-checkpoint.json")
+/// The state file of the Rekor log.
+const REKOR_STATE: &str = "rekor-checkpoint.json";
+/// The state file of the CT log.
+const CT_STATE: &str = "ct-sth.json";
+
+/// Reads the last verified Rekor state (None before the first round).
+pub fn load_state(dir: &Path) -> anyhow::Result<Option<State>> {
+    read_state(dir, REKOR_STATE)
 }
 
-/// Reads the last verified state (None before the first round).
-pub fn load_state(dir: &Path) -> anyhow::Result<Option<State>> {
-    match std::fs::read(state_path(dir)) {
+fn read_state(dir: &Path, name: &str) -> anyhow::Result<Option<State>> {
+    match std::fs::read(dir.join(name)) {
         Ok(b) => Ok(Some(serde_json::from_slice(&b)?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
 
-fn save_state(dir: &Path, state: &State) -> anyhow::Result<()> {
+/// Writes the state atomically: a synced temporary file renamed over the old one.
+fn save_state(dir: &Path, name: &str, state: &State) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(".rekor-checkpoint.json.tmp");
+    let tmp = dir.join(format!(".{name}.tmp"));
     std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
     std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, state_path(dir))?;
+    std::fs::rename(&tmp, dir.join(name))?;
     Ok(())
 }
 
@@ -148,7 +163,7 @@ pub async fn check_once(
     now: u64,
     max_stale: Option<Duration>,
 ) -> Result<Report, Alert> {
-    let state = load_state(state_dir).map_err(|e| Alert::Malformed(format!("state file: {e}")))?;
+    let state = read_state(state_dir, REKOR_STATE).map_err(|e| Alert::Malformed(format!("state file: {e}")))?;
     let info: LogInfo = get_json(http, &format!("{}/api/v1/log", target.url)).await?;
     let new = sigstead_note::verify_checkpoint_v1(&info.signed_tree_head, None, &target.key_spki)
         .map_err(|e| Alert::BadSignature(e.to_string()))?;
@@ -179,8 +194,12 @@ pub async fn check_once(
     let grew = state.as_ref().is_none_or(|s| new.size > s.tree_size);
     let grew_at = if grew { now } else { state.as_ref().map_or(now, |s| s.grew_at) };
     if grew {
-        save_state(state_dir, &State { checkpoint: info.signed_tree_head.clone(), tree_size: new.size, grew_at })
-            .map_err(|e| Alert::Malformed(format!("writing the state: {e}")))?;
+        save_state(
+            state_dir,
+            REKOR_STATE,
+            &State { checkpoint: info.signed_tree_head.clone(), tree_size: new.size, grew_at },
+        )
+        .map_err(|e| Alert::Malformed(format!("writing the state: {e}")))?;
     }
     metrics::gauge!("sigstead_monitor_verified_tree_size").set(new.size as f64);
     if let Some(bound) = max_stale {
@@ -203,13 +222,8 @@ pub struct CtTarget {
 impl CtTarget {
     /// The CT log with that base URL whose key window is open in `root`.
     pub fn from_trusted_root(root: &sigstead_trust::TrustedRoot, url: &str) -> anyhow::Result<Self> {
-        let url = url.trim_end_matches('/');
-        let log = root
-            .ctlogs
-            .iter()
-            .find(|l| l.base_url.trim_end_matches('/') == url && l.public_key.valid_for.end.is_none())
-            .ok_or_else(|| anyhow::anyhow!("the trusted root lists no current CT log at {url}"))?;
-        Ok(Self { url: url.to_string(), key_spki: STANDARD.decode(&log.public_key.raw_bytes)? })
+        let (url, key_spki) = current_log(&root.ctlogs, url, "CT log")?;
+        Ok(Self { url, key_spki })
     }
 }
 
@@ -258,12 +272,7 @@ pub async fn check_ct_once(
     now_ms: u64,
     max_stale: Option<Duration>,
 ) -> Result<Report, Alert> {
-    let path = state_dir.join("ct-sth.json");
-    let state: Option<State> = match std::fs::read(&path) {
-        Ok(b) => Some(serde_json::from_slice(&b).map_err(|e| Alert::Malformed(format!("state file: {e}")))?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Alert::Malformed(format!("state file: {e}"))),
-    };
+    let state = read_state(state_dir, CT_STATE).map_err(|e| Alert::Malformed(format!("state file: {e}")))?;
     let url = format!("{}/ct/v1/get-sth", target.url);
     let resp = http.get(&url).send().await.map_err(|e| Alert::Unreachable(format!("{url}: {e}")))?;
     if !resp.status().is_success() {
@@ -287,11 +296,7 @@ pub async fn check_ct_once(
     }
     if state.as_ref().is_none_or(|s| new.size > s.tree_size) {
         let st = State { checkpoint: text, tree_size: new.size, grew_at: now_ms / 1000 };
-        std::fs::create_dir_all(state_dir).map_err(|e| Alert::Malformed(format!("state dir: {e}")))?;
-        let tmp = state_dir.join(".ct-sth.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&st).unwrap_or_default())
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| Alert::Malformed(format!("writing the state: {e}")))?;
+        save_state(state_dir, CT_STATE, &st).map_err(|e| Alert::Malformed(format!("writing the state: {e}")))?;
     }
     if let Some(bound) = max_stale {
         let secs = now_ms.saturating_sub(timestamp) / 1000;

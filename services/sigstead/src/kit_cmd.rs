@@ -11,21 +11,15 @@ pub enum KitCommand {
     /// repository as a mirror and as policy-controller's mirrorFS tarball, PEM
     /// files, admission configurations), verified from a pinned root.
     Export {
-        /// Base URL of the TUF repository to export from.
-        #[arg(long)]
-        url: String,
-        /// The pinned root (1.root.json, obtained out of band).
-        #[arg(long)]
-        root: PathBuf,
+        /// The repository to export from.
+        #[command(flatten)]
+        source: crate::tuf_cmd::TufSource,
         /// The kit directory to write.
         #[arg(long)]
         out: PathBuf,
         /// Also write the kit as one gzipped tarball at this path.
         #[arg(long)]
         tar: Option<PathBuf>,
-        /// Extra CA certificates (PEM) for an https URL.
-        #[arg(long)]
-        ca_file: Option<PathBuf>,
         /// Image references the admission policies cover (a glob).
         #[arg(long, default_value = "registry.example.internal/**")]
         images: String,
@@ -99,11 +93,9 @@ pub async fn run(cmd: KitCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KitCommand::Export {
-            url,
-            root,
+            source,
             out,
             tar,
-            ca_file,
             images,
             issuer,
             subject_regexp,
@@ -111,9 +103,8 @@ pub async fn run(cmd: KitCommand) -> anyhow::Result<()> {
             site_tuf_url,
             install_dir,
         } => {
-            let root1 = std::fs::read(&root).with_context(|| format!("reading {}", root.display()))?;
-            let http =
-                sigstead_server::OutboundTls::with_ca_file(ca_file).http_client(std::time::Duration::from_secs(60))?;
+            let (root1, http) = source.open()?;
+            let url = source.url.clone();
             let site = sigstead_tuf_service::kit::Site {
                 images,
                 issuer,

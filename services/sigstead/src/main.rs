@@ -80,18 +80,11 @@ enum Command {
     /// Copy a TUF repository for an air-gapped site, verifying every step from
     /// a pinned root; re-running updates the copy and refuses rollbacks.
     Mirror {
-        /// Base URL of the repository to copy.
-        #[arg(long)]
-        url: String,
-        /// The pinned root to start from (e.g. 1.root.json, obtained out of band).
-        #[arg(long)]
-        root: PathBuf,
+        #[command(flatten)]
+        source: tuf_cmd::TufSource,
         /// Directory to write (and, on a re-run, update).
         #[arg(long)]
         out: PathBuf,
-        /// Extra CA certificates (PEM) for an https URL.
-        #[arg(long)]
-        ca_file: Option<PathBuf>,
         /// Exit non-zero (after mirroring) if any role of the copy expires within this many days.
         #[arg(long)]
         min_days: Option<f64>,
@@ -254,9 +247,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Tsa { command } => tsa_cmd::run(command),
             Command::Tuf { command } => tuf_cmd::run(command),
-            Command::Mirror { url, root, out, ca_file, min_days } => {
-                tuf_cmd::mirror(&url, &root, &out, ca_file.as_deref(), min_days).await
-            }
+            Command::Mirror { source, out, min_days } => tuf_cmd::mirror(&source, &out, min_days).await,
             Command::Migrate { database_url } => {
                 let store = sigstead_tlog::Store::open(&database_url, sigstead_tlog::MigratePolicy::Apply).await?;
                 eprintln!("schema is up to date ({})", store.backend());

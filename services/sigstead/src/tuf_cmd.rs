@@ -306,16 +306,33 @@ fn freshness(dir: &RepoDir, now: OffsetDateTime, min_days: Option<f64>) -> anyho
     Ok(())
 }
 
-pub async fn mirror(
-    url: &str,
-    root: &Path,
-    out: &Path,
-    ca_file: Option<&Path>,
-    min_days: Option<f64>,
-) -> anyhow::Result<()> {
-    let root1 = std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
-    let http = sigstead_server::OutboundTls::with_ca_file(ca_file.map(Path::to_path_buf))
-        .http_client(std::time::Duration::from_secs(60))?;
+/// A TUF repository to read from, as `mirror` and `kit export` take it.
+#[derive(Debug, clap::Args)]
+pub struct TufSource {
+    /// Base URL of the repository.
+    #[arg(long)]
+    pub url: String,
+    /// The pinned root to start from (e.g. 1.root.json, obtained out of band).
+    #[arg(long)]
+    pub root: PathBuf,
+    /// Extra CA certificates (PEM) for an https URL.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl TufSource {
+    /// The pinned root's bytes and an HTTP client trusting `ca_file`.
+    pub fn open(&self) -> anyhow::Result<(Vec<u8>, reqwest::Client)> {
+        let root1 = std::fs::read(&self.root).with_context(|| format!("reading {}", self.root.display()))?;
+        let http = sigstead_server::OutboundTls::with_ca_file(self.ca_file.clone())
+            .http_client(std::time::Duration::from_secs(60))?;
+        Ok((root1, http))
+    }
+}
+
+pub async fn mirror(source: &TufSource, out: &Path, min_days: Option<f64>) -> anyhow::Result<()> {
+    let (root1, http) = source.open()?;
+    let url = source.url.as_str();
     let dir = RepoDir::new(out);
     let report = sigstead_tuf_service::mirror::mirror(http, url, root1, &dir, |path, bytes| {
         eprintln!("  fetched {path} ({bytes} bytes)");
