@@ -18,8 +18,9 @@
 #    the issuer, by digest and by tag.
 # 2. `cosign attest --type slsaprovenance` and `cosign verify-attestation`.
 # 3. The bundles pulled back from the registry verify offline against the
-#    manifest bytes: cosign verify-blob-attestation and the sigstore-js driver
-#    (sigstore-python's verdict on them is reported as NOTE, not counted).
+#    manifest bytes: cosign verify-blob-attestation, the sigstore-js driver and
+#    `sigstead kit verify` (which refuses them for the other image's manifest);
+#    sigstore-python's verdict on them is reported as NOTE, not counted.
 # 4. Refusals, each checked for its reason: an unsigned image (signature and
 #    attestation), an identity outside the regexp, a wrong issuer, a wrong
 #    predicate type, a trusted root naming another CA, an attestation whose
@@ -318,6 +319,11 @@ if [ -s "$SIG_BUNDLE" ] && [ -s "$ATT_BUNDLE" ]; then
     ok cosign_blob_verifies_pulled_attestation "$COSIGN" verify-blob-attestation --trusted-root "$TR" --bundle "$ATT_BUNDLE" --type slsaprovenance --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" img1.manifest.json
     ok js_verifies_pulled_signature node "$JS/verify.mjs" --trusted-root "$TR" --bundle "$SIG_BUNDLE" --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" img1.manifest.json
     ok js_verifies_pulled_attestation node "$JS/verify.mjs" --trusted-root "$TR" --bundle "$ATT_BUNDLE" --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" --predicate-type https://slsa.dev/provenance/v0.2 img1.manifest.json
+    # `sigstead kit verify` with only the trusted root (the kit's verifier): the image
+    # signature and the attestation, and neither for the other image's manifest.
+    ok kit_verify_verifies_pulled_image_signature "$SIGSTEAD_BIN" kit verify "$(dirname "$TR")" --bundle "$SIG_BUNDLE" --artifact img1.manifest.json --identity "$ID" --issuer "$ISSUER"
+    ok kit_verify_verifies_pulled_attestation "$SIGSTEAD_BIN" kit verify "$(dirname "$TR")" --bundle "$ATT_BUNDLE" --artifact img1.manifest.json --identity "$ID" --issuer "$ISSUER"
+    refuses kit_verify_refuses_image_signature_for_other_image "artifact digest does not match" "$SIGSTEAD_BIN" kit verify "$(dirname "$TR")" --bundle "$SIG_BUNDLE" --artifact img2.manifest.json --identity "$ID" --issuer "$ISSUER"
     # sigstore-python 4.5.1 models in-toto strictly: cosign's image-signature statement has
     # no subject name, and cosign attest writes Statement v0.1. Reported, not counted.
     for b in "signature:$SIG_BUNDLE" "attestation:$ATT_BUNDLE"; do
