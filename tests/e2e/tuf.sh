@@ -35,7 +35,8 @@
 #    fulcio_v1.crt.pem, … (derived from trusted_root.json by the editor), checked by
 #    tuf_legacy_check.py against the trusted root and their custom.sigstore
 #    metadata; cosign verifies with those files alone (SIGSTORE_* variables); they
-#    follow the CA change of targets 3.
+#    follow the CA change of targets 3; cosign initialize fetches them through TUF from a
+#    repository without a trusted root (its legacy fallback) and verifies with them alone.
 # 6. Rekor key rotation (trust-documents --previous, targets 6): rekor.pub holds the
 #    new key, the old one is listed Expired; earlier bundles keep verifying.
 # 7. Offline kit (`sigstead kit export`): cosign (--trusted-root, and initialize from
@@ -47,7 +48,8 @@
 #    and private bundles verify under it with cosign, sigstore-python and kit verify,
 #    a staging bundle is refused; published through TUF, cosign follows it.
 # 9. `sigstead monitor --once` follows the live Rekor (consistency proven after growth)
-#    and alerts on a trusted root with a wrong Rekor key.
+#    and the CT log (consistency proven after growth), reports a watched identity and the
+#    TUF expiry per role, and alerts on trusted roots with a wrong Rekor or CT key.
 # Prints PASS/FAIL/NOTE lines and a closing `N passed, N failed`. NOTEs are not
 # counted: what publish does with a root that revokes the served targets' key
 # (observed on a scratch copy), and the TUF clients that accept the fixture
@@ -301,6 +303,29 @@ home_of legacy-only
 ok cosign_verifies_with_legacy_targets_only offline "${HENV[@]}" \
     SIGSTORE_ROOT_FILE="$RUN/legacy-fulcio-chain.pem" SIGSTORE_REKOR_PUBLIC_KEY="$LEG/rekor.pub" SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="$LEG/ctfe.pub" \
     "$COSIGN" verify-blob --new-bundle-format=false --bundle cosign-legacy.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact
+# cosign reads legacy targets through TUF only from a repository without
+# trusted_root.json (it then falls back to its go-tuf v0.7 client and the individual
+# targets): a repository holding exactly the legacy files python-tuf fetched from this
+# one (same keys as this test's, init by `sigstead tuf init`), served offline by a
+# static server: cosign initialize downloads them (byte-identical) and verifies the
+# pre-bundle signature with nothing else.
+LREPO="$RUN/legacy-only-repo"
+ok legacy_only_repository tufc init --policy "$OPS/policy-1.toml" --repo "$LREPO" \
+    --target "rekor.pub=$LEG/rekor.pub" --target "ctfe.pub=$LEG/ctfe.pub" --target "fulcio_v1.crt.pem=$LEG/fulcio_v1.crt.pem" \
+    --target "fulcio_intermediate_v1.crt.pem=$LEG/fulcio_intermediate_v1.crt.pem" \
+    --key "$(key root-1)" --key "$(key root-2)" --key "$(key targets)" --key "$(key snapshot)" --key "$(key timestamp)" --password-file "$OPS/pw"
+home_of cosign-legacy-tuf
+ok cosign_verifies_through_legacy_tuf_targets offline "${HENV[@]}" bash -c '
+    python3 -m http.server --bind 127.0.0.1 --directory "$1" "$2" >/dev/null 2>&1 & srv=$!
+    for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$2/timestamp.json" 2>/dev/null && break; sleep 0.1; done
+    "$3" initialize --mirror "http://127.0.0.1:$2" --root "$1/1.root.json" && "$3" verify-blob --new-bundle-format=false \
+        --bundle cosign-legacy.json --certificate-identity "$4" --certificate-oidc-issuer "$5" artifact; rc=$?; kill $srv; exit $rc' \
+    legacy "$LREPO" "$((BASE + 7))" "$COSIGN" "$ID" "$ISSUER"
+bad=""
+for f in rekor.pub ctfe.pub fulcio_v1.crt.pem fulcio_intermediate_v1.crt.pem; do
+    cmp -s "$H/cosign-legacy-tuf/.sigstore/root/targets/$f" "$LEG/$f" || bad="$bad $f"
+done
+[ -z "$bad" ] && pass cosign_fetched_the_legacy_targets_through_tuf || fail cosign_fetched_the_legacy_targets_through_tuf "differ or missing:$bad"
 refuses cosign_legacy_targets_refuse_wrong_identity "expected|identity|subject" offline "${HENV[@]}" \
     SIGSTORE_ROOT_FILE="$RUN/legacy-fulcio-chain.pem" SIGSTORE_REKOR_PUBLIC_KEY="$LEG/rekor.pub" SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="$LEG/ctfe.pub" \
     "$COSIGN" verify-blob --new-bundle-format=false --bundle cosign-legacy.json --certificate-identity bob@example.com --certificate-oidc-issuer "$ISSUER" artifact
@@ -797,16 +822,31 @@ legacy_ok python_legacy_targets_of_federated_root python "$RUN/cache/python" "$F
 # ------------------------------------------------------------------ 9. the monitor follows the live Rekor
 # `sigstead monitor --once` with the stack's trusted root, following Rekor and the CT
 # log: first sight, then after a new keyless signature (one Rekor entry, one CT entry)
-# a consistency proof from each verified tree; a trusted root naming another Rekor or
-# CT key is a bad-signature alert with a non-zero exit.
+# a consistency proof from each verified tree and the watched identity reported once
+# (identity alerts); the TUF repository's expiry per role, with a tuf-expiring alert
+# below a threshold; a trusted root naming another Rekor or CT key is a bad-signature
+# alert with a non-zero exit.
 MON="$RUN/monitor"
 ok monitor_first_sight "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --ctlog-url "$CT_URL" --trusted-root "$TR" --state-dir "$MON" --once
 mint_token
 ok monitor_sign_one_more cos monitor sign-blob --yes --signing-config "$SC" --trusted-root "$TR" --identity-token token.jwt --bundle cosign-monitor.json artifact
-ok monitor_proves_growth_consistent "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --ctlog-url "$CT_URL" --trusted-root "$TR" --state-dir "$MON" --once
+ok monitor_proves_growth_consistent "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --ctlog-url "$CT_URL" --trusted-root "$TR" --state-dir "$MON" --once \
+    --watch-identity "$ID" --watch-issuer "$ISSUER" --watch-identity-regexp '^nobody@'
+n_seen="$(grep -c '"identity_seen":"'"$ID"' from '"$ISSUER"'"' "$RUN/log/monitor_proves_growth_consistent.log")"
+[ "$n_seen" = 1 ] && pass monitor_reports_the_watched_identity_once \
+    || fail monitor_reports_the_watched_identity_once "$n_seen sightings: $(cat "$RUN/log/monitor_proves_growth_consistent.log")"
 n_proved="$(grep -c '"consistency_proved":true' "$RUN/log/monitor_proves_growth_consistent.log")"
 [ "$n_proved" = 2 ] && pass monitor_checked_rekor_and_ct_consistency_proofs \
     || fail monitor_checked_rekor_and_ct_consistency_proofs "$(cat "$RUN/log/monitor_proves_growth_consistent.log")"
+# TUF freshness for the verifiers: the monitor refreshes this test's repository from
+# the pinned root each round (expiry per role); a threshold above the timestamp's one
+# day left is a tuf-expiring alert naming the role.
+ok monitor_reports_tuf_expiry "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" --trusted-root "$TR" --state-dir "$MON" --once \
+    --tuf-url "$TUF" --tuf-root "$PIN" --tuf-min-days 0.5
+grep -q '"tuf_verified":"'"$TUF"'"' "$RUN/log/monitor_reports_tuf_expiry.log" && grep -q '"timestamp":{"secs_left":' "$RUN/log/monitor_reports_tuf_expiry.log" \
+    && pass monitor_prints_days_left_per_role || fail monitor_prints_days_left_per_role "$(cat "$RUN/log/monitor_reports_tuf_expiry.log")"
+refuses monitor_alerts_on_tuf_expiring '"alert":"tuf-expiring","detail":"tuf-expiring: timestamp expires in' "$SIGSTEAD_BIN" monitor \
+    --rekor-url "$REKOR" --trusted-root "$TR" --state-dir "$MON" --once --tuf-url "$TUF" --tuf-root "$PIN" --tuf-min-days 2
 other_ct_root "$RUN/wrong-ct-key.trusted_root.json"
 refuses monitor_alerts_on_a_wrong_ct_key '"alert":"bad-signature","detail":"[^"]*","log":"'"$CT_URL" "$SIGSTEAD_BIN" monitor --rekor-url "$REKOR" \
     --ctlog-url "$CT_URL" --trusted-root "$RUN/wrong-ct-key.trusted_root.json" --state-dir "$MON" --once

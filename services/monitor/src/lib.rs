@@ -30,9 +30,18 @@
 //! (`STATE_DIR/ct-sth.json`); there `stale` uses the STH's own signed
 //! timestamp.
 //!
-//! Not yet: identity alerts, witness cosignatures (issue 12).
+//! Identity alerts ([`watch`]): each entry new since the last verified
+//! checkpoint is fetched and matched against watched certificate identities
+//! (SAN exact or regexp, optional issuer) and artifact digests; a match is a
+//! JSON line `{"identity_seen": RULE, …}` and the counter
+//! `sigstead_monitor_identity_matches_total`.
+//!
+//! Not yet: witness cosignatures, Fulcio OID extensions other than the
+//! issuer as watch criteria (issue 12).
 
+pub mod freshness;
 pub mod verdict;
+pub mod watch;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -94,6 +103,8 @@ pub struct Report {
     pub previous: Option<u64>,
     /// Whether a consistency proof was checked this round.
     pub proved: bool,
+    /// Watched identities and digests seen in the new entries.
+    pub sightings: Vec<watch::Sighting>,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +173,7 @@ pub async fn check_once(
     state_dir: &Path,
     now: u64,
     max_stale: Option<Duration>,
+    watch: Option<&watch::Watch>,
 ) -> Result<Report, Alert> {
     let state = read_state(state_dir, REKOR_STATE).map_err(|e| Alert::Malformed(format!("state file: {e}")))?;
     let info: LogInfo = get_json(http, &format!("{}/api/v1/log", target.url)).await?;
@@ -178,6 +190,7 @@ pub async fn check_once(
         None => None,
     };
     let mut proved = false;
+    let mut sightings = Vec::new();
     match verdict::compare(old.as_ref(), &new)? {
         Next::First | Next::Unchanged => {}
         Next::ProveConsistency { old: o, new: n } => {
@@ -189,6 +202,23 @@ pub async fn check_once(
             let hashes = p.hashes.iter().map(|h| hash32(h, "a proof hash")).collect::<Result<Vec<_>, _>>()?;
             verdict::check_consistency(old.as_ref().expect("a verified checkpoint"), &new, &hashes)?;
             proved = true;
+        }
+    }
+    // Identity alerts: the entries new since the last verified checkpoint
+    // (none on first sight: the watch starts there).
+    if let (Some(w), Some(o)) = (watch, old.as_ref()) {
+        if !w.is_empty() {
+            for index in o.size..new.size {
+                let url = format!("{}/api/v1/log/entries?logIndex={index}", target.url);
+                let entry: std::collections::BTreeMap<String, EntryWire> = get_json(http, &url).await?;
+                let Some(e) = entry.values().next() else { return Err(Alert::Malformed(format!("{url}: no entry"))) };
+                let body =
+                    STANDARD.decode(&e.body).map_err(|_| Alert::Malformed(format!("{url}: body is not base64")))?;
+                for s in watch::match_entry(w, index, &body) {
+                    metrics::counter!("sigstead_monitor_identity_matches_total").increment(1);
+                    sightings.push(s);
+                }
+            }
         }
     }
     let grew = state.as_ref().is_none_or(|s| new.size > s.tree_size);
@@ -208,7 +238,12 @@ pub async fn check_once(
             return Err(Alert::Stale { secs, bound: bound.as_secs() });
         }
     }
-    Ok(Report { tree_size: new.size, previous: state.map(|s| s.tree_size), proved })
+    Ok(Report { tree_size: new.size, previous: state.map(|s| s.tree_size), proved, sightings })
+}
+
+#[derive(Deserialize)]
+struct EntryWire {
+    body: String,
 }
 
 /// A CT log (RFC 6962) to follow and its key.
@@ -304,7 +339,7 @@ pub async fn check_ct_once(
             return Err(Alert::Stale { secs, bound: bound.as_secs() });
         }
     }
-    Ok(Report { tree_size: new.size, previous: state.map(|s| s.tree_size), proved })
+    Ok(Report { tree_size: new.size, previous: state.map(|s| s.tree_size), proved, sightings: Vec::new() })
 }
 
 /// The alert as one JSON line.
@@ -313,37 +348,83 @@ pub fn alert_json(log_url: &str, alert: &Alert) -> String {
         .to_string()
 }
 
-/// Follows `target` every `interval` until misbehaviour is proven (returned
-/// as the error) or `once` is set (after one round; an outage or staleness is
-/// then an error too).
-pub async fn follow(
-    http: reqwest::Client,
-    target: RekorTarget,
-    ct: Option<CtTarget>,
-    state_dir: PathBuf,
-    interval: Duration,
-    max_stale: Option<Duration>,
-    once: bool,
-) -> Result<(), Alert> {
+/// The verifiers' TUF repository to keep an eye on (see [`freshness`]).
+#[derive(Debug, Clone)]
+pub struct TufWatch {
+    pub url: String,
+    /// The pinned initial root.
+    pub root1: Vec<u8>,
+    /// Report `tuf-expiring` when a role has fewer days left.
+    pub min_days: Option<f64>,
+}
+
+/// What `sigstead monitor` follows, and how.
+#[derive(Debug, Clone)]
+pub struct Follow {
+    pub rekor: RekorTarget,
+    pub ct: Option<CtTarget>,
+    pub watch: watch::Watch,
+    pub tuf: Option<TufWatch>,
+    pub state_dir: PathBuf,
+    pub interval: Duration,
+    pub max_stale: Option<Duration>,
+    /// One round, then return (an outage or staleness is then an error too).
+    pub once: bool,
+}
+
+/// Follows the logs every `interval` until misbehaviour is proven (returned
+/// as the error) or, with `once`, after one round.
+pub async fn follow(http: reqwest::Client, f: Follow) -> Result<(), Alert> {
     loop {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let mut rounds =
-            vec![(target.url.clone(), check_once(&http, &target, &state_dir, now.as_secs(), max_stale).await)];
-        if let Some(ct) = &ct {
+        let mut rounds = vec![(
+            f.rekor.url.clone(),
+            check_once(&http, &f.rekor, &f.state_dir, now.as_secs(), f.max_stale, Some(&f.watch)).await,
+        )];
+        if let Some(ct) = &f.ct {
             let ms = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
-            rounds.push((ct.url.clone(), check_ct_once(&http, ct, &state_dir, ms, max_stale).await));
+            rounds.push((ct.url.clone(), check_ct_once(&http, ct, &f.state_dir, ms, f.max_stale).await));
         }
         let mut failed = None;
+        if let Some(t) = &f.tuf {
+            match freshness::check_tuf_once(&http, &t.url, &t.root1, t.min_days).await {
+                Ok(roles) => {
+                    let left: serde_json::Map<String, serde_json::Value> = roles
+                        .iter()
+                        .map(|r| {
+                            (r.role.to_string(), serde_json::json!({"version": r.version, "secs_left": r.secs_left}))
+                        })
+                        .collect();
+                    println!("{}", serde_json::json!({"tuf_verified": t.url, "roles": left}));
+                }
+                Err(alert) => {
+                    metrics::counter!("sigstead_monitor_alerts_total", "kind" => alert.kind()).increment(1);
+                    println!("{}", alert_json(&t.url, &alert));
+                    if f.once {
+                        failed.get_or_insert(alert);
+                    }
+                }
+            }
+        }
         for (url, round) in rounds {
             match round {
-                Ok(r) => println!(
-                    "{}",
-                    serde_json::json!({"verified": url, "tree_size": r.tree_size, "previous": r.previous, "consistency_proved": r.proved})
-                ),
+                Ok(r) => {
+                    for s in &r.sightings {
+                        println!(
+                            "{}",
+                            serde_json::json!({"identity_seen": s.rule, "log": url, "log_index": s.log_index,
+                                "identities": s.identities, "issuer": s.issuer, "digest": s.digest})
+                        );
+                    }
+                    println!(
+                        "{}",
+                        serde_json::json!({"verified": url, "tree_size": r.tree_size, "previous": r.previous, "consistency_proved": r.proved})
+                    );
+                }
                 Err(alert) => {
                     metrics::counter!("sigstead_monitor_alerts_total", "kind" => alert.kind()).increment(1);
                     println!("{}", alert_json(&url, &alert));
-                    if once || alert.is_misbehaviour() {
+                    if f.once || alert.is_misbehaviour() {
                         failed.get_or_insert(alert);
                     }
                 }
@@ -352,9 +433,9 @@ pub async fn follow(
         if let Some(alert) = failed {
             return Err(alert);
         }
-        if once {
+        if f.once {
             return Ok(());
         }
-        tokio::time::sleep(interval).await;
+        tokio::time::sleep(f.interval).await;
     }
 }

@@ -7,7 +7,7 @@ use sigstead_merkle::Hash;
 use sigstead_note::Checkpoint;
 
 /// A log misbehaving (or unreachable), as the monitor reports it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Alert {
     /// The checkpoint is not signed by the log key of the trusted root.
     #[error("bad-signature: the checkpoint does not verify with the trusted log key: {0}")]
@@ -33,6 +33,12 @@ pub enum Alert {
     /// The tree has not grown within the freshness bound.
     #[error("stale: the tree has not grown for {secs} s (bound {bound} s)")]
     Stale { secs: u64, bound: u64 },
+    /// A role of the verifiers' TUF repository expires within the threshold.
+    #[error("tuf-expiring: {role} expires in {days_left:.1} days (threshold {min_days} days)")]
+    TufExpiring { role: &'static str, days_left: f64, min_days: f64 },
+    /// The verifiers' TUF repository does not verify (expired, tampered, unreachable).
+    #[error("tuf-refresh-failed: {0}")]
+    TufRefreshFailed(String),
 }
 
 impl Alert {
@@ -47,6 +53,8 @@ impl Alert {
             Self::Malformed(_) => "malformed",
             Self::Unreachable(_) => "unreachable",
             Self::Stale { .. } => "stale",
+            Self::TufExpiring { .. } => "tuf-expiring",
+            Self::TufRefreshFailed(_) => "tuf-refresh-failed",
         }
     }
     /// True for proof of misbehaviour (as opposed to an outage or staleness):

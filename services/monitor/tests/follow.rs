@@ -70,11 +70,11 @@ async fn an_honest_log_is_followed_and_every_lie_is_caught_by_name() {
 
     // First sight: trust on first use of a correctly signed checkpoint.
     grow(&honest, &["a1", "a2"]).await;
-    let r = check_once(&http, &t, state.path(), 1000, None).await.unwrap();
+    let r = check_once(&http, &t, state.path(), 1000, None, None).await.unwrap();
     assert_eq!((r.tree_size, r.previous, r.proved), (3, None, false));
     // Growth is proven consistent.
     grow(&honest, &["a3", "a4", "a5"]).await;
-    let r = check_once(&http, &t, state.path(), 1010, None).await.unwrap();
+    let r = check_once(&http, &t, state.path(), 1010, None, None).await.unwrap();
     assert_eq!((r.tree_size, r.previous, r.proved), (6, Some(3), true));
     let verified = load_state(state.path()).unwrap().unwrap();
     assert_eq!(verified.tree_size, 6);
@@ -82,7 +82,7 @@ async fn an_honest_log_is_followed_and_every_lie_is_caught_by_name() {
     // forked-log: same key, same origin, other leaves after the genesis leaf.
     let f = target(&forked.url, &key);
     grow(&forked, &["b1", "b2", "b3", "b4", "b5", "b6"]).await; // size 7 > 6
-    let e = check_once(&http, &f, state.path(), 1020, None).await.unwrap_err();
+    let e = check_once(&http, &f, state.path(), 1020, None, None).await.unwrap_err();
     assert!(matches!(e, Alert::Inconsistent { old: 6, new: 7, .. }), "{e}");
     assert!(e.is_misbehaviour());
     assert_eq!(load_state(state.path()).unwrap().unwrap(), verified, "an alert leaves the evidence untouched");
@@ -92,28 +92,96 @@ async fn an_honest_log_is_followed_and_every_lie_is_caught_by_name() {
     std::fs::copy(state.path().join("rekor-checkpoint.json"), fork_state.path().join("rekor-checkpoint.json")).unwrap();
     let forked6 = serve(key.clone(), Some(tree_id)).await;
     grow(&forked6, &["c1", "c2", "c3", "c4", "c5"]).await; // size 6
-    let e = check_once(&http, &target(&forked6.url, &key), fork_state.path(), 1030, None).await.unwrap_err();
+    let e = check_once(&http, &target(&forked6.url, &key), fork_state.path(), 1030, None, None).await.unwrap_err();
     assert_eq!(e.kind(), "split-view", "{e}");
 
     // rolled-back-log: a smaller tree than verified.
     let rolled = serve(key.clone(), Some(tree_id)).await;
     grow(&rolled, &["a1", "a2"]).await; // size 3 < 6
-    let e = check_once(&http, &target(&rolled.url, &key), state.path(), 1040, None).await.unwrap_err();
+    let e = check_once(&http, &target(&rolled.url, &key), state.path(), 1040, None, None).await.unwrap_err();
     assert!(matches!(e, Alert::TreeShrank { old: 6, new: 3 }), "{e}");
 
     // wrong-log-key: the checkpoint does not verify with the trusted key.
     let other = EcdsaSigner::generate_p256();
-    let e = check_once(&http, &target(&honest.url, &other), state.path(), 1050, None).await.unwrap_err();
+    let e = check_once(&http, &target(&honest.url, &other), state.path(), 1050, None, None).await.unwrap_err();
     assert_eq!(e.kind(), "bad-signature", "{e}");
 
     // The honest log is still followed, and a tree that stopped growing is stale.
     grow(&honest, &["a6"]).await;
-    let r = check_once(&http, &t, state.path(), 2000, Some(Duration::from_secs(60))).await.unwrap();
+    let r = check_once(&http, &t, state.path(), 2000, Some(Duration::from_secs(60)), None).await.unwrap();
     assert_eq!((r.tree_size, r.proved), (7, true));
-    let e = check_once(&http, &t, state.path(), 2100, Some(Duration::from_secs(60))).await.unwrap_err();
+    let e = check_once(&http, &t, state.path(), 2100, Some(Duration::from_secs(60)), None).await.unwrap_err();
     assert!(matches!(e, Alert::Stale { secs: 100, bound: 60 }), "{e}");
     assert!(!e.is_misbehaviour());
     // An unreachable log is an outage, not misbehaviour.
-    let e = check_once(&http, &target("http://127.0.0.1:9", &key), state.path(), 2200, None).await.unwrap_err();
+    let e = check_once(&http, &target("http://127.0.0.1:9", &key), state.path(), 2200, None, None).await.unwrap_err();
     assert_eq!((e.kind(), e.is_misbehaviour()), ("unreachable", false));
+}
+
+/// A certificate with an e-mail SAN and the Fulcio issuer extension (1.8).
+fn fulcio_like_cert(email: &str, issuer: &str) -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.subject_alt_names = vec![rcgen::SanType::Rfc822Name(email.try_into().unwrap())];
+    let mut value = vec![0x0c, u8::try_from(issuer.len()).unwrap()];
+    value.extend_from_slice(issuer.as_bytes());
+    params.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 8], value)];
+    let key = rcgen::KeyPair::generate().unwrap();
+    sigstead_crypto::pem_encode("CERTIFICATE", params.self_signed(&key).unwrap().der())
+}
+
+fn hashedrekord(cert_pem: &str, digest: &str) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(cert_pem);
+    serde_json::to_vec(&serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+        "data": {"hash": {"algorithm": "sha256", "value": digest}},
+        "signature": {"content": "MEUCIQ==", "publicKey": {"content": b64}}}}))
+    .unwrap()
+}
+
+/// Identity alerts: entries new since the verified checkpoint that name a
+/// watched identity (exact or regexp, with its issuer) or digest are
+/// reported; others, and entries before the first verified checkpoint, are not.
+#[tokio::test]
+async fn new_entries_naming_a_watched_identity_or_digest_are_reported() {
+    use sigstead_monitor::watch::{IdentityRule, San, Watch};
+    sigstead_server::install_crypto_provider();
+    let key = Arc::new(EcdsaSigner::generate_p256());
+    let log = serve(key.clone(), None).await;
+    let http = reqwest::Client::new();
+    let state = tempfile::tempdir().unwrap();
+    let t = target(&log.url, &key);
+    let digest = "ab".repeat(32);
+    let watch = Watch {
+        identities: vec![
+            IdentityRule { san: San::Exact("release@example.com".into()), issuer: Some("https://idp.example".into()) },
+            IdentityRule { san: San::Regexp(regex::Regex::new("^ci-.*@example\\.com$").unwrap()), issuer: None },
+        ],
+        digests: vec![digest.clone()],
+    };
+    let before = hashedrekord(&fulcio_like_cert("release@example.com", "https://idp.example"), &"00".repeat(32));
+    log.rekor.engine().append(before, vec![]).await.unwrap();
+    let r = check_once(&http, &t, state.path(), 1, None, Some(&watch)).await.unwrap();
+    assert!(r.sightings.is_empty(), "first sight starts the watch: {:?}", r.sightings);
+    let entries = [
+        hashedrekord(&fulcio_like_cert("release@example.com", "https://idp.example"), &"11".repeat(32)), // exact + issuer
+        hashedrekord(&fulcio_like_cert("release@example.com", "https://other.example"), &"22".repeat(32)), // wrong issuer
+        hashedrekord(&fulcio_like_cert("ci-build@example.com", "https://other.example"), &"33".repeat(32)), // regexp
+        hashedrekord(&fulcio_like_cert("bob@example.com", "https://idp.example"), &digest),                // digest
+        b"not a json body".to_vec(),
+    ];
+    for e in entries {
+        log.rekor.engine().append(e, vec![]).await.unwrap();
+    }
+    let r = check_once(&http, &t, state.path(), 2, None, Some(&watch)).await.unwrap();
+    let seen: Vec<(u64, &str)> = r.sightings.iter().map(|s| (s.log_index, s.rule.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            (2, "release@example.com from https://idp.example"),
+            (4, "/^ci-.*@example\\.com$/"),
+            (5, format!("digest {digest}").as_str())
+        ]
+    );
+    assert_eq!(r.sightings[0].issuer.as_deref(), Some("https://idp.example"));
+    assert_eq!(r.sightings[2].identities, ["bob@example.com"]);
 }

@@ -116,6 +116,28 @@ enum Command {
         /// One round, then exit (non-zero on any alert).
         #[arg(long)]
         once: bool,
+        /// Report new entries whose certificate names this identity (SAN), exactly (repeatable).
+        #[arg(long = "watch-identity")]
+        watch_identities: Vec<String>,
+        /// Report new entries whose certificate identity matches this regular expression (repeatable).
+        #[arg(long = "watch-identity-regexp")]
+        watch_identity_regexps: Vec<String>,
+        /// With the identity rules: only certificates from this OIDC issuer.
+        #[arg(long)]
+        watch_issuer: Option<String>,
+        /// Report new hashedrekord entries for this artifact SHA-256 (hex, repeatable).
+        #[arg(long = "watch-digest")]
+        watch_digests: Vec<String>,
+        /// Also refresh the verifiers' TUF repository at this URL each round
+        /// (expiry metric per role; with --tuf-root).
+        #[arg(long, requires = "tuf_root")]
+        tuf_url: Option<String>,
+        /// The pinned root of that repository.
+        #[arg(long, requires = "tuf_url")]
+        tuf_root: Option<PathBuf>,
+        /// Report `tuf-expiring` when a role has fewer days left.
+        #[arg(long, requires = "tuf_url")]
+        tuf_min_days: Option<f64>,
     },
     /// The offline verification kit for one site.
     Kit {
@@ -274,16 +296,55 @@ fn main() -> anyhow::Result<()> {
                 interval_secs,
                 max_stale_secs,
                 once,
+                watch_identities,
+                watch_identity_regexps,
+                watch_issuer,
+                watch_digests,
+                tuf_url,
+                tuf_root,
+                tuf_min_days,
             } => {
+                use sigstead_monitor::watch::{IdentityRule, San, Watch};
+                let mut identities: Vec<IdentityRule> = watch_identities
+                    .into_iter()
+                    .map(|s| IdentityRule { san: San::Exact(s), issuer: watch_issuer.clone() })
+                    .collect();
+                for r in watch_identity_regexps {
+                    let re =
+                        regex::Regex::new(&r).map_err(|e| anyhow::anyhow!("--watch-identity-regexp {r:?}: {e}"))?;
+                    identities.push(IdentityRule { san: San::Regexp(re), issuer: watch_issuer.clone() });
+                }
+                for d in &watch_digests {
+                    anyhow::ensure!(
+                        d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()),
+                        "--watch-digest {d:?} is not a hex SHA-256"
+                    );
+                }
+                let watch = Watch { identities, digests: watch_digests };
                 let root: sigstead_trust::TrustedRoot = serde_json::from_slice(&std::fs::read(&trusted_root)?)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", trusted_root.display()))?;
                 let target = sigstead_monitor::RekorTarget::from_trusted_root(&root, &rekor_url)?;
                 let ct = ctlog_url.map(|u| sigstead_monitor::CtTarget::from_trusted_root(&root, &u)).transpose()?;
                 let http = sigstead_server::OutboundTls::with_ca_file(ca_file).http_client(Duration::from_secs(30))?;
-                let stale = max_stale_secs.map(Duration::from_secs);
-                sigstead_monitor::follow(http, target, ct, state_dir, Duration::from_secs(interval_secs), stale, once)
-                    .await
-                    .map_err(|a| anyhow::anyhow!("{a}"))
+                let tuf = match (tuf_url, tuf_root) {
+                    (Some(url), Some(root)) => Some(sigstead_monitor::TufWatch {
+                        url,
+                        root1: std::fs::read(&root).map_err(|e| anyhow::anyhow!("{}: {e}", root.display()))?,
+                        min_days: tuf_min_days,
+                    }),
+                    _ => None,
+                };
+                let follow = sigstead_monitor::Follow {
+                    rekor: target,
+                    ct,
+                    watch,
+                    tuf,
+                    state_dir,
+                    interval: Duration::from_secs(interval_secs),
+                    max_stale: max_stale_secs.map(Duration::from_secs),
+                    once,
+                };
+                sigstead_monitor::follow(http, follow).await.map_err(|a| anyhow::anyhow!("{a}"))
             }
             Command::Bench { command } => sigstead_bench::run(command).await,
         }

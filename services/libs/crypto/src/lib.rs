@@ -402,6 +402,26 @@ fn const_oid_san() -> der::asn1::ObjectIdentifier {
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.17")
 }
 
+/// The OIDC issuer a Fulcio certificate names: extension
+/// `1.3.6.1.4.1.57264.1.8` (a DER UTF8String), else the legacy
+/// `1.3.6.1.4.1.57264.1.1` (raw bytes).
+pub fn certificate_oidc_issuer(cert_der: &[u8]) -> Option<String> {
+    let cert = x509_cert::Certificate::from_der(cert_der).ok()?;
+    let find = |dotted: &str| {
+        let oid = der::asn1::ObjectIdentifier::new(dotted).ok()?;
+        cert.tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == oid)
+            .map(|e| e.extn_value.as_bytes().to_vec())
+    };
+    if let Some(v) = find("1.3.6.1.4.1.57264.1.8") {
+        return der::asn1::Utf8StringRef::from_der(&v).ok().map(|s| s.as_str().to_string());
+    }
+    find("1.3.6.1.4.1.57264.1.1").and_then(|v| String::from_utf8(v).ok())
+}
+
 /// SHA-256 of a DER SubjectPublicKeyInfo: a Rekor v1 / CT log ID.
 pub fn log_id(spki_der: &[u8]) -> [u8; 32] {
     Sha256::digest(spki_der).into()

@@ -376,24 +376,6 @@ fn chain_of(ca: &CertificateAuthority) -> Result<Vec<Vec<u8>>, VerifyError> {
     ca.cert_chain.certificates.iter().map(|c| b64(&c.raw_bytes, "a trusted root certificate")).collect()
 }
 
-/// The OIDC issuer extension of a Fulcio certificate: `1.3.6.1.4.1.57264.1.8`
-/// (a DER UTF8String), else the legacy `1.3.6.1.4.1.57264.1.1` (raw bytes).
-fn oidc_issuer(cert: &Certificate) -> Option<String> {
-    let find = |dotted: &str| {
-        let oid = der::asn1::ObjectIdentifier::new(dotted).ok()?;
-        cert.tbs_certificate
-            .extensions
-            .iter()
-            .flatten()
-            .find(|e| e.extn_id == oid)
-            .map(|e| e.extn_value.as_bytes().to_vec())
-    };
-    if let Some(v) = find("1.3.6.1.4.1.57264.1.8") {
-        return der::asn1::Utf8StringRef::from_der(&v).ok().map(|s| s.as_str().to_string());
-    }
-    find("1.3.6.1.4.1.57264.1.1").and_then(|v| String::from_utf8(v).ok())
-}
-
 /// DSSE pre-authentication encoding.
 fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
@@ -686,7 +668,7 @@ pub fn verify_at(
         .find(|s| policy.identity.matches(s))
         .cloned()
         .ok_or_else(|| VerifyError::Identity { got: sans.clone(), want: policy.identity.describe() })?;
-    let issuer = oidc_issuer(&leaf);
+    let issuer = sigstead_crypto::certificate_oidc_issuer(&leaf_der);
     if issuer.as_deref() != Some(policy.issuer.as_str()) {
         return Err(VerifyError::Issuer { got: issuer, want: policy.issuer.clone() });
     }
