@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Ports of the stack's services: six consecutive ports from a base.
+/// Ports of the stack's services: seven consecutive ports from a base.
 #[derive(Debug, Clone, Copy)]
 pub struct Ports {
     pub rekor: u16,
@@ -12,13 +12,23 @@ pub struct Ports {
     pub oidc: u16,
     pub tuf: u16,
     pub tsa: u16,
+    pub explorer: u16,
 }
 
 impl Ports {
-    /// Rekor, CA, CT log, development OIDC issuer, TUF repository, timestamp authority, from `base` on.
+    /// Rekor, CA, CT log, development OIDC issuer, TUF repository, timestamp
+    /// authority, log explorer, from `base` on.
     pub fn from_base(base: u16) -> anyhow::Result<Self> {
-        anyhow::ensure!(base <= u16::MAX - 5, "--port-base {base} leaves no room for six consecutive ports");
-        Ok(Self { rekor: base, fulcio: base + 1, ctlog: base + 2, oidc: base + 3, tuf: base + 4, tsa: base + 5 })
+        anyhow::ensure!(base <= u16::MAX - 6, "--port-base {base} leaves no room for seven consecutive ports");
+        Ok(Self {
+            rekor: base,
+            fulcio: base + 1,
+            ctlog: base + 2,
+            oidc: base + 3,
+            tuf: base + 4,
+            tsa: base + 5,
+            explorer: base + 6,
+        })
     }
 }
 
@@ -99,6 +109,9 @@ impl Stack {
         loopback(self.ports.tuf)
     }
     /// The full timestamp URL (signing configs carry full TSA URLs).
+    pub fn explorer_url(&self) -> String {
+        loopback(self.ports.explorer)
+    }
     pub fn tsa_url(&self) -> String {
         format!("{}/api/v1/timestamp", loopback(self.ports.tsa))
     }

@@ -178,6 +178,11 @@ enum ServeCommand {
         #[arg(long)]
         config: PathBuf,
     },
+    /// The log explorer web page (reads the Rekor log's database, read only).
+    Explorer {
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -266,6 +271,11 @@ fn main() -> anyhow::Result<()> {
                 let cfg = sigstead_tsa::TsaConfig::load(&config)?;
                 let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
                 sigstead_tsa::run(cfg, listener, sigstead_server::shutdown_signal()).await
+            }
+            Command::Serve { service: ServeCommand::Explorer { config } } => {
+                let cfg = sigstead_explorer::ExplorerConfig::load(&config)?;
+                let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+                sigstead_explorer::run(cfg, listener, sigstead_server::shutdown_signal()).await
             }
             Command::Tsa { command } => tsa_cmd::run(command),
             Command::Tuf { command } => tuf_cmd::run(command),

@@ -87,6 +87,26 @@ pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) 
         &Stack::listen(ports.tuf),
     )?;
 
+    // The explorer reads the log through the same embedded database handle
+    // (an SQLite file is single-process) and the trust root through TUF.
+    let explorer_cfg = sigstead_explorer::ExplorerConfig {
+        listen: Stack::listen(ports.explorer).parse()?,
+        database_url: rekor_cfg.database_url.clone(),
+        log_name: rekor_cfg.log_name.clone(),
+        rekor_url: stack.rekor_url(),
+        tuf: Some(sigstead_explorer::config::TufSource {
+            url: stack.tuf_url(),
+            root: stack.tuf_root_1(),
+            ca_file: None,
+            refresh_secs: 30,
+        }),
+        trusted_root: None,
+        monitor_state_dir: None,
+        page_size: 20,
+        http: Default::default(),
+    };
+    let explorer = sigstead_explorer::open_with(&explorer_cfg, rekor.engine().store().clone()).await?;
+
     let oidc_app = issuer.router()?;
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let stopped = |tx: &tokio::sync::broadcast::Sender<()>| {
@@ -96,13 +116,14 @@ pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) 
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
-    let (l_oidc, l_ct, l_fulcio, l_rekor, l_tuf, l_tsa) = (
+    let (l_oidc, l_ct, l_fulcio, l_rekor, l_tuf, l_tsa, l_explorer) = (
         bind(ports.oidc).await?,
         bind(ports.ctlog).await?,
         bind(ports.fulcio).await?,
         bind(ports.rekor).await?,
         bind(ports.tuf).await?,
         bind(ports.tsa).await?,
+        bind(ports.explorer).await?,
     );
     tasks.spawn(sigstead_server::serve(oidc_app, l_oidc, None, stopped(&stop_tx)).map_err_into());
     tasks.spawn(sigstead_ctlog::run(sigstead_ctlog::CtConfig::load(&ct_path)?, l_ct, stopped(&stop_tx)));
@@ -112,6 +133,8 @@ pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) 
     tasks.spawn(sigstead_tuf_service::run(sigstead_tuf_service::TufConfig::load(&tuf_path)?, l_tuf, stopped(&stop_tx)));
     let tsa_app = sigstead_tsa::app(tsa, &tsa_cfg.http);
     tasks.spawn(sigstead_server::serve(tsa_app, l_tsa, None, stopped(&stop_tx)).map_err_into());
+    let explorer_stop = stopped(&stop_tx);
+    tasks.spawn(async move { sigstead_explorer::serve(&explorer_cfg, explorer, l_explorer, explorer_stop).await });
 
     let d = stack.root().display();
     let tuf_url = stack.tuf_url();
@@ -125,6 +148,7 @@ pub async fn up(data: &Path, database_url: Option<DatabaseUrl>, port_base: u16) 
     println!("  OIDC issuer (DEV, INSECURE): {issuer}");
     println!("  TUF repository:      {tuf_url}  (pinned root: {root1})");
     println!("  Timestamp authority: {}  (chain: {})", stack.tsa_url(), stack.tsa_chain().display());
+    println!("  Log explorer:        {}", stack.explorer_url());
     println!("  trusted root:        {d}/trusted_root.json");
     println!("  signing config:      {d}/signing_config.v0.2.json");
     println!("  trust config:        {d}/trust_config.json");

@@ -379,6 +379,21 @@ impl Store {
         .transpose()
     }
 
+    /// The newest recorded checkpoint with the Unix second it was signed at
+    /// (the explorer shows its age).
+    pub async fn latest_checkpoint_with_time(&self, log_id: i16) -> Result<Option<(StoredCheckpoint, i64)>, Error> {
+        let sql = "SELECT tree_size, root_hash, signed, signed_at FROM checkpoints WHERE log_id = $1 \
+                   ORDER BY tree_size DESC LIMIT 1";
+        let row: Option<(i64, Vec<u8>, String, i64)> = match self {
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).fetch_optional(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).fetch_optional(p).await?,
+        };
+        row.map(|(s, r, signed, at)| {
+            Ok((StoredCheckpoint { tree_size: TreeSize(u64_of(s)?), root_hash: hash_of(r)?, signed }, at))
+        })
+        .transpose()
+    }
+
     /// Records a signed checkpoint. The sequencer only calls this for a tree
     /// that it has proved consistent with the previous checkpoint.
     ///
@@ -741,6 +756,36 @@ impl Store {
             Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(key).bind(i64::from(limit)).fetch_all(p).await?,
         };
         rows.into_iter().map(|(i, h)| Ok((LeafIndex(u64_of(i)?), hash_of(h)?))).collect()
+    }
+
+    /// One page of the entries stored under a search key, newest first:
+    /// at most `limit` entries with an index below `before` (all when
+    /// `None`), bodies included, in one query (the primary key
+    /// `(log_id, key, leaf_index)` serves it as a backward range scan, so a
+    /// page costs the same whatever the number of hits).
+    pub async fn search_page(
+        &self,
+        log_id: i16,
+        key: &str,
+        before: Option<LeafIndex>,
+        limit: u32,
+    ) -> Result<Vec<StoredEntry>, Error> {
+        let sql = "SELECT e.leaf_index, e.leaf_hash, e.body, e.integrated_time, e.extra_data FROM index_keys k \
+                   JOIN entries e ON e.log_id = k.log_id AND e.leaf_index = k.leaf_index \
+                   WHERE k.log_id = $1 AND k.key = $2 AND k.leaf_index < $3 ORDER BY k.leaf_index DESC LIMIT $4";
+        let before = match before {
+            Some(b) => i64_of(b.0)?,
+            None => i64::MAX,
+        };
+        let rows: Vec<EntryRow> = match self {
+            Self::Postgres(p) => {
+                sqlx::query_as(sql).bind(log_id).bind(key).bind(before).bind(i64::from(limit)).fetch_all(p).await?
+            }
+            Self::Sqlite(p) => {
+                sqlx::query_as(sql).bind(log_id).bind(key).bind(before).bind(i64::from(limit)).fetch_all(p).await?
+            }
+        };
+        rows.into_iter().map(Self::entry_from).collect()
     }
 
     fn postgres(&self) -> Result<&PgPool, Error> {

@@ -103,6 +103,10 @@ pub enum IndexKey {
     PublicKey([u8; 32]),
     /// An email address or URI from a verifier certificate's SAN (case-folded).
     Identity(String),
+    /// The OIDC issuer a Fulcio certificate names (extension 1.8, else 1.1),
+    /// verbatim. Not reachable through Rekor's search API (it has no issuer
+    /// criterion); the explorer searches by it.
+    Issuer(String),
 }
 
 impl IndexKey {
@@ -111,11 +115,15 @@ impl IndexKey {
             Self::Sha256(d) => format!("sha256:{}", hex::encode(d)),
             Self::PublicKey(d) => format!("pk:{}", hex::encode(d)),
             Self::Identity(s) => format!("id:{}", s.to_lowercase()),
+            Self::Issuer(s) => format!("iss:{s}"),
         }
     }
     pub fn for_verifier(v: &VerifierMaterial) -> Vec<IndexKey> {
         let mut out = vec![Self::PublicKey(sigstead_crypto::log_id(&v.spki_der))];
         out.extend(v.identities().into_iter().map(Self::Identity));
+        if let Some(issuer) = v.certificate_der.as_deref().and_then(sigstead_crypto::certificate_oidc_issuer) {
+            out.push(Self::Issuer(issuer));
+        }
         out
     }
 }
