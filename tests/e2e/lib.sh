@@ -26,8 +26,8 @@
 #                             a free port range, waits for every service, the check
 #                             CHECK (default up_starts); sets
 #                             BASE REKOR FULCIO CTLOG ISSUER TUF D TR SC TC PIN
-#                             (the stack uses BASE..BASE+4; BASE+5..BASE+7 were free too,
-#                             for a script's own servers); output in $RUN/up.out, up.err.
+#                             (the stack uses BASE..BASE+6, the explorer on BASE+6;
+#                             BASE+7..BASE+9 were free too, for a script's own servers); output in $RUN/up.out, up.err.
 #                             Again after stack_stop: a restart on the same ports, data
 #                             directory and database (output in $RUN/up.2.out, …)
 #   stack_stop
@@ -171,13 +171,14 @@ stack_up() { # stack_up [CHECK]
             psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >"$RUN/log/createdb.log" 2>&1 \
                 || { fail setup_postgres "cannot create $DB: $(tail -2 "$RUN/log/createdb.log")"; DB=""; return 1; }
         fi
-        BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 8)"
+        BASE="$(python3 "$ROOT/tests/tools/free-port-base.py" 10)"
         REKOR="http://127.0.0.1:$BASE"
         FULCIO="http://127.0.0.1:$((BASE + 1))"
         CTLOG="http://127.0.0.1:$((BASE + 2))"
         ISSUER="http://127.0.0.1:$((BASE + 3))"
         TUF="http://127.0.0.1:$((BASE + 4))"
         TSA_BASE="http://127.0.0.1:$((BASE + 5))"; TSA="$TSA_BASE/api/v1/timestamp"
+        EXPLORER="http://127.0.0.1:$((BASE + 6))"
         D="$RUN/data"
         TR="$D/trusted_root.json"; SC="$D/signing_config.v0.2.json"; TC="$D/trust_config.json"
         PIN="$D/tuf/repository/1.root.json"
@@ -191,6 +192,7 @@ stack_up() { # stack_up [CHECK]
         if curl -fsS -o /dev/null "$REKOR/healthz" 2>/dev/null && curl -fsS -o /dev/null "$FULCIO/healthz" 2>/dev/null \
             && curl -fsS -o /dev/null "$CTLOG/healthz" 2>/dev/null && curl -fsS -o /dev/null "$TUF/timestamp.json" 2>/dev/null \
             && curl -fsS -o /dev/null "$TSA_BASE/readyz" 2>/dev/null \
+            && curl -fsS -o /dev/null "$EXPLORER/readyz" 2>/dev/null \
             && grep -q "cosign verify-blob" "$out.out"; then up=1; break; fi
         kill -0 "$UP_PID" 2>/dev/null || break
         sleep 0.2

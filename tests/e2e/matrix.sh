@@ -202,7 +202,7 @@ mkdir -p "$RUN/tamper"
 tampered=1
 "$SIGSTEAD_BIN" ca init --dir "$RUN/other-ca" >"$RUN/log/other-ca.log" 2>&1 || tampered=""
 # Another timestamp authority, not in the trusted root, for the tsa-other-tsa case.
-OTHER_TSA="127.0.0.1:$((BASE + 6))"
+OTHER_TSA="127.0.0.1:$((BASE + 8))"
 "$SIGSTEAD_BIN" tsa init --data-dir "$RUN/other-tsa" --listen "$OTHER_TSA" --organization other >"$RUN/log/other-tsa.log" 2>&1 || tampered=""
 "$SIGSTEAD_BIN" serve tsa --config "$RUN/other-tsa/tsa.toml" >>"$RUN/log/other-tsa.log" 2>&1 &
 OTHER_TSA_PID=$!

@@ -127,7 +127,7 @@ if bash "$ROOT/tests/tools/ensure-softhsm.sh" >"$RUN/log/softhsm.log" 2>&1; then
     printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$RUN/tokens" >"$SOFTHSM2_CONF"
     export TSA_PIN=4321
     ok softhsm_token softhsm2-util --init-token --free --label sigstead-tsa --pin "$TSA_PIN" --so-pin 87654321
-    HSM_LISTEN="127.0.0.1:$((BASE + 6))"; HSM_TSA="http://$HSM_LISTEN/api/v1/timestamp"
+    HSM_LISTEN="127.0.0.1:$((BASE + 8))"; HSM_TSA="http://$HSM_LISTEN/api/v1/timestamp"
     ok hsm_tsa_init "$SIGSTEAD_BIN" tsa init --data-dir "$RUN/hsm-tsa" --listen "$HSM_LISTEN" --curve p384 --intermediate \
         --pkcs11-module "$MODULE" --token-label sigstead-tsa --key-label tsa --pin-env TSA_PIN --generate-on-token
     grep -q '^\[signing_key.pkcs11\]' "$RUN/hsm-tsa/tsa.toml" && [ ! -e "$RUN/hsm-tsa/tsa-key.pem" ] \

@@ -4,7 +4,7 @@
 #
 # Ports: `sigstead up` serves Rekor, CA, CT log and the dev OIDC issuer on
 # BASE..BASE+3 (and its own TUF repository on BASE+4, not used here). This test
-# runs its own repository server on BASE+6, and on BASE+7 one server at a time:
+# runs its own repository server on BASE+8, and on BASE+9 one server at a time:
 # the attack fixtures (python http.server), then the air-gapped mirror
 # (`sigstead serve tuf`, static_only), then a tampered copy of the origin.
 #
@@ -71,8 +71,8 @@ isolate_home
 stack_up || finish
 # stack_up's TUF repository (BASE+4) and its 1.root.json are not used here: $TUF
 # and $PIN are this test's own.
-TUF="http://127.0.0.1:$((BASE + 6))"      # this test's repository server
-AUX="http://127.0.0.1:$((BASE + 7))"      # fixtures, then the mirror, then a tampered origin
+TUF="http://127.0.0.1:$((BASE + 8))"      # this test's repository server
+AUX="http://127.0.0.1:$((BASE + 9))"      # fixtures, then the mirror, then a tampered origin
 ID="alice@example.com"
 OPS="$RUN/offline"                        # the offline host: keys, policies, staged files
 REPO="$RUN/repo"                          # the repository directory the server serves
@@ -241,7 +241,7 @@ grep -qE '^root +version 1 ' "$RUN/log/tuf_status_after_init.log" && grep -qE '^
     && pass tuf_status_reports_versions || fail tuf_status_reports_versions "$(cat "$RUN/log/tuf_status_after_init.log")"
 
 cat >"$RUN/tuf.toml" <<EOF
-listen = "127.0.0.1:$((BASE + 6))"
+listen = "127.0.0.1:$((BASE + 8))"
 repository_dir = "repo"
 check_interval_secs = 2
 [timestamp_key.file]
@@ -287,7 +287,7 @@ cat "$LEG/fulcio_intermediate_v1.crt.pem" "$LEG/fulcio_v1.crt.pem" >"$RUN/legacy
 
 # cosign 3.1.1: initialize, then keyless signing with the services the TUF
 # signing config names, and verification with the TUF trusted root (no flags).
-COSIGN_TUF_DIR="$H/cosign-main/.sigstore/root/127.0.0.1-$((BASE + 6))"
+COSIGN_TUF_DIR="$H/cosign-main/.sigstore/root/127.0.0.1-$((BASE + 8))"
 ok cosign_initialize cos main initialize --mirror "$TUF" --root "$PIN"
 cmp -s "$COSIGN_TUF_DIR/targets/signing_config.v0.2.json" "$SC" && cmp -s "$COSIGN_TUF_DIR/targets/trusted_root.json" "$TR" \
     && pass cosign_caches_tuf_targets || fail cosign_caches_tuf_targets "$(ls -R "$H/cosign-main/.sigstore" 2>&1 | head -20)"
@@ -320,7 +320,7 @@ ok cosign_verifies_through_legacy_tuf_targets offline "${HENV[@]}" bash -c '
     for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$2/timestamp.json" 2>/dev/null && break; sleep 0.1; done
     "$3" initialize --mirror "http://127.0.0.1:$2" --root "$1/1.root.json" && "$3" verify-blob --new-bundle-format=false \
         --bundle cosign-legacy.json --certificate-identity "$4" --certificate-oidc-issuer "$5" artifact; rc=$?; kill $srv; exit $rc' \
-    legacy "$LREPO" "$((BASE + 7))" "$COSIGN" "$ID" "$ISSUER"
+    legacy "$LREPO" "$((BASE + 9))" "$COSIGN" "$ID" "$ISSUER"
 bad=""
 for f in rekor.pub ctfe.pub fulcio_v1.crt.pem fulcio_intermediate_v1.crt.pem; do
     cmp -s "$H/cosign-legacy-tuf/.sigstore/root/targets/$f" "$LEG/$f" || bad="$bad $f"
@@ -431,7 +431,7 @@ ok python_verifies_new_bundle_after_rotation pys main --instance "$TUF" verify i
 js_ok js_follows_rotation main cosign-2.json 2 "$TR"
 js_ok js_verifies_python_bundle_after_rotation main py-2.json 2 "$TR"
 ok cli_verifies_after_rotation cliv main cosign-2.json
-v="$(json_get "$H/cli/main/$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "127.0.0.1:$((BASE + 6))")/root.json" 'd["signed"]["version"]')"
+v="$(json_get "$H/cli/main/$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "127.0.0.1:$((BASE + 8))")/root.json" 'd["signed"]["version"]')"
 [ "$v" = 2 ] && pass cli_cache_follows_root_2 || fail cli_cache_follows_root_2 "cached root.json version '$v'"
 
 # The revoked targets key can no longer publish.
@@ -476,7 +476,7 @@ nfx="$(ls "$FX" 2>/dev/null | wc -l)"
 # One static server for every fixture; the directory it serves is a symlink moved
 # from fixture to fixture (baseline first for rollbacks).
 ln -sfn "$FX" "$RUN/fx-serve"
-(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/fx-serve" "$((BASE + 7))") >"$RUN/log/fx-http.log" 2>&1 &
+(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/fx-serve" "$((BASE + 9))") >"$RUN/log/fx-http.log" 2>&1 &
 AUX_PID=$!
 ln -sfn "$FX/good/repo" "$RUN/fx-serve"
 wait_http "$AUX/timestamp.json" AUX_PID && pass fixture_server_starts || fail fixture_server_starts "$(tail -3 "$RUN/log/fx-http.log")"
@@ -578,7 +578,7 @@ for cmd in "tuf status --repo $MIRROR --min-days 2" "mirror --url $TUF --root $P
     else fail "$name" "$(tail -1 "$RUN/log/$name.log")"; fi
 done
 cat >"$RUN/airgap/tuf.toml" <<EOF
-listen = "127.0.0.1:$((BASE + 7))"
+listen = "127.0.0.1:$((BASE + 9))"
 repository_dir = "repository"
 static_only = true
 EOF
@@ -637,7 +637,7 @@ s = d["signatures"][0]["sig"]
 d["signatures"][0]["sig"] = s[:-2] + ("00" if s[-2:] != "00" else "11")
 json.dump(d, open(p, "w"), indent=2)
 PY
-(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/tampered" "$((BASE + 7))") >"$RUN/log/tampered-http.log" 2>&1 &
+(cd "$RUN" && exec python3 -m http.server --bind 127.0.0.1 --directory "$RUN/tampered" "$((BASE + 9))") >"$RUN/log/tampered-http.log" 2>&1 &
 AUX_PID=$!
 wait_http "$AUX/timestamp.json" AUX_PID && pass tampered_origin_served || fail tampered_origin_served "$(tail -3 "$RUN/log/tampered-http.log")"
 before="$(tree_sum "$MIRROR")"
@@ -726,7 +726,7 @@ refuses kit_verify_refuses_other_artifact "digest|logged digest" offline "$SIGST
 refuses kit_verify_refuses_other_ca_root "does not chain to a certificate authority" offline "$SIGSTEAD_BIN" kit verify "$RUN/other-ca-kit" --bundle cosign-1.json --artifact artifact --identity "$ID" --issuer "$ISSUER"
 # The kit's mirror, served offline by a plain static file server: cosign initialize
 # from it (with the kit's pinned root), then verify through TUF.
-KPORT=$((BASE + 7))
+KPORT=$((BASE + 9))
 ok kit_cosign_initialize_from_kit_mirror offline "${KIT_COSIGN[@]}" bash -c '
     python3 -m http.server --bind 127.0.0.1 --directory "$1/tuf/repository" "$2" >/dev/null 2>&1 & srv=$!
     for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$2/timestamp.json" 2>/dev/null && break; sleep 0.1; done

@@ -110,19 +110,25 @@ pub fn trust_source(config: &ExplorerConfig) -> anyhow::Result<TrustSource> {
 /// Opens the explorer: connects the database (checking, never migrating,
 /// its schema) and finds the log.
 pub async fn open(config: &ExplorerConfig) -> anyhow::Result<Explorer> {
+    // Local files first: a missing pinned root is reported before any connection.
+    let trust = trust_source(config)?;
     let store = sigstead_tlog::Store::open(&config.database_url, sigstead_tlog::MigratePolicy::RequireCurrent).await?;
-    open_with(config, store).await
+    explorer(config, store, trust).await
 }
 
 /// As [`open`], over an already connected store (`sigstead up` shares its
 /// log's embedded database this way).
 pub async fn open_with(config: &ExplorerConfig, store: sigstead_tlog::Store) -> anyhow::Result<Explorer> {
+    explorer(config, store, trust_source(config)?).await
+}
+
+async fn explorer(config: &ExplorerConfig, store: sigstead_tlog::Store, trust: TrustSource) -> anyhow::Result<Explorer> {
     Explorer::new(
         store,
         &config.log_name,
         config.rekor_url.clone(),
         config.page_size,
-        trust_source(config)?,
+        trust,
         config.monitor_state_dir.clone(),
     )
     .await

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# explorer.sh [sqlite|postgres]: the log explorer in a real browser.
+#
+# A fresh `sigstead up` (which serves the explorer on BASE+6); cosign 3.1.1
+# signs a blob keylessly; then playwright-core (npm, pinned in
+# tests/e2e/explorer/package-lock.json) drives Debian's Chromium (installed
+# with apt when missing) through tests/e2e/explorer/explorer.test.mjs:
+#   - the entry is found by identity (through the form), by digest, by
+#     index (typed, Enter), by issuer and by UUID; empty, error and
+#     not-found states;
+#   - its page shows the decoded certificate (SAN, OIDC issuer, the Fulcio
+#     issuer extension by name and OID, the SCT and which CT log issued it,
+#     key type) and "Inclusion proof verified", computed in the browser (4
+#     steps: leaf hash, proof to root, checkpoint root, checkpoint signature
+#     by the trusted root's key with WebCrypto); at a phone's width too,
+#     without horizontal overflow; the search is reachable by keyboard;
+#   - two hostile fixtures in front of the explorer (tamper_proxy.py):
+#     `tampered-proof` (one bit of a proof hash flipped, BASE+7) and
+#     `forged-checkpoint` (the checkpoint signed by another key under the
+#     log's name and key hint, BASE+8): the page shows a failed verification
+#     with the reason;
+#   - the trust page shows the TUF roles with versions, expiry and days
+#     left, the root history, the logs of the trusted root;
+#   - no request goes to another origin (and the CSP forbids it).
+# Screenshots of every page are kept in tests/.work/artifacts/explorer-BACKEND/.
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
+e2e_init explorer "${1:-sqlite}"
+TAMPER_PID=""; FORGE_PID=""; E2E_PIDS+=(TAMPER_PID FORGE_PID)
+EXJS="$HERE/explorer"
+SHOTS="$ROOT/tests/.work/artifacts/explorer-$BACKEND"
+
+# ------------------------------------------------------------------ setup
+require_sigstead || finish
+chromium_package() {
+    command -v chromium >/dev/null && return 0
+    [ "$(id -u)" -eq 0 ] || { echo "chromium missing and not root: apt-get install -y chromium"; return 1; }
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq chromium
+}
+if chromium_package >"$RUN/log/apt.log" 2>&1; then
+    pass setup_chromium; echo "     $(chromium --version 2>&1 | tail -1)"
+else
+    fail setup_chromium "$(tail -3 "$RUN/log/apt.log")"; finish
+fi
+if (cd "$EXJS" && npm ci --no-audit --no-fund --loglevel=error) >"$RUN/log/npm.log" 2>&1 \
+    && [ -f "$EXJS/node_modules/playwright-core/package.json" ]; then
+    pass setup_playwright_core
+else
+    fail setup_playwright_core "$(tail -3 "$RUN/log/npm.log")"; finish
+fi
+setup_cosign && setup_python || finish
+isolate_home
+
+# ------------------------------------------------------------------ a signed entry
+stack_up || finish
+ID="explorer-$$@example.com"
+dev_token || finish
+printf 'explorer artifact %s %s\n' "$$" "$(date +%s%N)" >"$WORK/artifact"
+ok cosign_sign_blob "$COSIGN" sign-blob --yes --signing-config "$SC" --trusted-root "$TR" \
+    --identity-token "$WORK/token.jwt" --bundle "$WORK/artifact.sigstore.json" "$WORK/artifact" || finish
+DIGEST="$(sha256sum "$WORK/artifact" | cut -d' ' -f1)"
+INDEX="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]["logIndex"])' "$WORK/artifact.sigstore.json")"
+echo "     entry $INDEX, sha256:$DIGEST, $ID"
+
+# ------------------------------------------------------------------ hostile fixtures
+TAMPERED="http://127.0.0.1:$((BASE + 7))"; FORGED="http://127.0.0.1:$((BASE + 8))"
+"$PY" "$EXJS/tamper_proxy.py" --listen "$((BASE + 7))" --upstream "$EXPLORER" --mode tampered-proof >"$RUN/log/tamper.log" 2>&1 &
+TAMPER_PID=$!
+"$PY" "$EXJS/tamper_proxy.py" --listen "$((BASE + 8))" --upstream "$EXPLORER" --mode forged-checkpoint >"$RUN/log/forge.log" 2>&1 &
+FORGE_PID=$!
+for _ in $(seq 100); do
+    curl -fsS -o /dev/null "$TAMPERED/healthz" 2>/dev/null && curl -fsS -o /dev/null "$FORGED/healthz" 2>/dev/null && break
+    sleep 0.1
+done
+
+# ------------------------------------------------------------------ the browser
+rm -rf "$SHOTS"
+EXPLORER="$EXPLORER" TAMPERED="$TAMPERED" FORGED="$FORGED" IDENTITY="$ID" ISSUER="$ISSUER" DIGEST="$DIGEST" \
+    INDEX="$INDEX" CTLOG="$CTLOG" REKOR="$REKOR" SHOTS="$SHOTS" CHROMIUM="$(command -v chromium)" \
+    node "$EXJS/explorer.test.mjs" >"$RUN/log/browser.log" 2>&1
+rc=$?
+while IFS= read -r line; do
+    case "$line" in
+        "PASS "*) pass "${line#PASS }" ;;
+        "FAIL "*) rest="${line#FAIL }"; fail "${rest%%:*}" "${rest#*: }" ;;
+    esac
+done <"$RUN/log/browser.log"
+if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$RUN/log/browser.log"; then
+    fail browser_tests "exit $rc: $(tail -3 "$RUN/log/browser.log")"
+fi
+n=$(find "$SHOTS" -name '*.png' 2>/dev/null | wc -l)
+[ "$n" -ge 8 ] && pass screenshots_saved || fail screenshots_saved "$n screenshots in $SHOTS"
+echo "     screenshots: $SHOTS"
+finish
