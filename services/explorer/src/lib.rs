@@ -122,7 +122,11 @@ pub async fn open_with(config: &ExplorerConfig, store: sigstead_tlog::Store) -> 
     explorer(config, store, trust_source(config)?).await
 }
 
-async fn explorer(config: &ExplorerConfig, store: sigstead_tlog::Store, trust: TrustSource) -> anyhow::Result<Explorer> {
+async fn explorer(
+    config: &ExplorerConfig,
+    store: sigstead_tlog::Store,
+    trust: TrustSource,
+) -> anyhow::Result<Explorer> {
     Explorer::new(
         store,
         &config.log_name,

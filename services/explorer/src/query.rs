@@ -73,9 +73,6 @@ impl Query {
                 }
             }
             "" | "auto" => {
-                if q.bytes().all(|b| b.is_ascii_digit()) {
-                    return q.parse().map(Self::Index).map_err(|_| format!("{q:?} is not a log index"));
-                }
                 if q.contains("-----BEGIN") {
                     return key(q).map(Self::PublicKey);
                 }
@@ -89,6 +86,10 @@ impl Query {
                 }
                 if q.len() == 80 && q.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return EntryId::parse(q).map(Self::EntryId).map_err(|e| e.to_string());
+                }
+                // After the hex forms: a 64-digit decimal string is a digest.
+                if q.bytes().all(|b| b.is_ascii_digit()) {
+                    return q.parse().map(Self::Index).map_err(|_| format!("{q:?} is not a log index"));
                 }
                 if q.contains('@') || q.contains("://") {
                     return Ok(Self::Identity(q.to_string()));
@@ -113,6 +114,8 @@ mod tests {
         assert_eq!(Query::parse("", "alice@example.com"), Ok(Query::Identity("alice@example.com".into())));
         let h = "ab".repeat(32);
         assert_eq!(Query::parse("auto", &h), Ok(Query::Hex64([0xab; 32])));
+        // All decimal digits but 64 long: a digest or UUID, not an index.
+        assert_eq!(Query::parse("auto", &"02".repeat(32)), Ok(Query::Hex64([0x02; 32])));
         assert_eq!(Query::parse("auto", &format!("SHA256:{h}")), Ok(Query::Digest([0xab; 32])));
         let id80 = format!("{:016x}{h}", 7u64);
         assert!(matches!(Query::parse("auto", &id80), Ok(Query::EntryId(EntryId { tree_id: Some(7), .. }))));
