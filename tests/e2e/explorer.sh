@@ -28,7 +28,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$HERE/lib.sh"
 e2e_init explorer "${1:-sqlite}"
-TAMPER_PID=""; FORGE_PID=""; E2E_PIDS+=(TAMPER_PID FORGE_PID)
+TAMPER_PID=""; FORGE_PID=""; STANDALONE_PID=""; E2E_PIDS+=(TAMPER_PID FORGE_PID)
 EXJS="$HERE/explorer"
 SHOTS="$ROOT/tests/.work/artifacts/explorer-$BACKEND"
 
@@ -91,7 +91,46 @@ done <"$RUN/log/browser.log"
 if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$RUN/log/browser.log"; then
     fail browser_tests "exit $rc: $(tail -3 "$RUN/log/browser.log")"
 fi
+# ------------------------------------------------------------------ standalone, read-only (Postgres)
+# `sigstead serve explorer` as production runs it: its own process, a role
+# with the SELECT grants of RUNBOOK §5.2 only, the trust root through TUF.
+if [ "$BACKEND" = postgres ]; then
+    ROLE="sigstead_explorer_$$"
+    grants="CREATE ROLE $ROLE LOGIN; GRANT CONNECT ON DATABASE $DB TO $ROLE; GRANT USAGE ON SCHEMA public TO $ROLE;
+            GRANT SELECT ON logs, entries, index_keys, nodes, checkpoints, _sqlx_migrations TO $ROLE;"
+    if psql "$PG_URL/$DB" -v ON_ERROR_STOP=1 -qc "$grants" >"$RUN/log/role.log" 2>&1; then
+        STANDALONE="http://127.0.0.1:$((BASE + 9))"
+        cat >"$WORK/explorer.toml" <<TOML
+listen = "127.0.0.1:$((BASE + 9))"
+database_url = "postgres://$ROLE@127.0.0.1:5432/$DB"
+rekor_url = "$REKOR"
+[tuf]
+url = "$TUF"
+root = "$PIN"
+TOML
+        "$SIGSTEAD_BIN" serve explorer --config "$WORK/explorer.toml" >"$RUN/log/standalone.log" 2>&1 &
+        STANDALONE_PID=$!; E2E_PIDS+=(STANDALONE_PID)
+        for _ in $(seq 100); do curl -fsS -o /dev/null "$STANDALONE/readyz" 2>/dev/null && break; sleep 0.1; done
+        page="$(curl -fsS "$STANDALONE/search?kind=identity&q=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$ID")" 2>&1)"
+        if grep -q ">$INDEX</a>" <<<"$page"; then pass standalone_read_only_explorer_finds_the_entry
+        else fail standalone_read_only_explorer_finds_the_entry "$(tail -c 300 <<<"$page") $(tail -2 "$RUN/log/standalone.log")"; fi
+        trust="$(curl -fsS "$STANDALONE/trust" 2>&1)"
+        if grep -q 'id="tuf-roles"' <<<"$trust" && grep -q "$REKOR" <<<"$trust"; then pass standalone_explorer_trust_through_tuf
+        else fail standalone_explorer_trust_through_tuf "$(tail -c 300 <<<"$trust")"; fi
+        # The grants really are read-only.
+        refuses explorer_role_cannot_write 'permission denied' \
+            psql "postgres://$ROLE@127.0.0.1:5432/$DB" -v ON_ERROR_STOP=1 -qc "DELETE FROM entries WHERE leaf_index = 0"
+        stop_pid STANDALONE_PID
+    else
+        fail explorer_role "$(tail -2 "$RUN/log/role.log")"
+    fi
+    psql "$PG_URL/$DB" -qc "REASSIGN OWNED BY $ROLE TO postgres; DROP OWNED BY $ROLE" >/dev/null 2>&1
+    ROLE_TO_DROP="$ROLE"
+fi
+
 n=$(find "$SHOTS" -name '*.png' 2>/dev/null | wc -l)
 [ "$n" -ge 8 ] && pass screenshots_saved || fail screenshots_saved "$n screenshots in $SHOTS"
 echo "     screenshots: $SHOTS"
+e2e_cleanup
+[ -n "${ROLE_TO_DROP:-}" ] && psql "$PG_URL/postgres" -qc "DROP ROLE IF EXISTS $ROLE_TO_DROP" >/dev/null 2>&1
 finish

@@ -17,6 +17,8 @@
 use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
 use clap::{Args, Subcommand};
+mod explorer;
+
 use sha2::{Digest, Sha256};
 use sigstead_crypto::Signer;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +33,8 @@ pub enum BenchCommand {
     Fulcio(FulcioBench),
     /// Request RFC 3161 timestamps from a running timestamp authority.
     Tsa(TsaBench),
+    /// Search latency of the log explorer over a filled log.
+    Explorer(explorer::ExplorerBench),
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +122,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Rekor(b) => rekor(b).await,
         BenchCommand::Fulcio(b) => fulcio(b).await,
         BenchCommand::Tsa(b) => tsa(b).await,
+        BenchCommand::Explorer(b) => explorer::run(b).await,
     }
 }
 
