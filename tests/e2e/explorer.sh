@@ -128,6 +128,27 @@ TOML
     ROLE_TO_DROP="$ROLE"
 fi
 
+# ------------------------------------------------------------------ fsck of the same log
+# `sigstead fsck` re-derives the tree from the stored entries and checks
+# every node, checkpoint (signature with the log key of the trusted root),
+# canonical body and search key; then a copy with one body changed is refused.
+python3 -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.load(open(sys.argv[1]))["tlogs"][0]["publicKey"]["rawBytes"]))' "$TR" "$WORK/rekor.der"
+if [ "$BACKEND" = postgres ]; then REKOR_DB="$PG_URL/$DB"; else REKOR_DB="sqlite://$D/rekor/rekor.db"; fi
+if "$SIGSTEAD_BIN" fsck --database-url "$REKOR_DB" --public-key "$WORK/rekor.der" >"$WORK/fsck.json" 2>"$RUN/log/fsck.log" \
+    && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["clean"] and d["bodies_checked"] >= 1 and d["signatures_checked"] >= 1 and d["entries_checked"] == d["tree_size"] else 1)' "$WORK/fsck.json"; then
+    pass fsck_clean_log; echo "     $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["entries_checked"], "entries,", d["nodes_checked"], "nodes,", d["checkpoints_checked"], "checkpoints,", d["bodies_checked"], "bodies checked")' "$WORK/fsck.json")"
+else
+    fail fsck_clean_log "$(head -c 600 "$WORK/fsck.json") $(tail -2 "$RUN/log/fsck.log")"
+fi
+if [ "$BACKEND" = sqlite ]; then
+    # tampered-body: a copy of the log whose entry $INDEX has another body.
+    cp "$D/rekor/rekor.db" "$WORK/tampered.db"
+    [ -f "$D/rekor/rekor.db-wal" ] && cp "$D/rekor/rekor.db-wal" "$WORK/tampered.db-wal"
+    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE entries SET body = CAST(? AS BLOB) WHERE leaf_index = ?", (b"{}", int(sys.argv[2]))); c.commit()' "$WORK/tampered.db" "$INDEX"
+    refuses fsck_refuses_tampered_body "leaf_hash_mismatch" \
+        sh -c "'$SIGSTEAD_BIN' fsck --database-url 'sqlite://$WORK/tampered.db' --public-key '$WORK/rekor.der' 2>&1"
+fi
+
 n=$(find "$SHOTS" -name '*.png' 2>/dev/null | wc -l)
 [ "$n" -ge 8 ] && pass screenshots_saved || fail screenshots_saved "$n screenshots in $SHOTS"
 echo "     screenshots: $SHOTS"

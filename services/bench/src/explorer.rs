@@ -54,7 +54,13 @@ fn random_below(n: u64) -> u64 {
 
 fn enc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -71,7 +77,8 @@ fn tree_size(home: &str) -> Option<u64> {
 
 pub async fn run(b: ExplorerBench) -> anyhow::Result<()> {
     let base = b.url.trim_end_matches('/').to_string();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(30)).build()?;
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(30)).build()?;
     let home = client.get(format!("{base}/")).send().await?.error_for_status()?.text().await?;
     let size = tree_size(&home).ok_or_else(|| anyhow::anyhow!("no tree size on {base}/"))?;
     anyhow::ensure!(size > 1, "the log at {base} holds only its genesis leaf: fill it first (sigstead bench rekor)");
@@ -115,14 +122,19 @@ pub async fn run(b: ExplorerBench) -> anyhow::Result<()> {
                 };
                 let t = Instant::now();
                 let result = async {
-                    let resp = client.get(format!("{base}{path}")).send().await.map_err(|e| format!("transport: {}", e.without_url()))?;
+                    let resp = client
+                        .get(format!("{base}{path}"))
+                        .send()
+                        .await
+                        .map_err(|e| format!("transport: {}", e.without_url()))?;
                     let status = resp.status().as_u16();
                     let text = resp.text().await.map_err(|e| format!("body: {e}"))?;
                     if status != 200 {
                         return Err(format!("{kind}: HTTP {status}"));
                     }
                     // A deep page may legitimately be past an identity's oldest entry.
-                    if kind.ends_with("deep_page") || !path.starts_with("/search") || text.contains("<a href=\"/entry/") {
+                    if kind.ends_with("deep_page") || !path.starts_with("/search") || text.contains("<a href=\"/entry/")
+                    {
                         Ok(())
                     } else {
                         Err(format!("{kind}: no result"))

@@ -144,3 +144,31 @@ pub async fn serve(
     served?;
     Ok(())
 }
+
+/// The Rekor rules of `sigstead fsck` (see `sigstead_tlog::fsck`): a body
+/// must be its own canonical form (re-canonicalising it gives the same
+/// bytes) and its search keys are the ones it yields; the genesis leaf is
+/// only checked as a leaf.
+pub fn fsck_body_check(e: &sigstead_tlog::StoredEntry) -> Result<Option<Vec<String>>, String> {
+    if e.leaf_index.0 == 0 {
+        return Ok(None);
+    }
+    let canonical = sigstead_rekor_types::canonicalize(&e.body).map_err(|err| err.to_string())?;
+    if canonical.body != e.body {
+        return Err("the stored body is not in canonical form".into());
+    }
+    Ok(Some(canonical.index_keys))
+}
+
+/// The Rekor checkpoint rule of `sigstead fsck`: the signed note verifies
+/// with the log key and names the recorded size and root.
+pub fn fsck_note_check(spki_der: &[u8], cp: &sigstead_tlog::StoredCheckpoint) -> Result<(), String> {
+    let note = sigstead_note::verify_checkpoint_v1(&cp.signed, None, spki_der).map_err(|e| e.to_string())?;
+    if note.size != cp.tree_size.0 || note.root_hash != cp.root_hash {
+        return Err(format!("the signed note names size {} and another root than the record", note.size));
+    }
+    Ok(())
+}
+
+/// Search keys that releases before the explorer did not store.
+pub const KEYS_ADDED_LATER: &[&str] = &["iss:"];

@@ -5,6 +5,7 @@
 
 mod data_dir;
 mod dev;
+mod fsck_cmd;
 mod kit_cmd;
 mod rekor_cmd;
 mod tsa_cmd;
@@ -88,6 +89,20 @@ enum Command {
         /// Exit non-zero (after mirroring) if any role of the copy expires within this many days.
         #[arg(long)]
         min_days: Option<f64>,
+    },
+    /// Check a Rekor log's database end to end: re-derive the tree from the
+    /// stored entries (streaming, constant memory) and check every stored
+    /// node, every recorded checkpoint (root, and signature with
+    /// --public-key), each body's canonical form and its search keys.
+    /// Read only; prints a JSON report and exits non-zero on any error.
+    Fsck {
+        #[arg(long, env = "SIGSTEAD_DATABASE_URL")]
+        database_url: sigstead_tlog::DatabaseUrl,
+        #[arg(long, default_value = "rekor")]
+        log_name: String,
+        /// PEM public key of the log (checkpoint signatures are checked with it).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
     },
     /// Follow a Rekor log: verify each signed checkpoint with the trusted
     /// root's log key and prove it consistent with the last verified one (kept
@@ -297,6 +312,13 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Kit { command } => kit_cmd::run(command).await,
+            Command::Fsck { database_url, log_name, public_key } => {
+                if fsck_cmd::run(&database_url, &log_name, public_key.as_deref()).await? {
+                    Ok(())
+                } else {
+                    anyhow::bail!("fsck found errors (see the report)")
+                }
+            }
             Command::Monitor {
                 rekor_url,
                 ctlog_url,

@@ -102,6 +102,7 @@
 //! load and SIGKILLs the leader.
 
 pub mod database;
+pub mod fsck;
 mod sequencer;
 pub mod settings;
 pub mod sqlite_lock;

@@ -788,6 +788,57 @@ impl Store {
         rows.into_iter().map(Self::entry_from).collect()
     }
 
+    /// The search keys stored for the entries `[start, end)`, by index (fsck).
+    pub async fn index_keys_range(
+        &self,
+        log_id: i16,
+        start: LeafIndex,
+        end: LeafIndex,
+    ) -> Result<Vec<(LeafIndex, String)>, Error> {
+        let sql = "SELECT leaf_index, key FROM index_keys WHERE log_id = $1 AND leaf_index >= $2 AND leaf_index < $3";
+        let (a, b) = (i64_of(start.0)?, i64_of(end.0)?);
+        let rows: Vec<(i64, String)> = match self {
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).bind(a).bind(b).fetch_all(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(a).bind(b).fetch_all(p).await?,
+        };
+        rows.into_iter().map(|(i, k)| Ok((LeafIndex(u64_of(i)?), k))).collect()
+    }
+
+    /// At most `limit` recorded checkpoints larger than `after`, by size (fsck).
+    pub async fn checkpoints_after(
+        &self,
+        log_id: i16,
+        after: TreeSize,
+        limit: u32,
+    ) -> Result<Vec<StoredCheckpoint>, Error> {
+        let sql = "SELECT tree_size, root_hash, signed FROM checkpoints WHERE log_id = $1 AND tree_size > $2 \
+                   ORDER BY tree_size LIMIT $3";
+        let after = i64_of(after.0)?;
+        let rows: Vec<(i64, Vec<u8>, String)> = match self {
+            Self::Postgres(p) => {
+                sqlx::query_as(sql).bind(log_id).bind(after).bind(i64::from(limit)).fetch_all(p).await?
+            }
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).bind(after).bind(i64::from(limit)).fetch_all(p).await?,
+        };
+        rows.into_iter()
+            .map(|(s, r, signed)| {
+                Ok(StoredCheckpoint { tree_size: TreeSize(u64_of(s)?), root_hash: hash_of(r)?, signed })
+            })
+            .collect()
+    }
+
+    /// Rows of `log_id` in the entries, nodes and index tables (fsck).
+    pub async fn row_counts(&self, log_id: i16) -> Result<(u64, u64, u64), Error> {
+        let sql = "SELECT (SELECT count(*) FROM entries WHERE log_id = $1), \
+                          (SELECT count(*) FROM nodes WHERE log_id = $1), \
+                          (SELECT count(*) FROM index_keys WHERE log_id = $1)";
+        let (e, n, k): (i64, i64, i64) = match self {
+            Self::Postgres(p) => sqlx::query_as(sql).bind(log_id).fetch_one(p).await?,
+            Self::Sqlite(p) => sqlx::query_as(sql).bind(log_id).fetch_one(p).await?,
+        };
+        Ok((u64_of(e)?, u64_of(n)?, u64_of(k)?))
+    }
+
     fn postgres(&self) -> Result<&PgPool, Error> {
         match self {
             Self::Postgres(p) => Ok(p),
