@@ -107,6 +107,10 @@ pub struct RekorBench {
     /// Distinct signing identities (leaf certificates or keys) the requests rotate through.
     #[arg(long, default_value_t = 256)]
     clients: usize,
+    /// Closed loop: stop early once this file exists (a test harness ends
+    /// the load when its fault rounds are done; the record is flushed).
+    #[arg(long)]
+    until_file: Option<std::path::PathBuf>,
 }
 
 /// The entry shapes `sigstead bench rekor` submits.
@@ -420,7 +424,7 @@ async fn rekor(b: RekorBench) -> anyhow::Result<()> {
     let target =
         Arc::new(Target { urls, content_type: "application/json", bearer: None, expect: 201, rekor: Some(checks) });
     let outcome = match b.rate {
-        None => closed_loop(&client, &target, requests, b.concurrency, duration).await,
+        None => closed_loop(&client, &target, requests, b.concurrency, duration, b.until_file.clone()).await,
         Some(rate) => open_loop(&client, &target, requests, rate, b.concurrency).await,
     };
     let elapsed = start.elapsed();
@@ -480,15 +484,27 @@ async fn closed_loop(
     requests: Arc<Vec<Bytes>>,
     concurrency: usize,
     duration: Duration,
+    until_file: Option<std::path::PathBuf>,
 ) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + duration;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(path) = until_file {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            while !path.exists() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, target, requests, next) = (client.clone(), target.clone(), requests.clone(), next.clone());
+        let (client, target, requests, next, stop) =
+            (client.clone(), target.clone(), requests.clone(), next.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Outcome::default();
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = requests.get(i) else { break };
                 let t = Instant::now();
@@ -591,7 +607,7 @@ async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
     let target = Arc::new(Target::single(url, "application/json", Some(token), 200));
     let start = Instant::now();
-    let outcome = closed_loop(&client, &target, bodies, b.concurrency, Duration::from_secs(b.duration)).await;
+    let outcome = closed_loop(&client, &target, bodies, b.concurrency, Duration::from_secs(b.duration), None).await;
     let mut report = outcome.report(start.elapsed().as_secs_f64(), "certificates", "certificates_per_sec");
     report.insert("mode".into(), format!("closed loop, {} clients", b.concurrency).into());
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -619,7 +635,7 @@ async fn tsa(b: TsaBench) -> anyhow::Result<()> {
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
     let target = Arc::new(Target::single(b.url.clone(), "application/timestamp-query", None, 201));
     let start = Instant::now();
-    let outcome = closed_loop(&client, &target, Arc::new(bodies), b.concurrency, Duration::from_secs(b.duration)).await;
+    let outcome = closed_loop(&client, &target, Arc::new(bodies), b.concurrency, Duration::from_secs(b.duration), None).await;
     let elapsed = start.elapsed().as_secs_f64();
 
     // Verify a sample against the served chain.
