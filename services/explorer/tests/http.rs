@@ -43,6 +43,8 @@ fn body_and_keys(cert_pem: &str, n: u8) -> (Vec<u8>, Vec<String>) {
 struct Fixture {
     app: axum::Router,
     key: Arc<EcdsaSigner>,
+    store: Store,
+    trusted_root: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -87,8 +89,9 @@ async fn fixture() -> Fixture {
     });
     let tr = dir.path().join("trusted_root.json");
     std::fs::write(&tr, root.to_string()).unwrap();
-    let ex = Explorer::new(store, "rekor", REKOR_URL.into(), 2, TrustSource::File(tr), None).await.unwrap();
-    Fixture { app: sigstead_explorer::app(ex, &Default::default()), key, _dir: dir }
+    let ex_store = store.clone();
+    let ex = Explorer::new(store, "rekor", REKOR_URL.into(), 2, TrustSource::File(tr.clone()), None).await.unwrap();
+    Fixture { app: sigstead_explorer::app(ex, &Default::default()), key, store: ex_store, trusted_root: tr, _dir: dir }
 }
 
 fn b64(b: &[u8]) -> String {
@@ -235,4 +238,36 @@ async fn error_states_are_clear_and_change_nothing() {
     assert_eq!(s, StatusCode::OK);
     assert!(h["content-type"].to_str().unwrap().starts_with("text/javascript"));
     assert!(js.contains("crypto.subtle"));
+}
+
+#[tokio::test]
+async fn home_page_shows_the_monitors_last_verdict() {
+    let f = fixture().await;
+    let state = tempfile::tempdir().unwrap();
+    let ex = |dir: Option<std::path::PathBuf>| {
+        let (store, tr) = (f.store.clone(), f.trusted_root.clone());
+        async move {
+            let ex = Explorer::new(store, "rekor", REKOR_URL.into(), 2, TrustSource::File(tr), dir).await.unwrap();
+            sigstead_explorer::app(ex, &Default::default())
+        }
+    };
+    let app = ex(Some(state.path().to_path_buf())).await;
+    let (_, _, home) = get(&app, "/").await;
+    assert!(home.contains("id=\"monitor\">no verified checkpoint yet<"), "{home}");
+    // The monitor's state file, as `sigstead monitor` keeps it.
+    let grew_at = time::OffsetDateTime::now_utc().unix_timestamp() - 30;
+    std::fs::write(
+        state.path().join("rekor-checkpoint.json"),
+        serde_json::json!({"checkpoint": "note", "tree_size": 5, "grew_at": grew_at}).to_string(),
+    )
+    .unwrap();
+    let (_, _, home) = get(&app, "/").await;
+    assert!(home.contains("verified consistent up to tree size 5 (2 entries behind the log)"), "{home}");
+    std::fs::write(state.path().join("rekor-checkpoint.json"), "{broken").unwrap();
+    let (s, _, home) = get(&app, "/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(home.contains("state unreadable"), "{home}");
+    // Without a monitor configured, nothing is claimed.
+    let (_, _, home) = get(&ex(None).await, "/").await;
+    assert!(!home.contains("id=\"monitor\""));
 }
