@@ -189,7 +189,18 @@ publish_targets() {
     for spec in "$@"; do args+=(--target "$spec"); done
     ok "stage_targets_$v" tufc stage-targets --repo "$REPO" "${args[@]}" --out "$OPS/targets-$v.json"
     ok "sign_targets_$v" tufc sign --metadata "$OPS/targets-$v.json" --key "$(key "$TARGETS_KEY")" --password-file "$OPS/pw"
-    ok "publish_targets_$v" tufc publish --repo "$REPO" --metadata "$OPS/targets-$v.json"
+    local skip=()
+    if [ -n "${DRIFT_WHY:-}" ]; then
+        # The drift audit: publish refuses a trusted root that does not describe
+        # the live services, naming the difference, and writes nothing; this
+        # test then publishes it anyway to see what clients do with it.
+        local before; before="$(tree_sum "$REPO")"
+        refuses "publish_refuses_drifted_trust_root_$v" "refusing to publish.*$DRIFT_WHY" \
+            bash -c "set -o pipefail; '$SIGSTEAD_BIN' tuf publish --repo '$REPO' --metadata '$OPS/targets-$v.json' 2>&1 | tr '\n' ' '"
+        [ "$before" = "$(tree_sum "$REPO")" ] && pass "drifted_trust_root_${v}_wrote_nothing" || fail "drifted_trust_root_${v}_wrote_nothing" "the repository changed"
+        skip=(--insecure-skip-audit)
+    fi
+    ok "publish_targets_$v" tufc publish --repo "$REPO" --metadata "$OPS/targets-$v.json" "${skip[@]}"
     wait_targets "server_resigns_for_targets_$v" "$v"
 }
 
@@ -441,12 +452,16 @@ before="$(tree_sum "$REPO")"
 refuses publish_refuses_targets_signed_by_revoked_key "threshold|signatures" tufc publish --repo "$REPO" --metadata "$OPS/targets-revoked.json"
 [ "$before" = "$(tree_sum "$REPO")" ] && pass revoked_key_publication_wrote_nothing || fail revoked_key_publication_wrote_nothing "the repository changed"
 
+# The drift audit of the live documents: every service of the signing config
+# answers with what the trusted root lists.
+ok tuf_audit_live_trust_documents tufc audit --trusted-root "$TR" --signing-config "$SC"
+
 # New targets: a trusted root naming another CA (targets 3); every verifier must
 # now refuse the earlier bundles. Then targets 4 restores the real one.
 other_ca_root "$RUN/other-ca.trusted_root.json"
 OTHER="$RUN/other-ca.trusted_root.json"
 [ -s "$OTHER" ] || fail other_ca_trusted_root "$(tail -3 "$RUN/log/other-ca.log")"
-publish_targets 3 "trusted_root.json=$OTHER"
+DRIFT_WHY="DIFF ca [^ ]+: the trusted root lists 2 certificate" publish_targets 3 "trusted_root.json=$OTHER"
 for c in $DRIVERS; do
     fetch_ok "${c}_sees_targets_3" "$c" "$TUF" "$RUN/cache/$c" 2 "trusted_root.json=$OTHER" "signing_config.v0.2.json=$SC"
 done
@@ -669,7 +684,7 @@ read -r R_URL CT_URL CA_URL TSA_URL <"$ROT/urls"
 ok rotation_trust_documents tufc trust-documents --rekor-url "$R_URL" --rekor-key "$ROT/new-rekor.pub" --ctlog-url "$CT_URL" \
     --ct-key "$ROT/ct.pub" --fulcio-url "$CA_URL" --ca-chain "$ROT/ca-chain.pem" --tsa-url "$TSA_URL" --tsa-chain "$ROT/tsa-chain.pem" \
     --previous "$TR" --out-dir "$ROT"
-publish_targets 6 "trusted_root.json=$ROT/trusted_root.json"
+DRIFT_WHY="DIFF rekor [^ ]+: the trusted root lists key [^ ]+, the live log serves key" publish_targets 6 "trusted_root.json=$ROT/trusted_root.json"
 legacy_ok python_legacy_targets_follow_rekor_rotation python "$RUN/cache/python" "$ROT/trusted_root.json"
 RL="$RUN/out/python_legacy_targets_follow_rekor_rotation"
 expired="$(json_get "$RUN/python_legacy_targets_follow_rekor_rotation.targets.json" '" ".join(n for n, t in d["signed"]["targets"].items() if (t.get("custom") or {}).get("sigstore") == {"usage": "Rekor", "status": "Expired", "uri": "'"$R_URL"'"})')"
@@ -813,7 +828,7 @@ refuses federated_python_refuses_staging_bundle "certificate chain was not valid
 # Without the federation, this stack's own root refuses the public-good bundle.
 refuses own_root_refuses_public_good_bundle "not in the trusted root" offline "$SIGSTEAD_BIN" kit verify "$KIT" \
     --bundle "$CONF/happy-path-v0.3/bundle.sigstore.json" --artifact "$CONF/a.txt" --identity "$BEACON" --issuer "$GHA"
-publish_targets 7 "trusted_root.json=$FED/trusted_root.json"
+DRIFT_WHY="DIFF rekor [^ ]+: the trusted root lists key" publish_targets 7 "trusted_root.json=$FED/trusted_root.json"
 ok federated_cosign_verifies_public_good_bundle_via_tuf cos main verify-blob --bundle "$CONF/happy-path-v0.3/bundle.sigstore.json" \
     --certificate-identity "$BEACON" --certificate-oidc-issuer "$GHA" "$CONF/a.txt"
 ok federated_cosign_verifies_private_bundle_via_tuf cos main verify-blob --bundle cosign-1.json --certificate-identity "$ID" --certificate-oidc-issuer "$ISSUER" artifact

@@ -635,7 +635,8 @@ async fn tsa(b: TsaBench) -> anyhow::Result<()> {
         reqwest::Client::builder().pool_max_idle_per_host(b.concurrency).timeout(Duration::from_secs(60)).build()?;
     let target = Arc::new(Target::single(b.url.clone(), "application/timestamp-query", None, 201));
     let start = Instant::now();
-    let outcome = closed_loop(&client, &target, Arc::new(bodies), b.concurrency, Duration::from_secs(b.duration), None).await;
+    let outcome =
+        closed_loop(&client, &target, Arc::new(bodies), b.concurrency, Duration::from_secs(b.duration), None).await;
     let elapsed = start.elapsed().as_secs_f64();
 
     // Verify a sample against the served chain.

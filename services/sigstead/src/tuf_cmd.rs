@@ -96,6 +96,26 @@ pub enum TufCommand {
         online_keys: Vec<PathBuf>,
         #[arg(long)]
         password_file: Option<PathBuf>,
+        /// Publish a trusted root without auditing it against the live
+        /// services first (an offline host: run `sigstead tuf audit` on a
+        /// connected one before signing).
+        #[arg(long)]
+        insecure_skip_audit: bool,
+        /// PEM CA certificates for the live services' HTTPS (the audit).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
+    /// Compare a trusted root (and signing config) with the live services:
+    /// log keys and IDs, checkpoint origins, CT key, CA and TSA chains, URLs,
+    /// validity windows. Prints OK / DIFF / SKIP lines; exits non-zero on a DIFF.
+    Audit {
+        #[arg(long)]
+        trusted_root: PathBuf,
+        #[arg(long)]
+        signing_config: Option<PathBuf>,
+        /// PEM CA certificates for the live services' HTTPS.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
     /// Write trusted_root.json, signing_config.v0.2.json and trust_config.json
     /// for the live services (their public keys and URLs). With --previous,
@@ -205,7 +225,19 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        TufCommand::Publish { repo: repo_path, metadata, online_keys: okeys, password_file } => {
+        TufCommand::Publish {
+            repo: repo_path,
+            metadata,
+            online_keys: okeys,
+            password_file,
+            insecure_skip_audit,
+            ca_file,
+        } => {
+            if insecure_skip_audit {
+                eprintln!("WARNING: publishing without auditing the trust documents against the live services");
+            } else {
+                audit_staged(&RepoDir::new(&repo_path), &metadata, ca_file, now)?;
+            }
             let keys = load_keys(&okeys, password_file.as_deref())?;
             for p in editor::publish_files(&RepoDir::new(&repo_path), &metadata, &keys)? {
                 println!("published {p}");
@@ -276,6 +308,27 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        TufCommand::Audit { trusted_root, signing_config, ca_file } => {
+            let tr: sigstead_trust::TrustedRoot = serde_json::from_slice(&std::fs::read(&trusted_root)?)
+                .with_context(|| format!("{} is not a trusted root", trusted_root.display()))?;
+            let sc: Option<sigstead_trust::wire::SigningConfig> = match &signing_config {
+                Some(p) => Some(
+                    serde_json::from_slice(&std::fs::read(p)?)
+                        .with_context(|| format!("{} is not a signing config", p.display()))?,
+                ),
+                None => None,
+            };
+            let report = run_audit(&tr, sc.as_ref(), ca_file, now)?;
+            for f in &report.findings {
+                println!("{f}");
+            }
+            anyhow::ensure!(
+                report.is_clean(),
+                "the trust documents do not describe the live services ({} differences)",
+                report.diffs().count()
+            );
+            Ok(())
+        }
         TufCommand::Status { repo: repo_path, min_days } => {
             freshness(&RepoDir::new(&repo_path), now, min_days)?;
             Ok(())
@@ -285,6 +338,62 @@ pub fn run(cmd: TufCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn run_audit(
+    tr: &sigstead_trust::TrustedRoot,
+    sc: Option<&sigstead_trust::wire::SigningConfig>,
+    ca_file: Option<PathBuf>,
+    now: OffsetDateTime,
+) -> anyhow::Result<sigstead_tuf_service::audit::AuditReport> {
+    let http = sigstead_server::OutboundTls::with_ca_file(ca_file).http_client(std::time::Duration::from_secs(10))?;
+    // `tuf` runs inside the binary's multi-threaded runtime.
+    Ok(tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(sigstead_tuf_service::audit::audit(&http, tr, sc, now))
+    }))
+}
+
+/// The audit before `publish`: the trusted root (and signing config) that a
+/// staged targets file names, read from the repository where `stage-targets`
+/// put them, must describe the live services.
+fn audit_staged(
+    dir: &RepoDir,
+    metadata: &[PathBuf],
+    ca_file: Option<PathBuf>,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    for m in metadata {
+        let env = sigstead_tuf::Envelope::parse(&std::fs::read(m).with_context(|| m.display().to_string())?)?;
+        if env.type_name() != Some("targets") {
+            continue;
+        }
+        let t: sigstead_tuf::Targets = env.signed_as()?;
+        let read = |name: &str| -> anyhow::Result<Option<Vec<u8>>> {
+            let Some(f) = t.targets.get(name) else { return Ok(None) };
+            let path = sigstead_tuf::layout::target_path(name, f).context("a target without a SHA-256")?;
+            let bytes = dir.read(&path)?.with_context(|| format!("{path} is not in the repository"))?;
+            anyhow::ensure!(f.matches(&bytes), "{path} does not match the staged targets");
+            Ok(Some(bytes))
+        };
+        let Some(tr) = read("trusted_root.json")? else { continue };
+        let tr: sigstead_trust::TrustedRoot = serde_json::from_slice(&tr).context("the staged trusted_root.json")?;
+        let sc: Option<sigstead_trust::wire::SigningConfig> = match read("signing_config.v0.2.json")? {
+            Some(b) => Some(serde_json::from_slice(&b).context("the staged signing_config.v0.2.json")?),
+            None => None,
+        };
+        let report = run_audit(&tr, sc.as_ref(), ca_file.clone(), now)?;
+        for f in &report.findings {
+            eprintln!("audit: {f}");
+        }
+        if !report.is_clean() {
+            let diffs: Vec<String> = report.diffs().map(ToString::to_string).collect();
+            anyhow::bail!(
+                "refusing to publish: the staged trusted root does not describe the live services:\n  {}\n(fix the trust documents, or on an offline host pass --insecure-skip-audit after `sigstead tuf audit` on a connected one)",
+                diffs.join("\n  ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `sigstead mirror`: a verified copy of a repository for an air-gapped site.

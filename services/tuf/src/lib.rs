@@ -11,6 +11,7 @@
 //! ([`online::refresh_online`]) so that clients never see expired metadata,
 //! and warns well before the offline roles (root, targets) expire.
 
+pub mod audit;
 pub mod config;
 pub mod editor;
 pub mod kit;
