@@ -42,6 +42,7 @@ fn body_and_keys(cert_pem: &str, n: u8) -> (Vec<u8>, Vec<String>) {
 
 struct Fixture {
     app: axum::Router,
+    alice_pem: String,
     key: Arc<EcdsaSigner>,
     store: Store,
     trusted_root: std::path::PathBuf,
@@ -91,7 +92,14 @@ async fn fixture() -> Fixture {
     std::fs::write(&tr, root.to_string()).unwrap();
     let ex_store = store.clone();
     let ex = Explorer::new(store, "rekor", REKOR_URL.into(), 2, TrustSource::File(tr.clone()), None).await.unwrap();
-    Fixture { app: sigstead_explorer::app(ex, &Default::default()), key, store: ex_store, trusted_root: tr, _dir: dir }
+    Fixture {
+        app: sigstead_explorer::app(ex, &Default::default()),
+        alice_pem: alice,
+        key,
+        store: ex_store,
+        trusted_root: tr,
+        _dir: dir,
+    }
 }
 
 fn b64(b: &[u8]) -> String {
@@ -157,6 +165,12 @@ async fn search_by_issuer_digest_index_and_uuid() {
     assert_eq!(uuid.len(), 80);
     let (_, _, u) = get(&f.app, &format!("/search?q={uuid}")).await;
     assert_eq!(indexes(&u), vec![4]);
+    // A public key (here as the certificate carrying it) finds that signer's entries.
+    let pem = sigstead_explorer::pages::enc(&f.alice_pem);
+    let (_, _, k) = get(&f.app, &format!("/search?kind=key&q={pem}")).await;
+    assert_eq!(indexes(&k), vec![5, 4]);
+    let (_, _, k) = get(&f.app, &format!("/search?q={pem}")).await;
+    assert_eq!(indexes(&k), vec![5, 4], "a PEM is recognised without a kind");
     let (_, _, none) = get(&f.app, "/search?kind=identity&q=carol%40example.com").await;
     assert!(none.contains("No published entry matches"));
     let (_, _, beyond) = get(&f.app, "/search?q=99").await;
