@@ -145,17 +145,28 @@ pub async fn serve(
     Ok(())
 }
 
-/// The Rekor rules of `sigstead fsck` (see `sigstead_tlog::fsck`): a body
-/// must be its own canonical form (re-canonicalising it gives the same
-/// bytes) and its search keys are the ones it yields; the genesis leaf is
-/// only checked as a leaf.
+/// The Rekor rules of `sigstead fsck` (see `sigstead_tlog::fsck`). A
+/// `hashedrekord` body, whose canonical form is itself a valid proposed
+/// entry, is re-canonicalised (its signature verified again): it must give
+/// the same bytes, and its search keys are the ones it yields. The canonical
+/// bodies of the other kinds (dsse, intoto, rekord) are not submittable
+/// entries (they hold hashes in place of the envelope), so for them fsck
+/// checks the RFC 8785 form and the leaf, not the search keys. The genesis
+/// leaf is only checked as a leaf.
 pub fn fsck_body_check(e: &sigstead_tlog::StoredEntry) -> Result<Option<Vec<String>>, String> {
     if e.leaf_index.0 == 0 {
         return Ok(None);
     }
+    let v: serde_json::Value = serde_json::from_slice(&e.body).map_err(|err| format!("the body is not JSON: {err}"))?;
+    if sigstead_rekor_types::jcs(&v) != e.body {
+        return Err("the stored body is not in canonical (RFC 8785) form".into());
+    }
+    if v.get("kind").and_then(serde_json::Value::as_str) != Some("hashedrekord") {
+        return Ok(None);
+    }
     let canonical = sigstead_rekor_types::canonicalize(&e.body).map_err(|err| err.to_string())?;
     if canonical.body != e.body {
-        return Err("the stored body is not in canonical form".into());
+        return Err("the stored body is not its own canonical form".into());
     }
     Ok(Some(canonical.index_keys))
 }
