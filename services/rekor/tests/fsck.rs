@@ -7,7 +7,13 @@
 use sigstead_tlog::{LeafIndex, StoredEntry};
 
 fn stored(body: Vec<u8>) -> StoredEntry {
-    StoredEntry { leaf_index: LeafIndex(1), leaf_hash: sigstead_merkle::leaf_hash(&body), body, integrated_time: 0, extra_data: None }
+    StoredEntry {
+        leaf_index: LeafIndex(1),
+        leaf_hash: sigstead_merkle::leaf_hash(&body),
+        body,
+        integrated_time: 0,
+        extra_data: None,
+    }
 }
 
 #[test]
