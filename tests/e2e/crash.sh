@@ -65,7 +65,7 @@ start_server >/dev/null && pass server_starts || { fail server_starts "$(tail -3
 # The load: closed loop, key-shaped entries, every acknowledgement recorded,
 # until the harness is done.
 "$SIGSTEAD_BIN" bench rekor --url "$URL" --duration 86400 --concurrency "$CONCURRENCY" --entry-shape key --clients 64 \
-    --max-requests $(( KILLS * 1500 + 20000 )) --record "$RUN/acks.jsonl" --until-file "$RUN/stop" \
+    --max-requests $(( KILLS * 4000 + 20000 )) --record "$RUN/acks.jsonl" --until-file "$RUN/stop" \
     >"$RUN/bench.json" 2>"$RUN/log/bench.log" &
 BENCH_PID=$!
 for _ in $(seq 1200); do [ -s "$RUN/acks.jsonl" ] && break; kill -0 "$BENCH_PID" 2>/dev/null || break; sleep 0.1; done
