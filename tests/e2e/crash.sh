@@ -38,16 +38,19 @@ fi
     || { fail rekor_init "$(tail -2 "$RUN/log/init.log")"; finish; }
 if [ "$BACKEND" = postgres ]; then DB_URL="$PG_URL/$DB"; else DB_URL="sqlite://$RUN/rekor/rekor.db"; fi
 
-SERVER_PID=""; BENCH_PID=""; E2E_PIDS+=(SERVER_PID BENCH_PID)
+SERVER_PID=""; BENCH_PID=""; STARTED_PIDS=0; RESTART_MS=0; E2E_PIDS+=(SERVER_PID BENCH_PID)
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1"; }
 now_ms() { date +%s%3N; }
-start_server() { # start_server: echoes the ms until /readyz answered 200 (or fails after 10 s)
+start_server() { # start_server: sets SERVER_PID and RESTART_MS (until /readyz answered 200); fails after 10 s
+    # (Not to be called in $(…): the PID must reach this shell, or the next
+    # round would "kill" a process that is already gone.)
     local t0; t0=$(now_ms)
     "$SIGSTEAD_BIN" serve rekor --config "$RUN/rekor/rekor.toml" >>"$RUN/log/server.log" 2>&1 &
     SERVER_PID=$!
+    STARTED_PIDS=$((STARTED_PIDS + 1))
     for _ in $(seq 1000); do
-        [ "$(code "$URL/readyz")" = 200 ] && { echo $(( $(now_ms) - t0 )); return 0; }
         kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        if [ "$(code "$URL/readyz")" = 200 ]; then RESTART_MS=$(( $(now_ms) - t0 )); return 0; fi
         sleep 0.01
     done
     return 1
@@ -60,7 +63,7 @@ ready_within() { # ready_within MS: /readyz 200 again within MS after a database
     done
     return 1
 }
-start_server >/dev/null && pass server_starts || { fail server_starts "$(tail -3 "$RUN/log/server.log")"; finish; }
+start_server && pass server_starts || { fail server_starts "$(tail -3 "$RUN/log/server.log")"; finish; }
 
 # The load: closed loop, key-shaped entries, every acknowledgement recorded,
 # until the harness is done.
@@ -89,10 +92,12 @@ for round in $(seq "$KILLS"); do
         dbfaults=$((dbfaults + 1)); continue
     fi
     echo "$(now_ms) -1" >>"$RUN/kills.txt"   # victim -1: the restarted server itself counts
-    kill -9 "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+    victim="$SERVER_PID"
+    kill -9 "$victim" 2>/dev/null; wait "$victim" 2>/dev/null
+    if kill -0 "$victim" 2>/dev/null; then fail "server_killed_in_round_$round" "pid $victim survived SIGKILL"; break; fi
     kills=$((kills + 1))
-    if ms=$(start_server); then
-        echo "$ms" >>"$RUN/restarts.txt"; [ "$ms" -gt 5000 ] && slow=$((slow + 1))
+    if start_server; then
+        echo "$RESTART_MS" >>"$RUN/restarts.txt"; [ "$RESTART_MS" -gt 5000 ] && slow=$((slow + 1))
     else
         fail "server_restarts_after_kill_$round" "$(tail -3 "$RUN/log/server.log")"; break
     fi
@@ -101,6 +106,10 @@ sleep 1
 touch "$RUN/stop"
 wait "$BENCH_PID"; BENCH_PID=""
 [ "$slow" -eq 0 ] && pass "restarted_within_5s_after_each_of_${kills}_kills" || fail restarted_within_5s "$slow of $kills restarts took longer than 5 s"
+# Each kill hit the serving process: as many servers started as kills + 1, one alive now.
+alive="$(pgrep -fc -- "--config $RUN/rekor/rekor.toml" || true)"
+[ "$STARTED_PIDS" -eq $((kills + 1)) ] && [ "$alive" = 1 ] && pass "every_kill_hit_the_serving_process(${STARTED_PIDS}_processes)" \
+    || fail every_kill_hit_the_serving_process "$STARTED_PIDS servers started for $kills kills, $alive alive"
 if [ "$BACKEND" = postgres ]; then
     [ "$dbfail" -eq 0 ] && pass "ready_again_within_5s_after_each_of_${dbfaults}_database_faults" \
         || fail ready_again_after_database_faults "$dbfail of $dbfaults faults: not ready within 5 s"
