@@ -79,7 +79,7 @@ impl IntoResponse for ExplorerError {
             Self::NotFound => "Nothing in the log matches this address.".to_string(),
             _ => self.public_message(),
         };
-        let body = crate::pages::error_page(&title, &message);
+        let body = crate::html::error_page(&title, &message);
         with_retry((status, body).into_response())
     }
 }

@@ -37,6 +37,7 @@
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod html;
 pub mod pages;
 pub mod query;
 pub mod service;

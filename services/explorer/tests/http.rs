@@ -166,7 +166,7 @@ async fn search_by_issuer_digest_index_and_uuid() {
     let (_, _, u) = get(&f.app, &format!("/search?q={uuid}")).await;
     assert_eq!(indexes(&u), vec![4]);
     // A public key (here as the certificate carrying it) finds that signer's entries.
-    let pem = sigstead_explorer::pages::enc(&f.alice_pem);
+    let pem = sigstead_explorer::html::enc(&f.alice_pem);
     let (_, _, k) = get(&f.app, &format!("/search?kind=key&q={pem}")).await;
     assert_eq!(indexes(&k), vec![5, 4]);
     let (_, _, k) = get(&f.app, &format!("/search?q={pem}")).await;
