@@ -338,32 +338,14 @@ fn file_view(path: &std::path::Path) -> TrustView {
 /// reads the trusted root target from it.
 async fn tuf_view(http: &reqwest::Client, url: &str, root1: &[u8]) -> TrustView {
     let mut view = TrustView { source: url.to_string(), fetched_at: now_unix(), ..Default::default() };
-    let base = url.trim_end_matches('/').to_string();
-    let (http, root1) = (http.clone(), root1.to_vec());
-    let handle = tokio::runtime::Handle::current();
     let now = time::OffsetDateTime::now_utc();
-    let done = tokio::task::spawn_blocking(move || {
-        let mut fetch = |path: &str| -> Result<Option<Vec<u8>>, String> {
-            let resp = handle.block_on(http.get(format!("{base}/{path}")).send()).map_err(|e| e.to_string())?;
-            let status = resp.status();
-            if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::FORBIDDEN {
-                return Ok(None);
-            }
-            if !status.is_success() {
-                return Err(format!("HTTP {status}"));
-            }
-            Ok(Some(handle.block_on(resp.bytes()).map_err(|e| e.to_string())?.to_vec()))
-        };
-        sigstead_tuf::client::refresh(&root1, &Default::default(), now, &mut fetch)
-    })
-    .await;
-    let (set, files) = match done {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
+    let (set, files) = match sigstead_monitor::freshness::refresh_repository(http, url, root1, now).await {
+        Ok(v) => v,
+        Err(sigstead_monitor::freshness::RefreshFailure::Task(e)) => {
             view.error = Some(format!("TUF refresh failed: {e}"));
             return view;
         }
-        Err(e) => {
+        Err(sigstead_monitor::freshness::RefreshFailure::Refresh(e)) => {
             view.error = Some(format!("TUF refresh failed: {e}"));
             return view;
         }

@@ -17,19 +17,28 @@ pub struct RoleExpiry {
     pub secs_left: i64,
 }
 
-/// Refreshes the repository at `url` from `root1` and returns every role's expiry.
-pub async fn check_tuf_once(
+/// Why [`refresh_repository`] failed: the task itself, or the TUF workflow.
+#[derive(Debug)]
+pub enum RefreshFailure {
+    Task(String),
+    Refresh(sigstead_tuf::client::RefreshError),
+}
+
+/// Runs the TUF client workflow against the repository at `url` from the
+/// pinned `root1` (every file fetched over `http` and verified as a client
+/// verifies it; 404/403 mean "absent"), on a blocking thread. Returns the
+/// trusted set and every verified file. Shared by the monitor and the explorer.
+pub async fn refresh_repository(
     http: &reqwest::Client,
     url: &str,
     root1: &[u8],
-    min_days: Option<f64>,
-) -> Result<Vec<RoleExpiry>, Alert> {
+    now: time::OffsetDateTime,
+) -> Result<(sigstead_tuf::TrustedSet, sigstead_tuf::client::Files), RefreshFailure> {
     let url = url.trim_end_matches('/').to_string();
     let http = http.clone();
     let root1 = root1.to_vec();
     let handle = tokio::runtime::Handle::current();
-    let now = time::OffsetDateTime::now_utc();
-    let set = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let mut fetch = |path: &str| -> Result<Option<Vec<u8>>, String> {
             let resp = handle.block_on(http.get(format!("{url}/{path}")).send()).map_err(|e| e.to_string())?;
             let status = resp.status();
@@ -41,11 +50,25 @@ pub async fn check_tuf_once(
             }
             Ok(Some(handle.block_on(resp.bytes()).map_err(|e| e.to_string())?.to_vec()))
         };
-        sigstead_tuf::client::refresh(&root1, &Default::default(), now, &mut fetch).map(|(set, _)| set)
+        sigstead_tuf::client::refresh(&root1, &Default::default(), now, &mut fetch)
     })
     .await
-    .map_err(|e| Alert::Unreachable(e.to_string()))?
-    .map_err(|e| Alert::TufRefreshFailed(e.to_string()))?;
+    .map_err(|e| RefreshFailure::Task(e.to_string()))?
+    .map_err(RefreshFailure::Refresh)
+}
+
+/// Refreshes the repository at `url` from `root1` and returns every role's expiry.
+pub async fn check_tuf_once(
+    http: &reqwest::Client,
+    url: &str,
+    root1: &[u8],
+    min_days: Option<f64>,
+) -> Result<Vec<RoleExpiry>, Alert> {
+    let now = time::OffsetDateTime::now_utc();
+    let (set, _) = refresh_repository(http, url, root1, now).await.map_err(|e| match e {
+        RefreshFailure::Task(e) => Alert::Unreachable(e),
+        RefreshFailure::Refresh(e) => Alert::TufRefreshFailed(e.to_string()),
+    })?;
     let left = |t: time::OffsetDateTime| (t - now).whole_seconds();
     let mut out =
         vec![RoleExpiry { role: "root", version: set.root().version, secs_left: left(set.root().expires.instant()) }];

@@ -116,9 +116,7 @@ pub async fn fsck(
     let size = row.tree_size.0;
     let mut report = FsckReport { tree_size: size, ..Default::default() };
     let mut range = CompactRange::new();
-    let mut checkpoints: std::collections::VecDeque<StoredCheckpoint> = Default::default();
-    let mut cp_after = TreeSize(0);
-    let mut cp_done = false;
+    let mut cps = Checkpoints::new();
     let mut emitted_total: u64 = 0;
     let mut next = 0u64;
     while next < size {
@@ -144,18 +142,8 @@ pub async fn fsck(
                 report.error("entry_missing", format!("no entry at index {index}"));
                 let stand_in = store.nodes(log_id, &[NodeId::new(0, index)]).await?;
                 let lh = stand_in.get(&NodeId::new(0, index)).copied().unwrap_or([0; 32]);
-                range.append(lh, |id, h| emitted.push((id, h)));
-                check_checkpoints(
-                    store,
-                    log_id,
-                    &range,
-                    &mut checkpoints,
-                    &mut cp_after,
-                    &mut cp_done,
-                    note_check,
-                    &mut report,
-                )
-                .await?;
+                append_and_check(store, log_id, lh, &mut range, &mut emitted, &mut cps, note_check, &mut report)
+                    .await?;
                 continue;
             };
             report.entries_checked += 1;
@@ -193,18 +181,7 @@ pub async fn fsck(
                     }
                 }
             }
-            range.append(lh, |id, h| emitted.push((id, h)));
-            check_checkpoints(
-                store,
-                log_id,
-                &range,
-                &mut checkpoints,
-                &mut cp_after,
-                &mut cp_done,
-                note_check,
-                &mut report,
-            )
-            .await?;
+            append_and_check(store, log_id, lh, &mut range, &mut emitted, &mut cps, note_check, &mut report).await?;
         }
         for (i, keys) in stored_keys {
             for k in keys {
@@ -230,23 +207,12 @@ pub async fn fsck(
         progress(next, size, start.elapsed());
     }
     // Checkpoints beyond the entries vouch for leaves that are not there.
-    loop {
-        for cp in checkpoints.drain(..) {
-            if cp.tree_size.0 > size {
-                report.error("checkpoint_beyond_entries", format!("size {} > {size} stored entries", cp.tree_size));
-            } else {
-                report.error("checkpoint_unchecked", format!("size {} was not reached", cp.tree_size));
-            }
+    while let Some(cp) = cps.next(store, log_id).await? {
+        if cp.tree_size.0 > size {
+            report.error("checkpoint_beyond_entries", format!("size {} > {size} stored entries", cp.tree_size));
+        } else {
+            report.error("checkpoint_unchecked", format!("size {} was not reached", cp.tree_size));
         }
-        if cp_done {
-            break;
-        }
-        let more = store.checkpoints_after(log_id, cp_after, 1000).await?;
-        match more.last() {
-            Some(last) => cp_after = last.tree_size,
-            None => cp_done = true,
-        }
-        checkpoints.extend(more);
     }
     let (entries, nodes, _) = store.row_counts(log_id).await?;
     if entries > size {
@@ -259,33 +225,57 @@ pub async fn fsck(
     Ok(report)
 }
 
-/// Checks every recorded checkpoint of the size `range` has just reached
-/// (fetching them in pages of 1000, in size order).
+/// The recorded checkpoints in size order, read in pages of 1,000.
+struct Checkpoints {
+    page: std::collections::VecDeque<StoredCheckpoint>,
+    after: TreeSize,
+    done: bool,
+}
+
+impl Checkpoints {
+    fn new() -> Self {
+        Self { page: Default::default(), after: TreeSize(0), done: false }
+    }
+
+    /// The next checkpoint without taking it (reads the next page when needed).
+    async fn peek(&mut self, store: &Store, log_id: i16) -> Result<Option<&StoredCheckpoint>, Error> {
+        if self.page.is_empty() && !self.done {
+            let more = store.checkpoints_after(log_id, self.after, 1000).await?;
+            match more.last() {
+                Some(last) => self.after = last.tree_size,
+                None => self.done = true,
+            }
+            self.page.extend(more);
+        }
+        Ok(self.page.front())
+    }
+
+    async fn next(&mut self, store: &Store, log_id: i16) -> Result<Option<StoredCheckpoint>, Error> {
+        self.peek(store, log_id).await?;
+        Ok(self.page.pop_front())
+    }
+}
+
+/// Appends one leaf hash to the re-derived tree (collecting the nodes it
+/// completes) and checks every recorded checkpoint of the size just reached.
 #[allow(clippy::too_many_arguments, reason = "the loop state of one fsck run, kept in its caller")]
-async fn check_checkpoints(
+async fn append_and_check(
     store: &Store,
     log_id: i16,
-    range: &CompactRange,
-    checkpoints: &mut std::collections::VecDeque<StoredCheckpoint>,
-    cp_after: &mut TreeSize,
-    cp_done: &mut bool,
+    leaf: Hash,
+    range: &mut CompactRange,
+    emitted: &mut Vec<(NodeId, Hash)>,
+    cps: &mut Checkpoints,
     note_check: Option<&NoteCheck<'_>>,
     report: &mut FsckReport,
 ) -> Result<(), Error> {
+    range.append(leaf, |id, h| emitted.push((id, h)));
     loop {
-        if checkpoints.is_empty() && !*cp_done {
-            let more = store.checkpoints_after(log_id, *cp_after, 1000).await?;
-            match more.last() {
-                Some(last) => *cp_after = last.tree_size,
-                None => *cp_done = true,
-            }
-            checkpoints.extend(more);
-        }
-        let Some(s) = checkpoints.front().map(|c| c.tree_size.0) else { return Ok(()) };
+        let Some(s) = cps.peek(store, log_id).await?.map(|c| c.tree_size.0) else { return Ok(()) };
         if s > range.size() {
             return Ok(());
         }
-        let Some(cp) = checkpoints.pop_front() else { return Ok(()) };
+        let Some(cp) = cps.next(store, log_id).await? else { return Ok(()) };
         if s < range.size() {
             continue; // only a size-0 checkpoint can be behind
         }
