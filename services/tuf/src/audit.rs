@@ -129,34 +129,38 @@ pub fn check_documents(tr: &TrustedRoot, sc: Option<&SigningConfig>, now: Offset
         }
     }
     let Some(sc) = sc else { return };
-    let current = |urls: Vec<(&String, &TimeRange)>, want: &str| {
-        urls.into_iter().any(|(u, w)| trim(u) == trim(want) && is_current(w, now))
+    let listed = |entries: Vec<(&String, &TimeRange)>| -> Vec<String> {
+        entries.into_iter().filter(|(_, w)| is_current(w, now)).map(|(u, _)| trim(u).to_string()).collect()
     };
-    for s in sc.rekor_tlog_urls.iter().filter(|s| is_current(&s.valid_for, now)) {
-        if !current(tr.tlogs.iter().map(|l| (&l.base_url, &l.public_key.valid_for)).collect(), &s.url) {
-            report.push(
-                Verdict::Diff,
-                "signing config",
-                format!("names the Rekor log {} but the trusted root lists no current key for it", s.url),
-            );
-        }
-    }
-    for s in sc.ca_urls.iter().filter(|s| is_current(&s.valid_for, now)) {
-        if !current(tr.certificate_authorities.iter().map(|c| (&c.uri, &c.valid_for)).collect(), &s.url) {
-            report.push(
-                Verdict::Diff,
-                "signing config",
-                format!("names the CA {} but the trusted root lists no current chain for it", s.url),
-            );
-        }
-    }
-    for s in sc.tsa_urls.iter().filter(|s| is_current(&s.valid_for, now)) {
-        if !current(tr.timestamp_authorities.iter().map(|c| (&c.uri, &c.valid_for)).collect(), &s.url) {
-            report.push(
-                Verdict::Diff,
-                "signing config",
-                format!("names the TSA {} but the trusted root lists no current chain for it", s.url),
-            );
+    let kinds = [
+        (
+            "the Rekor log",
+            "key",
+            &sc.rekor_tlog_urls,
+            listed(tr.tlogs.iter().map(|l| (&l.base_url, &l.public_key.valid_for)).collect()),
+        ),
+        (
+            "the CA",
+            "chain",
+            &sc.ca_urls,
+            listed(tr.certificate_authorities.iter().map(|c| (&c.uri, &c.valid_for)).collect()),
+        ),
+        (
+            "the TSA",
+            "chain",
+            &sc.tsa_urls,
+            listed(tr.timestamp_authorities.iter().map(|c| (&c.uri, &c.valid_for)).collect()),
+        ),
+    ];
+    for (what, material, services, current) in kinds {
+        for s in services.iter().filter(|s| is_current(&s.valid_for, now)) {
+            if !current.iter().any(|u| u == trim(&s.url)) {
+                report.push(
+                    Verdict::Diff,
+                    "signing config",
+                    format!("names {what} {} but the trusted root lists no current {material} for it", s.url),
+                );
+            }
         }
     }
 }
