@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use sigstead_ca::{generate_ca, CaChain, LeafRequest, SubjectAltName};
 use sigstead_crypto::{EcdsaSigner, Signer};
 use sigstead_ct::{LogEntry, Sct};
+use sigstead_tlog::LogStore as _;
 use std::sync::Arc;
 use tower::ServiceExt;
 

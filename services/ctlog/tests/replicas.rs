@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sigstead_ca::{generate_ca, CaChain, LeafRequest, SubjectAltName};
 use sigstead_crypto::{EcdsaSigner, Signer};
+use sigstead_tlog::LogStore as _;
 use std::sync::Arc;
 use tower::ServiceExt;
 

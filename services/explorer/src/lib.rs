@@ -50,6 +50,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use sigstead_tlog::LogStore as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

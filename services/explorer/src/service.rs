@@ -9,6 +9,7 @@ use crate::query::Query;
 use serde::Serialize;
 use sigstead_merkle::Hash;
 use sigstead_rekor_types::{EntryId, IndexKey};
+use sigstead_tlog::LogStore as _;
 use sigstead_tlog::{LeafIndex, Store, StoredCheckpoint, StoredEntry};
 use sigstead_trust::wire::TrustedRoot;
 use std::path::PathBuf;

@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 use sigstead_crypto::{EcdsaSigner, Signer as _};
 use sigstead_explorer::{Explorer, TrustSource};
 use sigstead_rekor::RekorConfig;
+use sigstead_tlog::LogStore as _;
 use sigstead_tlog::{Faults, Store};
 use std::sync::Arc;
 use tower::ServiceExt;

@@ -9,6 +9,7 @@
 use sigstead_crypto::{EcdsaSigner, Signer as _};
 use sigstead_monitor::{check_once, load_state, Alert, RekorTarget};
 use sigstead_rekor::RekorConfig;
+use sigstead_tlog::LogStore as _;
 use sigstead_tlog::{Faults, Store};
 use std::sync::Arc;
 use std::time::Duration;

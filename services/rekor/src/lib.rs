@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use sigstead_crypto::Signer;
 use sigstead_note::Origin;
+use sigstead_tlog::LogStore as _;
 use sigstead_tlog::{DatabaseUrl, Faults, Log, LogConfig, Store};
 use std::future::Future;
 use std::sync::Arc;

@@ -25,6 +25,7 @@ use sigstead_rekor::config::BatchConfig;
 use sigstead_rekor::RekorConfig;
 use sigstead_rekor_types::{canonicalize, pae, set_payload};
 use sigstead_server::HttpConfig;
+use sigstead_tlog::LogStore as _;
 use sigstead_tlog::{Faults, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! `sigstead fsck`: checks a Rekor log's database end to end (see
 //! `sigstead_tlog::fsck` for what is checked), with progress on stderr.
 
+use sigstead_tlog::LogStore as _;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use sigstead_rekor::RekorConfig;
 use sigstead_tlog::DatabaseUrl;
+use sigstead_tlog::LogStore as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! Temporary databases for storage tests: an embedded SQLite file in a
-//! temporary directory, and a fresh Postgres database per test.
+//! temporary directory, a fresh Postgres database per test, and the log
+//! engine's in-memory store.
 //!
 //! Postgres comes from `SIGSTEAD_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each call creates its own
@@ -37,6 +38,22 @@ pub async fn postgres(name: &str) -> Option<Db> {
     sqlx::query(&format!("CREATE DATABASE {db}")).execute(pool).await.unwrap();
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
     Some(Db { url: format!("{base}/{db}"), _dir: None })
+}
+
+/// A new in-memory store (`sigstead_tlog::store::memory`, with its fault
+/// hooks), shared by every connection to the same URL in this process.
+pub fn memory(name: &str) -> Db {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Db { url: format!("memory:{name}-{}-{n}", std::process::id()), _dir: None }
+}
+
+/// The in-memory store, SQLite and (unless skipped) Postgres: for engine
+/// tests that hold on every backend of the storage contract.
+pub async fn every_backend(name: &str) -> Vec<Db> {
+    let mut v = vec![memory(name)];
+    v.extend(backends(name).await);
+    v
 }
 
 /// SQLite and (unless skipped) Postgres.

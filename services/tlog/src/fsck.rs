@@ -19,7 +19,7 @@
 //! Nothing is written. Findings are counted by kind, with the first few
 //! examples of each.
 
-use crate::store::{Store, StoredCheckpoint, StoredEntry};
+use crate::store::{LogStore, Store, StoredCheckpoint, StoredEntry};
 use crate::{Error, LeafIndex, TreeSize};
 use sigstead_merkle::{leaf_hash, CompactRange, Hash, NodeId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -113,7 +113,7 @@ pub use sequencer::{
     random_tree_id, AppendOutcome, Faults, Log, LogConfig, PublishedCheckpoint, Receipt, ReplicationConfig, Step,
 };
 pub use settings::ReplicationSettings;
-pub use store::{Store, StoredCheckpoint, StoredEntry};
+pub use store::{LogStore, Store, StoredCheckpoint, StoredEntry};
 
 use sigstead_merkle::Hash;
 use std::fmt;

@@ -1,7 +1,7 @@
 //! The batching sequencer and the read API of a log. See the crate docs for
 //! the commit protocol; each step below is marked with its number.
 
-use crate::store::{Batch, Handover, Lease, LogRow, NewEntry, QueueResult, StoredCheckpoint, StoredEntry};
+use crate::store::{Batch, Handover, Lease, LogRow, LogStore, NewEntry, QueueResult, StoredCheckpoint, StoredEntry};
 use crate::{now, CheckpointSigner, Error, LeafIndex, Store, TreeSize};
 use sigstead_merkle::{
     consistency_proof_shape, empty_root, inclusion_proof_shape, leaf_hash, verify_consistency, CompactRange, Hash,
@@ -285,7 +285,7 @@ impl Log {
         genesis: impl FnOnce(std::num::NonZeroI64) -> Option<Vec<u8>>,
         faults: Faults,
     ) -> Result<Self, Error> {
-        let replicated = matches!(store, Store::Postgres(_));
+        let replicated = store.replicated();
         if replicated {
             config.replication.check()?;
         }

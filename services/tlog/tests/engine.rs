@@ -5,8 +5,11 @@
 use sigstead_crypto::{EcdsaSigner, Signer};
 use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
-use sigstead_testkit::db::{backends, postgres, sqlite};
-use sigstead_tlog::{AppendOutcome, CheckpointSigner, Faults, LeafIndex, Log, LogConfig, Step, Store, TreeSize};
+use sigstead_testkit::db::{every_backend, memory, postgres, sqlite};
+use sigstead_tlog::store::memory::{Fault, Write};
+use sigstead_tlog::{
+    AppendOutcome, CheckpointSigner, Faults, LeafIndex, Log, LogConfig, LogStore, Step, Store, TreeSize,
+};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -56,7 +59,7 @@ async fn append_ok(log: &Log, leaf: &[u8]) -> sigstead_tlog::Receipt {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_get_unique_indexes_and_valid_proofs() {
-    for db in backends("concurrent").await {
+    for db in every_backend("concurrent").await {
         let key = Arc::new(EcdsaSigner::generate_p256());
         let log = open(&db.url, &key, Faults::none()).await;
         assert_eq!(log.checkpoint().tree_size, TreeSize(1), "a new log holds only its genesis leaf");
@@ -96,7 +99,7 @@ async fn concurrent_appends_get_unique_indexes_and_valid_proofs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_reloads_state_and_new_checkpoints_extend_old_ones() {
-    for db in backends("restart").await {
+    for db in every_backend("restart").await {
         let key = Arc::new(EcdsaSigner::generate_p256());
         let log = open(&db.url, &key, Faults::none()).await;
         for i in 0..37u32 {
@@ -178,8 +181,83 @@ async fn fault_at(step: Step, restart: bool, url: &str) {
 async fn faults_at_every_commit_step_lose_nothing_and_never_fork() {
     for step in [Step::BeforeIntegrate, Step::AfterIntegrate, Step::AfterSign, Step::AfterRecord] {
         for restart in [false, true] {
-            for db in backends(&format!("fault{}{}", step as u8, u8::from(restart))).await {
+            for db in every_backend(&format!("fault{}{}", step as u8, u8::from(restart))).await {
                 fault_at(step, restart, &db.url).await;
+            }
+        }
+    }
+}
+
+/// The storage half of the fault table, on the in-memory store's hooks: each
+/// of the two writes of the commit protocol (`integrate`, step 3;
+/// `store_checkpoint`, step 5) fails before it persists, or persists and then
+/// reports a failure (a commit whose acknowledgement was lost). The submitter
+/// is never acknowledged; nothing durable is lost or indexed twice; the next
+/// checkpoint extends the last one, with or without a restart.
+async fn storage_fault(write: Write, fault: Fault, restart: bool) {
+    let db = memory("storage-fault");
+    let key = Arc::new(EcdsaSigner::generate_p256());
+    let log = open(&db.url, &key, Faults::none()).await;
+    for i in 0..10u32 {
+        append_ok(&log, format!("pre{i}").as_bytes()).await;
+    }
+    let before = log.checkpoint();
+    let Store::Memory(mem) = log.store().clone() else { panic!("not the memory store") };
+    let armed = Arc::new(AtomicBool::new(true));
+    let hits = Arc::new(AtomicU32::new(0));
+    let (a, h) = (armed.clone(), hits.clone());
+    mem.inject(move |w| {
+        (w == write && a.swap(false, Ordering::SeqCst)).then(|| {
+            h.fetch_add(1, Ordering::SeqCst);
+            fault
+        })
+    });
+    let case = format!("{write:?}/{fault:?}/restart={restart}");
+    let err = log.append(b"victim".to_vec(), vec![]).await;
+    assert!(err.is_err(), "{case}: the submitter must not be acknowledged");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "{case}: the fault fired");
+    mem.clear_faults();
+    let log = if restart {
+        drop(log);
+        open(&db.url, &key, Faults::none()).await
+    } else {
+        log
+    };
+    let after_r = append_ok(&log, b"after").await;
+    check_receipt(&key, b"after", &after_r);
+    let now = log.checkpoint();
+    let proof = log.consistency_proof(before.tree_size, now.tree_size).await.unwrap();
+    verify_consistency(before.tree_size.0, now.tree_size.0, &proof, &before.root_hash, &now.root_hash)
+        .unwrap_or_else(|e| panic!("{case}: new checkpoint does not extend the old one: {e}"));
+    let victim = log.append(b"victim".to_vec(), vec![]).await.unwrap();
+    match ((write, fault), victim) {
+        ((Write::Integrate, Fault::Fail), AppendOutcome::Appended(r)) => check_receipt(&key, b"victim", &r),
+        ((Write::Integrate, Fault::Fail), AppendOutcome::Duplicate(_)) => panic!("{case}: nothing was written"),
+        (_, AppendOutcome::Duplicate(i)) => {
+            assert_eq!(i.0, before.tree_size.0, "{case}: the durable entry keeps the index it was given");
+            assert_eq!(log.entry(i).await.unwrap().unwrap().body, b"victim");
+        }
+        (_, AppendOutcome::Appended(_)) => panic!("{case}: the durable entry was appended a second time"),
+    }
+    // Every index holds one entry, and every recorded checkpoint is consistent with the newest.
+    let store = log.store();
+    let row = store.load_log("test").await.unwrap().unwrap();
+    let (entries, _, _) = store.row_counts(row.log_id).await.unwrap();
+    assert_eq!(entries, row.tree_size.0, "{case}: one stored entry per index");
+    let newest = log.checkpoint();
+    for cp in store.checkpoints_after(row.log_id, TreeSize(0), 1000).await.unwrap() {
+        let proof = log.consistency_proof(cp.tree_size, newest.tree_size).await.unwrap();
+        verify_consistency(cp.tree_size.0, newest.tree_size.0, &proof, &cp.root_hash, &newest.root_hash)
+            .unwrap_or_else(|e| panic!("{case}: recorded checkpoint {} forks: {e}", cp.tree_size));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_faults_before_and_after_persisting_lose_nothing_and_never_fork() {
+    for write in [Write::Integrate, Write::StoreCheckpoint] {
+        for fault in [Fault::Fail, Fault::PersistThenFail] {
+            for restart in [false, true] {
+                storage_fault(write, fault, restart).await;
             }
         }
     }
@@ -220,7 +298,7 @@ async fn a_tampered_node_store_is_detected_at_start() {
 
 #[tokio::test]
 async fn extra_data_is_stored_beside_the_leaf_and_not_hashed() {
-    for db in backends("extra_data").await {
+    for db in every_backend("extra_data").await {
         let key = Arc::new(EcdsaSigner::generate_p256());
         let log = open(&db.url, &key, Faults::none()).await;
         let with = log.append_with_extra_data(b"leaf-a".to_vec(), vec![], Some(b"chain-a".to_vec())).await.unwrap();
@@ -270,7 +348,7 @@ async fn postgres_over_tls_when_the_server_offers_it() {
 /// limited to what the newest checkpoint covers, on both backends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn range_reads_and_search_with_leaf_hashes() {
-    for db in backends("ranges").await {
+    for db in every_backend("ranges").await {
         let key = Arc::new(EcdsaSigner::generate_p256());
         let log = open(&db.url, &key, Faults::none()).await;
         let mut leaves = vec![b"genesis".to_vec()];

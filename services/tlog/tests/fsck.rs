@@ -9,7 +9,9 @@ use sigstead_merkle::Hash;
 use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
 use sigstead_testkit::db::backends;
 use sigstead_tlog::fsck::{fsck, FsckReport};
-use sigstead_tlog::{CheckpointSigner, Faults, Log, LogConfig, Store, StoredCheckpoint, StoredEntry, TreeSize};
+use sigstead_tlog::{
+    CheckpointSigner, Faults, Log, LogConfig, LogStore, Store, StoredCheckpoint, StoredEntry, TreeSize,
+};
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -44,6 +46,8 @@ async fn exec(store: &Store, sql: &str) {
         Store::Sqlite(p) => {
             sqlx::query(sql).execute(p).await.unwrap();
         }
+        #[allow(unreachable_patterns, reason = "the memory store exists only with the test kit's feature")]
+        other => panic!("no SQL on the {} store", other.backend()),
     }
 }
 

@@ -7,7 +7,9 @@ use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
 use sigstead_testkit::db::postgres;
 use sigstead_tlog::store::{Batch, NewEntry, StoredCheckpoint};
-use sigstead_tlog::{AppendOutcome, CheckpointSigner, Error, Faults, LeafIndex, Log, LogConfig, Store, TreeSize};
+use sigstead_tlog::{
+    AppendOutcome, CheckpointSigner, Error, Faults, LeafIndex, Log, LogConfig, LogStore, Store, TreeSize,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
