@@ -209,15 +209,10 @@ fn identities(shape: EntryShape, clients: usize) -> anyhow::Result<Vec<Identity>
         .collect()
 }
 
-/// DSSE's pre-authentication encoding.
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
-
-/// Request `i`: a distinct artifact signed by identity `i % clients`.
+/// Request `i`: a distinct artifact signed by identity `i % clients`, built
+/// with the shared Rekor wire types (as the tests build theirs).
 fn entry(shape: EntryShape, id: &Identity, nonce: &[u8], i: usize) -> Bytes {
+    use sigstead_rekor_types::wire;
     let mut artifact = nonce.to_vec();
     artifact.extend_from_slice(&i.to_be_bytes());
     let digest: [u8; 32] = Sha256::digest(&artifact).into();
@@ -225,38 +220,19 @@ fn entry(shape: EntryShape, id: &Identity, nonce: &[u8], i: usize) -> Bytes {
         EntryShape::Key | EntryShape::Certificate => {
             // The signature covers the artifact, the entry carries its SHA-256 (as clients do).
             let sig = id.key.sign(&artifact).expect("sign");
-            serde_json::json!({
-                "apiVersion": "0.0.1",
-                "kind": "hashedrekord",
-                "spec": {
-                    "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
-                    "signature": {"content": STANDARD.encode(&sig), "publicKey": {"content": id.pem_b64}},
-                },
-            })
+            wire::hashedrekord_raw("sha256", &hex::encode(digest), &STANDARD.encode(&sig), &id.pem_b64).to_vec()
         }
         EntryShape::Dsse => {
-            let statement = serde_json::json!({
-                "_type": "https://in-toto.io/Statement/v1",
-                "subject": [{"name": "artifact", "digest": {"sha256": hex::encode(digest)}}],
-                "predicateType": "https://slsa.dev/provenance/v1",
-                "predicate": {"buildDefinition": {"buildType": "https://example.com/bt"}},
-            });
-            let payload = serde_json::to_vec(&statement).expect("json");
-            let payload_type = "application/vnd.in-toto+json";
-            let sig = id.key.sign(&pae(payload_type, &payload)).expect("sign");
-            let envelope = serde_json::json!({
-                "payloadType": payload_type,
-                "payload": STANDARD.encode(&payload),
-                "signatures": [{"keyid": "", "sig": STANDARD.encode(&sig)}],
-            });
-            serde_json::json!({
-                "apiVersion": "0.0.1",
-                "kind": "dsse",
-                "spec": {"proposedContent": {"envelope": envelope.to_string(), "verifiers": [id.pem_b64]}},
-            })
+            let payload = wire::in_toto_statement("artifact", &hex::encode(digest));
+            let payload_type = wire::IN_TOTO_PAYLOAD_TYPE;
+            let sig = id.key.sign(&sigstead_rekor_types::pae(payload_type, &payload)).expect("sign");
+            let envelope = wire::Envelope::new(payload_type, &payload, &[sig]).to_text();
+            let mut entry = wire::dsse(&envelope, &[]);
+            entry.spec.proposed_content.verifiers.push(id.pem_b64.clone());
+            entry.to_vec()
         }
     };
-    Bytes::from(serde_json::to_vec(&body).expect("json"))
+    Bytes::from(body)
 }
 
 fn make_requests(count: usize, shape: EntryShape, clients: usize) -> anyhow::Result<Vec<Bytes>> {
@@ -576,6 +552,7 @@ async fn merge(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Outcome {
 /// `Authorization` header); every answer is a chain with an embedded SCT,
 /// which means one CT log append per certificate.
 async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
+    use sigstead_fulcio::wire::SigningCertRequest;
     let token = sigstead_dev_oidc::DevIssuer::open(&b.data_dir.join("oidc"))?.mint("bench@example.com")?;
     let n = b.max_requests;
     eprintln!("preparing {n} certificate requests…");
@@ -589,9 +566,7 @@ async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
                         .map(|_| {
                             let k = sigstead_crypto::EcdsaSigner::generate_p256();
                             let pop = k.sign(b"bench@example.com").expect("sign");
-                            let body = serde_json::json!({"publicKeyRequest": {
-                                "publicKey": {"algorithm": "ECDSA", "content": k.public_key_pem()},
-                                "proofOfPossession": STANDARD.encode(pop)}});
+                            let body = SigningCertRequest::public_key(&k.public_key_pem(), &pop);
                             Bytes::from(serde_json::to_vec(&body).expect("json"))
                         })
                         .collect::<Vec<_>>()

@@ -8,24 +8,13 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use sigstead_crypto::{EcdsaSigner, Signer as _};
 use sigstead_explorer::{Explorer, TrustSource};
-use sigstead_rekor::RekorConfig;
-use sigstead_tlog::LogStore as _;
-use sigstead_tlog::{Faults, Store};
+use sigstead_testkit::certs::fulcio_like_cert;
+use sigstead_testkit::stack::TestRekor;
+use sigstead_tlog::Store;
 use std::sync::Arc;
 use tower::ServiceExt;
 
 const REKOR_URL: &str = "https://rekor.explorer.test";
-
-/// A certificate with an e-mail SAN and the Fulcio issuer extension (1.8).
-fn fulcio_like_cert(email: &str, issuer: &str) -> String {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.subject_alt_names = vec![rcgen::SanType::Rfc822Name(email.try_into().unwrap())];
-    let mut value = vec![0x0c, u8::try_from(issuer.len()).unwrap()];
-    value.extend_from_slice(issuer.as_bytes());
-    params.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 8], value)];
-    let key = rcgen::KeyPair::generate().unwrap();
-    sigstead_crypto::pem_encode("CERTIFICATE", params.self_signed(&key).unwrap().der())
-}
 
 fn body_and_keys(cert_pem: &str, n: u8) -> (Vec<u8>, Vec<String>) {
     use base64::Engine;
@@ -54,22 +43,8 @@ struct Fixture {
 /// one of bob (issuer B); an explorer over it with pages of 2.
 async fn fixture() -> Fixture {
     sigstead_server::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = RekorConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: REKOR_URL.into(),
-        database_url: "sqlite://rekor.db".parse().unwrap(),
-        log_name: "rekor".into(),
-        signing_key: sigstead_keys::KeySource::file("key.pem", "key.pass"),
-        batch: Default::default(),
-        replication: Default::default(),
-        http: Default::default(),
-    };
-    config.resolve(dir.path()).unwrap();
-    let store = Store::connect(&config.database_url.to_config_string()).await.unwrap();
-    store.migrate().await.unwrap();
     let key = Arc::new(EcdsaSigner::generate_p256());
-    let rekor = sigstead_rekor::open_with(&config, store.clone(), key.clone(), Faults::none()).await.unwrap();
+    let TestRekor { rekor, store, dir, .. } = TestRekor::start(REKOR_URL, key.clone(), None).await;
     let alice = fulcio_like_cert("alice@example.com", "https://issuer-a.example");
     let bob = fulcio_like_cert("bob@example.com", "https://issuer-b.example");
     for n in 1..=5u8 {

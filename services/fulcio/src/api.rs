@@ -59,7 +59,7 @@ pub(crate) async fn signing_cert_v2(
         f.prove_public_key(&verified, content.as_bytes(), &pop)?
     };
     let chain = f.issue(&verified, key).await?;
-    Ok(Json(json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": pem_chain(&chain)}}})).into_response())
+    Ok(Json(wire::SigningCertResponse::new(pem_chain(&chain))).into_response())
 }
 
 /// Legacy `POST /api/v1/signingCert`: `publicKey.content` is base64 of PEM,
@@ -87,7 +87,8 @@ async fn signing_cert_v1(
 }
 
 async fn trust_bundle(State(f): State<Fulcio>) -> Response {
-    Json(json!({"chains": [{"certificates": pem_chain(f.chain())}]})).into_response()
+    Json(wire::TrustBundle { chains: vec![wire::CertificateChain { certificates: pem_chain(f.chain()) }] })
+        .into_response()
 }
 
 async fn root_cert(State(f): State<Fulcio>) -> Response {

@@ -107,20 +107,7 @@ pub struct Report {
     pub sightings: Vec<watch::Sighting>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LogInfo {
-    signed_tree_head: String,
-    tree_size: u64,
-    root_hash: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConsistencyProof {
-    root_hash: String,
-    hashes: Vec<String>,
-}
+use sigstead_rekor_types::wire::{ConsistencyProof, LogInfo};
 
 /// The state file of the Rekor log.
 const REKOR_STATE: &str = "rekor-checkpoint.json";

@@ -8,44 +8,20 @@
 
 use sigstead_crypto::{EcdsaSigner, Signer as _};
 use sigstead_monitor::{check_once, load_state, Alert, RekorTarget};
-use sigstead_rekor::RekorConfig;
-use sigstead_tlog::LogStore as _;
-use sigstead_tlog::{Faults, Store};
+use sigstead_testkit::certs::fulcio_like_cert;
+use sigstead_testkit::stack::TestRekor;
 use std::sync::Arc;
 use std::time::Duration;
 
-struct Served {
-    url: String,
-    rekor: sigstead_rekor::RekorLog,
-    _dir: tempfile::TempDir,
-}
+type Served = TestRekor;
 
-/// A Rekor log on SQLite, served on 127.0.0.1; with `tree_id`, the log row is
-/// created with that tree ID first (so two logs share one origin).
+/// A Rekor log on SQLite, served on 127.0.0.1 (the test kit's); with
+/// `tree_id`, the log row is created with that tree ID first (so two logs
+/// share one origin).
 async fn serve(key: Arc<EcdsaSigner>, tree_id: Option<std::num::NonZeroI64>) -> Served {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = RekorConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: "https://rekor.monitor.test".into(),
-        database_url: "sqlite://rekor.db".parse().unwrap(),
-        log_name: "rekor".into(),
-        signing_key: sigstead_keys::KeySource::file("key.pem", "key.pass"),
-        batch: Default::default(),
-        replication: Default::default(),
-        http: Default::default(),
-    };
-    config.resolve(dir.path()).unwrap();
-    let store = Store::connect(&config.database_url.to_config_string()).await.unwrap();
-    store.migrate().await.unwrap();
-    if let Some(t) = tree_id {
-        store.create_log("rekor", t, 0).await.unwrap();
-    }
-    let rekor = sigstead_rekor::open_with(&config, store, key, Faults::none()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = sigstead_rekor::router(rekor.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Served { url, rekor, _dir: dir }
+    let mut s = TestRekor::start("https://rekor.monitor.test", key, tree_id).await;
+    s.serve().await;
+    s
 }
 
 async fn grow(s: &Served, leaves: &[&str]) {
@@ -67,7 +43,7 @@ async fn an_honest_log_is_followed_and_every_lie_is_caught_by_name() {
     let forked = serve(key.clone(), Some(tree_id)).await;
     let http = reqwest::Client::new();
     let state = tempfile::tempdir().unwrap();
-    let t = target(&honest.url, &key);
+    let t = target(honest.url(), &key);
 
     // First sight: trust on first use of a correctly signed checkpoint.
     grow(&honest, &["a1", "a2"]).await;
@@ -81,7 +57,7 @@ async fn an_honest_log_is_followed_and_every_lie_is_caught_by_name() {
     assert_eq!(verified.tree_size, 6);
 
     // forked-log: same key, same origin, other leaves after the genesis leaf.
-    let f = target(&forked.url, &key);
+    let f = target(forked.url(), &key);
     grow(&forked, &["b1", "b2", "b3", "b4", "b5", "b6"]).await; // size 7 > 6
     let e = check_once(&http, &f, state.path(), 1020, None, None).await.unwrap_err();
     assert!(matches!(e, Alert::Inconsistent { old: 6, new: 7, .. }), "{e}");
@@ -93,18 +69,18 @@ async fn an_honest_log_is_followed_and_every_lie_is_caught_by_name() {
     std::fs::copy(state.path().join("rekor-checkpoint.json"), fork_state.path().join("rekor-checkpoint.json")).unwrap();
     let forked6 = serve(key.clone(), Some(tree_id)).await;
     grow(&forked6, &["c1", "c2", "c3", "c4", "c5"]).await; // size 6
-    let e = check_once(&http, &target(&forked6.url, &key), fork_state.path(), 1030, None, None).await.unwrap_err();
+    let e = check_once(&http, &target(forked6.url(), &key), fork_state.path(), 1030, None, None).await.unwrap_err();
     assert_eq!(e.kind(), "split-view", "{e}");
 
     // rolled-back-log: a smaller tree than verified.
     let rolled = serve(key.clone(), Some(tree_id)).await;
     grow(&rolled, &["a1", "a2"]).await; // size 3 < 6
-    let e = check_once(&http, &target(&rolled.url, &key), state.path(), 1040, None, None).await.unwrap_err();
+    let e = check_once(&http, &target(rolled.url(), &key), state.path(), 1040, None, None).await.unwrap_err();
     assert!(matches!(e, Alert::TreeShrank { old: 6, new: 3 }), "{e}");
 
     // wrong-log-key: the checkpoint does not verify with the trusted key.
     let other = EcdsaSigner::generate_p256();
-    let e = check_once(&http, &target(&honest.url, &other), state.path(), 1050, None, None).await.unwrap_err();
+    let e = check_once(&http, &target(honest.url(), &other), state.path(), 1050, None, None).await.unwrap_err();
     assert_eq!(e.kind(), "bad-signature", "{e}");
 
     // The honest log is still followed, and a tree that stopped growing is stale.
@@ -119,24 +95,8 @@ async fn an_honest_log_is_followed_and_every_lie_is_caught_by_name() {
     assert_eq!((e.kind(), e.is_misbehaviour()), ("unreachable", false));
 }
 
-/// A certificate with an e-mail SAN and the Fulcio issuer extension (1.8).
-fn fulcio_like_cert(email: &str, issuer: &str) -> String {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.subject_alt_names = vec![rcgen::SanType::Rfc822Name(email.try_into().unwrap())];
-    let mut value = vec![0x0c, u8::try_from(issuer.len()).unwrap()];
-    value.extend_from_slice(issuer.as_bytes());
-    params.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 8], value)];
-    let key = rcgen::KeyPair::generate().unwrap();
-    sigstead_crypto::pem_encode("CERTIFICATE", params.self_signed(&key).unwrap().der())
-}
-
 fn hashedrekord(cert_pem: &str, digest: &str) -> Vec<u8> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(cert_pem);
-    serde_json::to_vec(&serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
-        "data": {"hash": {"algorithm": "sha256", "value": digest}},
-        "signature": {"content": "MEUCIQ==", "publicKey": {"content": b64}}}}))
-    .unwrap()
+    sigstead_rekor_types::wire::hashedrekord(digest, b"\x30\x45\x02\x21", cert_pem).to_vec()
 }
 
 /// Identity alerts: entries new since the verified checkpoint that name a
@@ -150,7 +110,7 @@ async fn new_entries_naming_a_watched_identity_or_digest_are_reported() {
     let log = serve(key.clone(), None).await;
     let http = reqwest::Client::new();
     let state = tempfile::tempdir().unwrap();
-    let t = target(&log.url, &key);
+    let t = target(log.url(), &key);
     let digest = "ab".repeat(32);
     let watch = Watch {
         identities: vec![

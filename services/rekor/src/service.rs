@@ -3,13 +3,11 @@
 
 use crate::error::RekorError;
 use base64::{engine::general_purpose::STANDARD, Engine};
-use serde::Serialize;
 use sigstead_crypto::{log_id, Signer};
 use sigstead_merkle::Hash;
 use sigstead_note::{sign_checkpoint_v1, Checkpoint, Origin};
 use sigstead_rekor_types::{canonicalize, set_payload, EntryId};
 use sigstead_tlog::{AppendOutcome, CheckpointSigner, LeafIndex, Log, PublishedCheckpoint, StoredEntry, TreeSize};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Signs Rekor v1 checkpoints: origin `"<host> - <tree id>"`, signer name `<host>`.
@@ -28,58 +26,9 @@ impl CheckpointSigner for RekorCheckpointSigner {
     }
 }
 
-/// `verification.inclusionProof` of a LogEntry.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InclusionProof {
-    pub checkpoint: String,
-    pub hashes: Vec<String>,
-    pub log_index: u64,
-    pub root_hash: String,
-    pub tree_size: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Verification {
-    pub inclusion_proof: InclusionProof,
-    pub signed_entry_timestamp: String,
-}
-
-/// One LogEntry value (the map key is its entry ID).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LogEntry {
-    pub body: String,
-    pub integrated_time: i64,
-    #[serde(rename = "logID")]
-    pub log_id: String,
-    pub log_index: u64,
-    pub verification: Verification,
-}
-
-/// `{entryID: LogEntry}` as every entry endpoint returns it.
-pub type LogEntryMap = BTreeMap<String, LogEntry>;
-
-/// `GET /api/v1/log`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LogInfo {
-    pub root_hash: String,
-    pub signed_tree_head: String,
-    #[serde(rename = "treeID")]
-    pub tree_id: String,
-    pub tree_size: u64,
-    pub inactive_shards: Vec<serde_json::Value>,
-}
-
-/// `GET /api/v1/log/proof`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConsistencyProof {
-    pub root_hash: String,
-    pub hashes: Vec<String>,
-}
+// The response types live with the other Rekor v1 wire types, shared with
+// the clients in this workspace (monitor, bench, tests).
+pub use sigstead_rekor_types::wire::{ConsistencyProof, InclusionProof, LogEntry, LogEntryMap, LogInfo, Verification};
 
 /// The Rekor log: engine + key.
 #[derive(Debug, Clone)]

@@ -23,6 +23,7 @@ use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
 use sigstead_note::verify_checkpoint_v1;
 use sigstead_rekor::config::BatchConfig;
 use sigstead_rekor::RekorConfig;
+use sigstead_rekor_types::wire;
 use sigstead_rekor_types::{canonicalize, pae, set_payload};
 use sigstead_server::HttpConfig;
 use sigstead_tlog::LogStore as _;
@@ -403,25 +404,16 @@ fn rsa_public_key_pem() -> String {
     sigstead_crypto::pem_encode("PUBLIC KEY", &seq(&[&alg, &tlv(0x03, &bits)]))
 }
 
+// The proposed entries come from the shared wire builders
+// (`sigstead_rekor_types::wire`); these wrappers only add this file's `Key`.
+
 fn hashedrekord_raw(alg: &str, digest_hex: &str, sig_b64: &str, verifier_pem_b64: &str) -> Value {
-    json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "data": {"hash": {"algorithm": alg, "value": digest_hex}},
-            "signature": {"content": sig_b64, "publicKey": {"content": verifier_pem_b64}},
-        }
-    })
+    wire::hashedrekord_raw(alg, digest_hex, sig_b64, verifier_pem_b64).to_json()
 }
 
 /// A hashedrekord over `artifact`, signed by `key`, naming `verifier_pem`.
 fn hashedrekord_with(key: &Key, artifact: &[u8], verifier_pem: &str) -> Value {
-    hashedrekord_raw(
-        "sha256",
-        &sha256_hex(artifact),
-        &STANDARD.encode(key.sign(artifact)),
-        &STANDARD.encode(verifier_pem),
-    )
+    wire::hashedrekord(&sha256_hex(artifact), &key.sign(artifact), verifier_pem).to_json()
 }
 
 fn hashedrekord(key: &Key, artifact: &[u8]) -> Value {
@@ -431,59 +423,23 @@ fn hashedrekord(key: &Key, artifact: &[u8]) -> Value {
 /// A DSSE envelope (JSON text) over `payload`, one signature per key.
 fn envelope(payload_type: &str, payload: &[u8], signers: &[&Key]) -> String {
     let message = pae(payload_type, payload);
-    let sigs: Vec<Value> =
-        signers.iter().map(|k| json!({"keyid": "", "sig": STANDARD.encode(k.sign(&message))})).collect();
-    serde_json::to_string(&json!({
-        "payloadType": payload_type,
-        "payload": STANDARD.encode(payload),
-        "signatures": sigs,
-    }))
-    .unwrap()
+    let sigs: Vec<Vec<u8>> = signers.iter().map(|k| k.sign(&message)).collect();
+    wire::Envelope::new(payload_type, payload, &sigs).to_text()
 }
 
 fn dsse(envelope: &str, verifiers: &[&Key]) -> Value {
-    let verifiers: Vec<String> = verifiers.iter().map(|k| STANDARD.encode(k.pem())).collect();
-    json!({
-        "apiVersion": "0.0.1",
-        "kind": "dsse",
-        "spec": {"proposedContent": {"envelope": envelope, "verifiers": verifiers}},
-    })
+    let pems: Vec<String> = verifiers.iter().map(|k| k.pem()).collect();
+    let pems: Vec<&str> = pems.iter().map(String::as_str).collect();
+    wire::dsse(envelope, &pems).to_json()
 }
 
 fn statement(subject_digest: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": "artifact.bin", "digest": {"sha256": subject_digest}}],
-        "predicateType": "https://slsa.dev/provenance/v1",
-        "predicate": {"buildDefinition": {"buildType": "https://example.com/test"}},
-    }))
-    .unwrap()
+    wire::in_toto_statement("artifact.bin", subject_digest)
 }
 
 /// An intoto 0.0.2 proposed entry: payload and signatures double base64.
 fn intoto_v002(key: &Key, payload: &[u8]) -> Value {
-    let sig = key.sign(&pae(INTOTO, payload));
-    let payload_b64 = STANDARD.encode(payload);
-    let sig_b64 = STANDARD.encode(&sig);
-    let envelope_text = serde_json::to_string(&json!({
-        "payloadType": INTOTO,
-        "payload": payload_b64,
-        "signatures": [{"sig": sig_b64}],
-    }))
-    .unwrap();
-    json!({
-        "apiVersion": "0.0.2",
-        "kind": "intoto",
-        "spec": {"content": {
-            "envelope": {
-                "payloadType": INTOTO,
-                "payload": STANDARD.encode(&payload_b64),
-                "signatures": [{"sig": STANDARD.encode(&sig_b64), "publicKey": STANDARD.encode(key.pem())}],
-            },
-            "hash": {"algorithm": "sha256", "value": sha256_hex(envelope_text.as_bytes())},
-            "payloadHash": {"algorithm": "sha256", "value": sha256_hex(payload)},
-        }},
-    })
+    wire::intoto_v002(payload, &key.sign(&pae(INTOTO, payload)), &key.pem()).to_json()
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,13 @@
 //! The shared test kit (a dev-dependency only; never in the binary):
-//! ID-token minting ([`jwt`]) and temporary databases ([`db`]), so that test
-//! crates stop carrying their own copies.
+//! ID-token minting ([`jwt`]), temporary databases and the log engine's
+//! in-memory store ([`db`]), Fulcio-shaped certificates ([`certs`]) and an
+//! in-process Rekor ([`stack`]), so
+//! that test crates stop carrying their own copies. Proposed Rekor entries
+//! and Fulcio requests are built with the shared wire types
+//! (`sigstead_rekor_types::wire`, `sigstead_fulcio::wire`), which the bench
+//! (inside the binary) uses too.
 
+pub mod certs;
 pub mod db;
 pub mod jwt;
+pub mod stack;

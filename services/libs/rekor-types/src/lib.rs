@@ -10,6 +10,7 @@ mod dsse;
 mod hashedrekord;
 mod intoto;
 mod rekord;
+pub mod wire;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::Value;

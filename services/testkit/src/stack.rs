@@ -1,0 +1,65 @@
+//! In-process services for tests: a real Rekor (the service crate's own
+//! `open_with` and `router`, on a temporary SQLite file or any store) that
+//! tests drive through `app()` or over loopback HTTP, instead of each test
+//! crate assembling one by hand.
+
+use sigstead_crypto::EcdsaSigner;
+use sigstead_rekor::{RekorConfig, RekorLog};
+use sigstead_tlog::{Faults, LogStore as _, Store};
+use std::num::NonZeroI64;
+use std::sync::Arc;
+
+/// A Rekor log on its own temporary SQLite database.
+#[derive(Debug)]
+pub struct TestRekor {
+    pub rekor: RekorLog,
+    pub store: Store,
+    /// The log's signing key.
+    pub key: Arc<EcdsaSigner>,
+    pub config: RekorConfig,
+    /// Set by [`TestRekor::serve`].
+    pub url: Option<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRekor {
+    /// A log named `rekor` whose checkpoints carry `public_url`'s host as
+    /// origin, signed by `key`. With `tree_id`, the log row is created with
+    /// that tree ID first (so that two logs share one origin: a fork).
+    pub async fn start(public_url: &str, key: Arc<EcdsaSigner>, tree_id: Option<NonZeroI64>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = RekorConfig {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            public_url: public_url.into(),
+            database_url: "sqlite://rekor.db".parse().expect("url"),
+            log_name: "rekor".into(),
+            signing_key: sigstead_keys::KeySource::file("key.pem", "key.pass"),
+            batch: Default::default(),
+            replication: Default::default(),
+            http: Default::default(),
+        };
+        config.resolve(dir.path()).expect("resolve");
+        let store = Store::connect(&config.database_url.to_config_string()).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        if let Some(t) = tree_id {
+            store.create_log("rekor", t, 0).await.expect("log row");
+        }
+        let rekor = sigstead_rekor::open_with(&config, store.clone(), key.clone(), Faults::none()).await.expect("open");
+        Self { rekor, store, key, config, url: None, dir }
+    }
+
+    /// The base URL [`TestRekor::serve`] gave.
+    pub fn url(&self) -> &str {
+        self.url.as_deref().expect("TestRekor::serve was not called")
+    }
+
+    /// Serves the Rekor API on a loopback port; returns its base URL.
+    pub async fn serve(&mut self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let app = sigstead_rekor::router(self.rekor.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        self.url = Some(url.clone());
+        url
+    }
+}
