@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
         *) targets+=("$1"); shift ;;
     esac
 done
-ALL=(rekor_entry checkpoint_note tuf_metadata tsa_query ct_structures verifier_material id_token trust_documents)
+ALL=(rekor_entry checkpoint_note tuf_metadata tsa_query ct_structures verifier_material id_token trust_documents fulcio_request csr jwks)
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL[@]}")
 mkdir -p "$WORK/log" "$WORK/crashes"
 export RUSTC_BOOTSTRAP=1
@@ -82,6 +82,50 @@ for i, p in enumerate(glob.glob(os.path.join(sys.argv[1], "*.json"))):
     claims = json.load(open(p))
     tok = ".".join([b(json.dumps({"alg": "RS256", "kid": "k"}).encode()), b(json.dumps(claims).encode()), b(b"sig")])
     open(os.path.join(sys.argv[2], f"token-{i}"), "w").write(tok)
+PY
+            ;;
+        fulcio_request)
+            # The three client shapes, with a real key and CSR (openssl) in them.
+            openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/fz-key.pem" 2>/dev/null
+            openssl ec -in "$WORK/fz-key.pem" -pubout -out "$WORK/fz-pub.pem" 2>/dev/null
+            printf 'ci@example.com' >"$WORK/fz-subject"
+            openssl dgst -sha256 -sign "$WORK/fz-key.pem" -out "$WORK/fz-pop" "$WORK/fz-subject"
+            openssl req -new -key "$WORK/fz-key.pem" -subj "/" -outform DER -out "$WORK/fz-csr.der" 2>/dev/null
+            python3 - "$WORK" "$c" <<'PY'
+import base64, json, os, sys
+w, c = sys.argv[1], sys.argv[2]
+pem = open(os.path.join(w, "fz-pub.pem")).read()
+pop = base64.b64encode(open(os.path.join(w, "fz-pop"), "rb").read()).decode()
+csr = base64.b64encode(open(os.path.join(w, "fz-csr.der"), "rb").read()).decode()
+shapes = {
+    "cosign": {"publicKeyRequest": {"publicKey": {"algorithm": "ECDSA", "content": pem}, "proofOfPossession": pop}},
+    "js": {"credentials": {"oidcIdentityToken": "eyJ.eyJ.c2ln"}, "publicKeyRequest": {"publicKey": {"content": pem}, "proofOfPossession": pop}},
+    "python": {"certificateSigningRequest": csr},
+    "legacy": {"publicKey": {"content": base64.b64encode(pem.encode()).decode()}, "signedEmailAddress": pop},
+}
+for name, body in shapes.items():
+    open(os.path.join(c, name + ".json"), "w").write(json.dumps(body))
+PY
+            ;;
+        csr)
+            for curve in prime256v1 secp384r1; do
+                openssl ecparam -name "$curve" -genkey -noout -out "$WORK/fz-$curve.pem" 2>/dev/null
+                openssl req -new -key "$WORK/fz-$curve.pem" -subj "/CN=fuzz" -outform DER -out "$c/$curve.der" 2>/dev/null
+                openssl req -new -key "$WORK/fz-$curve.pem" -subj "/CN=fuzz" -addext "basicConstraints=CA:FALSE" -out "$c/$curve-bc.pem" 2>/dev/null
+            done ;;
+        jwks)
+            # The JWKS shapes of the issuers the CA follows (RSA, EC P-256/P-384, and one Ed25519 OKP).
+            python3 - "$c" <<'PY'
+import json, os, sys
+c = sys.argv[1]
+keys = [
+    {"kty": "RSA", "kid": "r", "alg": "RS256", "use": "sig", "n": "sXch" * 86, "e": "AQAB"},
+    {"kty": "EC", "kid": "e", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+    {"kty": "EC", "kid": "e3", "crv": "P-384", "x": "AA", "y": "AA"},
+    {"kty": "OKP", "kid": "o", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+]
+open(os.path.join(c, "mixed.json"), "w").write(json.dumps({"keys": keys}))
+open(os.path.join(c, "one.json"), "w").write(json.dumps({"keys": keys[1:2]}))
 PY
             ;;
         trust_documents) find "$VEC" -name '*trusted_root*.json' -o -name 'signing_config*.json' | while read -r f; do cp "$f" "$c/$(echo "$f" | sha256sum | cut -c1-12).json"; done ;;

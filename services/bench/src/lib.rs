@@ -552,7 +552,7 @@ async fn merge(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Outcome {
 /// `Authorization` header); every answer is a chain with an embedded SCT,
 /// which means one CT log append per certificate.
 async fn fulcio(b: FulcioBench) -> anyhow::Result<()> {
-    use sigstead_fulcio::wire::SigningCertRequest;
+    use sigstead_ca::wire::SigningCertRequest;
     let token = sigstead_dev_oidc::DevIssuer::open(&b.data_dir.join("oidc"))?.mint("bench@example.com")?;
     let n = b.max_requests;
     eprintln!("preparing {n} certificate requests…");

@@ -6,14 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::{engine::general_purpose::STANDARD, Engine};
-use serde::Deserialize;
+use sigstead_ct::wire::{self, AddChainRequest as AddChain};
 use sigstead_tlog::{LeafIndex, TreeSize};
 use std::collections::HashMap;
-
-#[derive(Debug, Deserialize)]
-pub struct AddChain {
-    chain: Vec<String>,
-}
 
 async fn add_chain(State(ct): State<CtLog>, Json(req): Json<AddChain>) -> Result<Response, CtApiError> {
     let sct = ct.add(&req.chain, false).await?;
@@ -27,8 +22,9 @@ async fn add_pre_chain(State(ct): State<CtLog>, Json(req): Json<AddChain>) -> Re
 
 async fn get_sth(State(ct): State<CtLog>) -> Result<Response, CtApiError> {
     let cp = ct.log.latest_checkpoint().await?;
-    let v: serde_json::Value = serde_json::from_str(&cp.signed).map_err(|e| CtApiError::Internal(e.to_string()))?;
-    Ok(Json(v).into_response())
+    let sth: wire::SignedTreeHead =
+        serde_json::from_str(&cp.signed).map_err(|e| CtApiError::Internal(e.to_string()))?;
+    Ok(Json(sth).into_response())
 }
 
 fn param(q: &HashMap<String, String>, name: &str) -> Result<u64, CtApiError> {
@@ -47,8 +43,7 @@ async fn get_sth_consistency(
         return Err(CtApiError::BadRequest("first must not exceed second".into()));
     }
     let proof = ct.log.consistency_proof(TreeSize(first), TreeSize(second)).await?;
-    Ok(Json(serde_json::json!({"consistency": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>()}))
-        .into_response())
+    Ok(Json(wire::ConsistencyProof { consistency: proof.iter().map(|h| STANDARD.encode(h)).collect() }).into_response())
 }
 
 async fn get_proof_by_hash(
@@ -66,10 +61,10 @@ async fn get_proof_by_hash(
         return Err(CtApiError::BadRequest("the leaf is not in a tree of that size".into()));
     }
     let proof = ct.log.inclusion_proof(entry.leaf_index, size).await?;
-    Ok(Json(serde_json::json!({
-        "leaf_index": entry.leaf_index.0,
-        "audit_path": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>(),
-    }))
+    Ok(Json(wire::AuditProof {
+        leaf_index: entry.leaf_index.0,
+        audit_path: proof.iter().map(|h| STANDARD.encode(h)).collect(),
+    })
     .into_response())
 }
 
@@ -90,22 +85,19 @@ async fn get_entries(
         .entries(LeafIndex(start), LeafIndex(end.saturating_add(1)))
         .await?
         .iter()
-        .map(|e| {
-            serde_json::json!({
-                "leaf_input": STANDARD.encode(&e.body),
-                "extra_data": STANDARD.encode(e.extra_data.as_deref().unwrap_or_default()),
-            })
+        .map(|e| wire::LeafEntry {
+            leaf_input: STANDARD.encode(&e.body),
+            extra_data: STANDARD.encode(e.extra_data.as_deref().unwrap_or_default()),
         })
         .collect();
     if entries.is_empty() {
         return Err(CtApiError::BadRequest("start is beyond the tree".into()));
     }
-    Ok(Json(serde_json::json!({"entries": entries})).into_response())
+    Ok(Json(wire::Entries { entries }).into_response())
 }
 
 async fn get_roots(State(ct): State<CtLog>) -> Response {
-    Json(serde_json::json!({"certificates": ct.roots.iter().map(|r| STANDARD.encode(r)).collect::<Vec<_>>()}))
-        .into_response()
+    Json(wire::Roots { certificates: ct.roots.iter().map(|r| STANDARD.encode(r)).collect() }).into_response()
 }
 
 /// The RFC 6962 API routes.

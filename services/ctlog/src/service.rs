@@ -17,13 +17,13 @@ impl CheckpointSigner for SthSigner {
     fn sign(&self, size: TreeSize, root: &[u8; 32], timestamp_ms: u64) -> Result<String, sigstead_tlog::Error> {
         let sig = sigstead_ct::sign_tree_head(timestamp_ms, size.0, root, self.0.as_ref())
             .map_err(|e| sigstead_tlog::Error::Signing(e.to_string()))?;
-        Ok(serde_json::json!({
-            "tree_size": size.0,
-            "timestamp": timestamp_ms,
-            "sha256_root_hash": STANDARD.encode(root),
-            "tree_head_signature": STANDARD.encode(sig),
+        serde_json::to_string(&sigstead_ct::wire::SignedTreeHead {
+            tree_size: size.0,
+            timestamp: timestamp_ms,
+            sha256_root_hash: STANDARD.encode(root),
+            tree_head_signature: STANDARD.encode(sig),
         })
-        .to_string())
+        .map_err(|e| sigstead_tlog::Error::Signing(e.to_string()))
     }
 }
 

@@ -5,28 +5,20 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::{engine::general_purpose::STANDARD, Engine};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use sigstead_ca::{generate_ca, CaChain, LeafRequest, SubjectAltName};
+use sigstead_ca::{CaChain, LeafRequest};
 use sigstead_crypto::{EcdsaSigner, Signer};
 use sigstead_ct::{LogEntry, Sct};
+use sigstead_testkit::ca::test_ca as ca;
+use sigstead_testkit::http::{call, get, urlencode};
 use sigstead_tlog::LogStore as _;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 struct Fixture {
     app: axum::Router,
     ca: CaChain,
     ct_key: Arc<EcdsaSigner>,
     _dir: tempfile::TempDir,
-}
-
-fn ca(org: &str) -> CaChain {
-    let inter_key: Arc<dyn Signer> = Arc::new(EcdsaSigner::generate_p256());
-    let (root, inter) =
-        generate_ca(org, Arc::new(EcdsaSigner::generate_p256()), inter_key.clone(), time::OffsetDateTime::now_utc(), 1)
-            .unwrap();
-    CaChain::new(vec![inter, root], inter_key).unwrap()
 }
 
 async fn fixture() -> Fixture {
@@ -50,22 +42,7 @@ async fn fixture() -> Fixture {
 }
 
 fn leaf_request() -> LeafRequest {
-    let now = time::OffsetDateTime::now_utc();
-    LeafRequest {
-        spki_der: EcdsaSigner::generate_p256().public_key_der().to_vec(),
-        san: SubjectAltName::Email("alice@example.com".into()),
-        extensions: vec![],
-        not_before: now,
-        not_after: now + time::Duration::minutes(10),
-        serial: sigstead_ca::new_serial(),
-    }
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    sigstead_testkit::ca::leaf_request("alice@example.com")
 }
 
 async fn post(app: &axum::Router, path: &str, chain: &[&[u8]]) -> (StatusCode, Value) {
@@ -75,10 +52,6 @@ async fn post(app: &axum::Router, path: &str, chain: &[&[u8]]) -> (StatusCode, V
         Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap(),
     )
     .await
-}
-
-async fn get(app: &axum::Router, path: &str) -> (StatusCode, Value) {
-    call(app, Request::get(path).body(Body::empty()).unwrap()).await
 }
 
 fn sct_from_json(v: &Value) -> Sct {
@@ -154,10 +127,6 @@ async fn precertificate_to_final_certificate_with_a_provable_sct() {
     sigstead_merkle::verify_consistency(size, sth2["tree_size"].as_u64().unwrap(), &proof, &root, &root2).unwrap();
     let (_, roots) = get(&f.app, "/ct/v1/get-roots").await;
     assert_eq!(roots["certificates"][0], STANDARD.encode(&f.ca.chain()[1]));
-}
-
-fn urlencode(s: &str) -> String {
-    s.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
 }
 
 #[tokio::test]

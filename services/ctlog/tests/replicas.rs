@@ -7,48 +7,15 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::{engine::general_purpose::STANDARD, Engine};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use sigstead_ca::{generate_ca, CaChain, LeafRequest, SubjectAltName};
 use sigstead_crypto::{EcdsaSigner, Signer};
+use sigstead_testkit::ca::{leaf_request as leaf_for, test_ca};
+use sigstead_testkit::http::{call, urlencode};
 use sigstead_tlog::LogStore as _;
 use std::sync::Arc;
-use tower::ServiceExt;
-
-fn ca() -> CaChain {
-    let inter_key: Arc<dyn Signer> = Arc::new(EcdsaSigner::generate_p256());
-    let (root, inter) = generate_ca(
-        "replicated",
-        Arc::new(EcdsaSigner::generate_p256()),
-        inter_key.clone(),
-        time::OffsetDateTime::now_utc(),
-        1,
-    )
-    .unwrap();
-    CaChain::new(vec![inter, root], inter_key).unwrap()
-}
-
-fn leaf_request(i: usize) -> LeafRequest {
-    let now = time::OffsetDateTime::now_utc();
-    LeafRequest {
-        spki_der: EcdsaSigner::generate_p256().public_key_der().to_vec(),
-        san: SubjectAltName::Email(format!("ci-{i}@example.com")),
-        extensions: vec![],
-        not_before: now,
-        not_after: now + time::Duration::minutes(10),
-        serial: sigstead_ca::new_serial(),
-    }
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
 
 async fn get(app: &axum::Router, path: &str) -> Value {
-    let (s, v) = call(app, Request::get(path).body(Body::empty()).unwrap()).await;
+    let (s, v) = sigstead_testkit::http::get(app, path).await;
     assert_eq!(s, StatusCode::OK, "{path}: {v}");
     v
 }
@@ -61,14 +28,10 @@ fn root_of(sth: &Value) -> [u8; 32] {
     STANDARD.decode(sth["sha256_root_hash"].as_str().unwrap()).unwrap().try_into().unwrap()
 }
 
-fn urlencode(s: &str) -> String {
-    s.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_ct_replicas_one_tree() {
     let Some(db) = sigstead_testkit::db::postgres("ct_replicas").await else { return };
-    let ca = ca();
+    let ca = test_ca("replicated");
     let ct_key = Arc::new(EcdsaSigner::generate_p256());
     let mut apps = Vec::new();
     for _ in 0..2 {
@@ -95,7 +58,7 @@ async fn two_ct_replicas_one_tree() {
     for i in 0..40 {
         let (app, ca) = (apps[i % 2].clone(), ca.clone());
         tasks.push(tokio::spawn(async move {
-            let pre = ca.precertificate(&leaf_request(i)).unwrap();
+            let pre = ca.precertificate(&leaf_for(&format!("ci-{i}@example.com"))).unwrap();
             let body = json!({"chain": [STANDARD.encode(&pre.der), STANDARD.encode(&ca.chain()[0])]});
             let req = Request::post("/ct/v1/add-pre-chain")
                 .header("content-type", "application/json")

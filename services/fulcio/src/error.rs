@@ -31,6 +31,18 @@ pub enum FulcioError {
     RateLimited(u64),
 }
 
+/// A refused CSR keeps the message it had when the check lived here.
+impl From<sigstead_ca::csr::CsrError> for FulcioError {
+    fn from(e: sigstead_ca::csr::CsrError) -> Self {
+        use sigstead_ca::csr::CsrError;
+        match e {
+            CsrError::Csr(m) => Self::Csr(m),
+            CsrError::PublicKey(m) => Self::PublicKey(m),
+            CsrError::ProofOfPossession => Self::ProofOfPossession,
+        }
+    }
+}
+
 impl FulcioError {
     fn status(&self) -> StatusCode {
         match self {

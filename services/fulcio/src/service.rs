@@ -3,7 +3,7 @@
 
 use crate::{FulcioError, JwksSource};
 use base64::{engine::general_purpose::STANDARD, Engine};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sigstead_ca::{CaChain, LeafRequest};
 use sigstead_crypto::VerifierMaterial;
 use sigstead_oidc::{IssuerSet, TokenError};
@@ -65,7 +65,7 @@ impl Fulcio {
 
     /// A PKCS#10 CSR (DER), whose self-signature is its proof of possession.
     pub(crate) fn prove_csr(&self, csr_der: &[u8]) -> Result<ProvenKey, FulcioError> {
-        Ok(ProvenKey { spki_der: crate::csr::verify_csr(csr_der)? })
+        Ok(ProvenKey { spki_der: sigstead_ca::csr::verify_csr(csr_der)? })
     }
 
     pub fn new(
@@ -153,7 +153,9 @@ impl Fulcio {
     }
 
     async fn submit_precert(&self, precert: &[u8]) -> Result<sigstead_ct::Sct, FulcioError> {
-        let body = json!({"chain": [STANDARD.encode(precert), STANDARD.encode(&self.ca.chain()[0])]});
+        let body = sigstead_ct::wire::AddChainRequest {
+            chain: vec![STANDARD.encode(precert), STANDARD.encode(&self.ca.chain()[0])],
+        };
         let url = format!("{}/ct/v1/add-pre-chain", self.ct_log_url);
         let resp = self
             .http

@@ -249,18 +249,7 @@ impl CtTarget {
     }
 }
 
-#[derive(Deserialize)]
-struct Sth {
-    tree_size: u64,
-    timestamp: u64,
-    sha256_root_hash: String,
-    tree_head_signature: String,
-}
-
-#[derive(Deserialize)]
-struct CtConsistency {
-    consistency: Vec<String>,
-}
+use sigstead_ct::wire::{ConsistencyProof as CtConsistency, SignedTreeHead as Sth};
 
 fn b64_32(s: &str, what: &str) -> Result<sigstead_merkle::Hash, Alert> {
     STANDARD

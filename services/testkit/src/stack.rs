@@ -9,6 +9,16 @@ use sigstead_tlog::{Faults, LogStore as _, Store};
 use std::num::NonZeroI64;
 use std::sync::Arc;
 
+/// The Rekor v1 checkpoint signer for a test log: origin `"<name> - 1"`,
+/// signer name `<name>` (what the engine tests sign their checkpoints with).
+pub fn note_signer(name: &str, key: Arc<EcdsaSigner>) -> sigstead_rekor::RekorCheckpointSigner {
+    sigstead_rekor::RekorCheckpointSigner {
+        origin: sigstead_note::Origin::new(format!("{name} - 1")).expect("origin"),
+        name: name.into(),
+        signer: key,
+    }
+}
+
 /// A Rekor log on its own temporary SQLite database.
 #[derive(Debug)]
 pub struct TestRekor {

@@ -36,6 +36,16 @@
 //! error and the sequencer rebuilds its state from the database exactly as at
 //! start-up, so the in-memory tree can never drift from what is stored.
 //!
+//! The fault table (`tests/engine.rs`) exercises each step twice: the
+//! sequencer's own hooks ([`Faults`], at the [`Step`]s between steps 3, 4, 5
+//! and 6) on SQLite, Postgres and the in-memory store, and the store's hooks
+//! (`store::memory`, feature `memory-store`): step 3's and step 5's writes
+//! failing before they persist, or persisting and then reporting a failure
+//! (a commit whose acknowledgement was lost), with and without a restart. In
+//! every case the submitter is not acknowledged, a durable entry keeps its
+//! index, nothing is indexed twice, and every recorded checkpoint is
+//! consistent with the next.
+//!
 //! # Replication protocol (Postgres)
 //!
 //! Any number of replicas may serve one log from one Postgres database.

@@ -3,30 +3,14 @@
 //! the tests, `SIGSTEAD_TEST_SKIP_POSTGRES=1` runs the SQLite half alone).
 
 use sigstead_crypto::{EcdsaSigner, Signer};
-use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
-use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
+use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion};
+use sigstead_note::verify_checkpoint_v1;
 use sigstead_testkit::db::{every_backend, memory, postgres, sqlite};
+use sigstead_testkit::stack::note_signer;
 use sigstead_tlog::store::memory::{Fault, Write};
-use sigstead_tlog::{
-    AppendOutcome, CheckpointSigner, Faults, LeafIndex, Log, LogConfig, LogStore, Step, Store, TreeSize,
-};
+use sigstead_tlog::{AppendOutcome, Faults, LeafIndex, Log, LogConfig, LogStore, Step, Store, TreeSize};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
-
-#[derive(Debug)]
-struct NoteSigner(Arc<EcdsaSigner>);
-
-impl CheckpointSigner for NoteSigner {
-    fn sign(&self, size: TreeSize, root: &Hash, _ms: u64) -> Result<String, sigstead_tlog::Error> {
-        let cp = Checkpoint {
-            origin: Origin::new("test.log - 1").unwrap(),
-            size: size.0,
-            root_hash: *root,
-            extensions: vec![],
-        };
-        sign_checkpoint_v1(&cp, "test.log", self.0.as_ref()).map_err(|e| sigstead_tlog::Error::Signing(e.to_string()))
-    }
-}
 
 fn config() -> LogConfig {
     let mut c = LogConfig::new("test");
@@ -38,7 +22,9 @@ async fn open(url: &str, key: &Arc<EcdsaSigner>, faults: Faults) -> Log {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
     store.check_schema().await.unwrap();
-    Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| Some(b"genesis".to_vec()), faults).await.unwrap()
+    Log::open(store, config(), Arc::new(note_signer("test.log", key.clone())), |_| Some(b"genesis".to_vec()), faults)
+        .await
+        .unwrap()
 }
 
 fn check_receipt(key: &EcdsaSigner, leaf: &[u8], r: &sigstead_tlog::Receipt) {
@@ -289,9 +275,14 @@ async fn a_tampered_node_store_is_detected_at_start() {
     let store = Store::connect(&db.url).await.unwrap();
     let Store::Sqlite(pool) = &store else { unreachable!() };
     sqlx::query("UPDATE nodes SET hash = zeroblob(32) WHERE level = 3 AND node_index = 0").execute(pool).await.unwrap();
-    let res =
-        Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| Some(b"genesis".to_vec()), Faults::none())
-            .await;
+    let res = Log::open(
+        store,
+        config(),
+        Arc::new(note_signer("test.log", key.clone())),
+        |_| Some(b"genesis".to_vec()),
+        Faults::none(),
+    )
+    .await;
     let err = res.expect_err("a store that no longer reproduces the signed root must not be served");
     assert!(err.to_string().contains("signed root"), "{err}");
 }

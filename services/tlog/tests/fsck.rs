@@ -5,29 +5,14 @@
 //! `rewritten-checkpoint-root`, `forged-checkpoint-signature`.
 
 use sigstead_crypto::{EcdsaSigner, Signer};
-use sigstead_merkle::Hash;
-use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
+use sigstead_note::verify_checkpoint_v1;
 use sigstead_testkit::db::backends;
+use sigstead_testkit::stack::note_signer;
 use sigstead_tlog::fsck::{fsck, FsckReport};
 use sigstead_tlog::{
     CheckpointSigner, Faults, Log, LogConfig, LogStore, Store, StoredCheckpoint, StoredEntry, TreeSize,
 };
 use std::sync::Arc;
-
-#[derive(Debug)]
-struct NoteSigner(Arc<EcdsaSigner>);
-
-impl CheckpointSigner for NoteSigner {
-    fn sign(&self, size: TreeSize, root: &Hash, _ms: u64) -> Result<String, sigstead_tlog::Error> {
-        let cp = Checkpoint {
-            origin: Origin::new("fsck.log - 1").unwrap(),
-            size: size.0,
-            root_hash: *root,
-            extensions: vec![],
-        };
-        sign_checkpoint_v1(&cp, "fsck.log", self.0.as_ref()).map_err(|e| sigstead_tlog::Error::Signing(e.to_string()))
-    }
-}
 
 /// The body check of this test's log: every leaf but the genesis one has
 /// the one search key `k:<body>`.
@@ -85,7 +70,7 @@ async fn a_clean_log_passes_and_every_tampering_is_named() {
         let log = Log::open(
             store.clone(),
             config,
-            Arc::new(NoteSigner(key.clone())),
+            Arc::new(note_signer("fsck.log", key.clone())),
             |_| Some(b"genesis".to_vec()),
             Faults::none(),
         )
@@ -133,7 +118,7 @@ async fn a_clean_log_passes_and_every_tampering_is_named() {
         // rewritten-checkpoint-root and forged-checkpoint-signature on the newest checkpoint.
         let newest = store.latest_checkpoint(log_id).await.unwrap().unwrap();
         let other = EcdsaSigner::generate_p256();
-        let forged = NoteSigner(Arc::new(other)).sign(newest.tree_size, &newest.root_hash, 0).unwrap();
+        let forged = note_signer("fsck.log", Arc::new(other)).sign(newest.tree_size, &newest.root_hash, 0).unwrap();
         exec(
             &store,
             &w(&format!(

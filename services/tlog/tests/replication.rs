@@ -3,30 +3,14 @@
 //! own connection pool, as separate processes would have.
 
 use sigstead_crypto::{EcdsaSigner, Signer};
-use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash};
-use sigstead_note::{sign_checkpoint_v1, verify_checkpoint_v1, Checkpoint, Origin};
+use sigstead_merkle::{leaf_hash, verify_consistency, verify_inclusion};
+use sigstead_note::verify_checkpoint_v1;
 use sigstead_testkit::db::postgres;
+use sigstead_testkit::stack::note_signer;
 use sigstead_tlog::store::{Batch, NewEntry, StoredCheckpoint};
-use sigstead_tlog::{
-    AppendOutcome, CheckpointSigner, Error, Faults, LeafIndex, Log, LogConfig, LogStore, Store, TreeSize,
-};
+use sigstead_tlog::{AppendOutcome, Error, Faults, LeafIndex, Log, LogConfig, LogStore, Store, TreeSize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-#[derive(Debug)]
-struct NoteSigner(Arc<EcdsaSigner>);
-
-impl CheckpointSigner for NoteSigner {
-    fn sign(&self, size: TreeSize, root: &Hash, _ms: u64) -> Result<String, Error> {
-        let cp = Checkpoint {
-            origin: Origin::new("test.log - 1").unwrap(),
-            size: size.0,
-            root_hash: *root,
-            extensions: vec![],
-        };
-        sign_checkpoint_v1(&cp, "test.log", self.0.as_ref()).map_err(|e| Error::Signing(e.to_string()))
-    }
-}
 
 fn config() -> LogConfig {
     let mut c = LogConfig::new("test");
@@ -41,9 +25,15 @@ fn config() -> LogConfig {
 async fn replica(url: &str, key: &Arc<EcdsaSigner>) -> Log {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
-    Log::open(store, config(), Arc::new(NoteSigner(key.clone())), |_| Some(b"genesis".to_vec()), Faults::none())
-        .await
-        .unwrap()
+    Log::open(
+        store,
+        config(),
+        Arc::new(note_signer("test.log", key.clone())),
+        |_| Some(b"genesis".to_vec()),
+        Faults::none(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn append(log: &Log, leaf: &[u8]) -> Result<AppendOutcome, Arc<Error>> {
@@ -235,7 +225,7 @@ async fn replicas_without_a_sequencer_are_not_ready() {
     for _ in 0..2 {
         let store = Store::connect(&db.url).await.unwrap();
         store.migrate().await.unwrap();
-        let signer = Arc::new(NoteSigner(key.clone()));
+        let signer = Arc::new(note_signer("test.log", key.clone()));
         logs.push(Log::open(store, c.clone(), signer, |_| Some(b"genesis".to_vec()), Faults::none()).await.unwrap());
     }
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -11,6 +11,9 @@
 //! `rcgen` writes the DER (it is the maintained builder, and signs through
 //! any key implementing its `SigningKey` trait).
 
+pub mod csr;
+pub mod wire;
+
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyIdMethod, KeyUsagePurpose, SanType, SerialNumber,

@@ -8,6 +8,8 @@
 //! each bring their own X.509 stack; this crate uses the workspace's
 //! `x509-cert`/`der`.
 
+pub mod wire;
+
 use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
 use sigstead_crypto::{CryptoError, PublicKey, Signer};

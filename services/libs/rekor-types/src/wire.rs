@@ -318,6 +318,88 @@ pub fn intoto_v002(payload: &[u8], signature: &[u8], verifier_pem: &str) -> Prop
     }
 }
 
+/// intoto 0.0.1 `spec`: the envelope as JSON text and one verifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntotoV001Spec {
+    pub content: IntotoV001Content,
+    /// Base64 of the verifier's PEM.
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntotoV001Content {
+    pub envelope: String,
+}
+
+/// An intoto 0.0.1 entry (cosign 1.x `attest`): the DSSE envelope's JSON
+/// text and the verifier PEM.
+pub fn intoto_v001(envelope_text: &str, verifier_pem: &str) -> ProposedEntry<IntotoV001Spec> {
+    ProposedEntry {
+        api_version: "0.0.1".into(),
+        kind: "intoto".into(),
+        spec: IntotoV001Spec {
+            content: IntotoV001Content { envelope: envelope_text.into() },
+            public_key: STANDARD.encode(verifier_pem),
+        },
+    }
+}
+
+/// rekord 0.0.1 `spec`: the artifact itself (not its hash) and a signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RekordSpec {
+    pub signature: RekordSignature,
+    pub data: RekordData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RekordSignature {
+    /// `x509` (the only format this log accepts), `pgp`, `minisign`, `ssh`.
+    pub format: String,
+    /// Base64 of the signature.
+    pub content: String,
+    /// Base64 of the verifier's PEM.
+    pub public_key: Content,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RekordData {
+    /// Base64 of the artifact.
+    pub content: String,
+    /// The artifact's digest, if the client sends it (checked against the content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<HashValue>,
+}
+
+/// A rekord 0.0.1 entry with the signature format given (a test can name
+/// one the log refuses) and, optionally, the digest the client claims.
+pub fn rekord_raw(
+    format: &str,
+    data: &[u8],
+    signature: &[u8],
+    verifier_pem: &str,
+    sha256_hex: Option<&str>,
+) -> ProposedEntry<RekordSpec> {
+    ProposedEntry {
+        api_version: "0.0.1".into(),
+        kind: "rekord".into(),
+        spec: RekordSpec {
+            signature: RekordSignature {
+                format: format.into(),
+                content: STANDARD.encode(signature),
+                public_key: Content { content: STANDARD.encode(verifier_pem) },
+            },
+            data: RekordData { content: STANDARD.encode(data), hash: sha256_hex.map(HashValue::sha256) },
+        },
+    }
+}
+
+/// A rekord 0.0.1 entry: an x509-format signature over `data`.
+pub fn rekord(data: &[u8], signature: &[u8], verifier_pem: &str) -> ProposedEntry<RekordSpec> {
+    rekord_raw("x509", data, signature, verifier_pem, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

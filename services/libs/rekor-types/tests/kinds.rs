@@ -6,6 +6,7 @@ use p256::ecdsa::signature::Signer;
 use p256::pkcs8::EncodePublicKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use sigstead_rekor_types::wire;
 use sigstead_rekor_types::{canonicalize, pae, EntryError, EntryKind};
 
 struct Key(p256::ecdsa::SigningKey);
@@ -27,10 +28,8 @@ impl Key {
 }
 
 fn envelope(payload: &[u8], signer: &Key) -> String {
-    let t = "application/vnd.in-toto+json";
-    json!({"payloadType": t, "payload": STANDARD.encode(payload),
-           "signatures": [{"keyid": "", "sig": STANDARD.encode(signer.sign(&pae(t, payload)))}]})
-    .to_string()
+    let t = wire::IN_TOTO_PAYLOAD_TYPE;
+    wire::Envelope::new(t, payload, &[signer.sign(&pae(t, payload))]).to_text()
 }
 
 fn body(req: &Value) -> Result<Value, EntryError> {
@@ -43,8 +42,7 @@ const STATEMENT: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v1","subject
 fn intoto_v001_is_hashed_and_the_envelope_dropped() {
     let key = Key::new();
     let env = envelope(STATEMENT, &key);
-    let req = json!({"apiVersion": "0.0.1", "kind": "intoto",
-                     "spec": {"content": {"envelope": env}, "publicKey": key.pem_b64()}});
+    let req = wire::intoto_v001(&env, &key.pem()).to_json();
     let entry = canonicalize(&serde_json::to_vec(&req).unwrap()).unwrap();
     assert_eq!(entry.kind, EntryKind::IntotoV001);
     assert!(entry.index_keys.contains(&format!("sha256:{}", "a".repeat(64))), "subject digest indexed");
@@ -55,20 +53,12 @@ fn intoto_v001_is_hashed_and_the_envelope_dropped() {
     assert_eq!(b["spec"]["publicKey"], key.pem_b64());
 
     let other = Key::new();
-    let req = json!({"apiVersion": "0.0.1", "kind": "intoto",
-                     "spec": {"content": {"envelope": env}, "publicKey": other.pem_b64()}});
+    let req = wire::intoto_v001(&env, &other.pem()).to_json();
     assert!(matches!(body(&req), Err(EntryError::Signature(_))), "signature-by-other-key");
 }
 
 fn rekord(key: &Key, data: &[u8], sig_over: &[u8], hash: Option<&str>, format: &str) -> Value {
-    let mut spec = json!({
-        "signature": {"format": format, "content": STANDARD.encode(key.sign(sig_over)), "publicKey": {"content": key.pem_b64()}},
-        "data": {"content": STANDARD.encode(data)},
-    });
-    if let Some(h) = hash {
-        spec["data"]["hash"] = json!({"algorithm": "sha256", "value": h});
-    }
-    json!({"apiVersion": "0.0.1", "kind": "rekord", "spec": spec})
+    wire::rekord_raw(format, data, &key.sign(sig_over), &key.pem(), hash).to_json()
 }
 
 #[test]
@@ -97,9 +87,13 @@ fn hashedrekord_with_sha384_and_sha512_digests() {
         [("sha384", sha2::Sha384::digest(b"x").to_vec()), ("sha512", sha2::Sha512::digest(b"x").to_vec())]
     {
         let sig: p256::ecdsa::Signature = key.0.sign_prehash(&digest).unwrap();
-        let req = json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
-            "data": {"hash": {"algorithm": alg, "value": hex::encode(&digest)}},
-            "signature": {"content": STANDARD.encode(sig.to_der().as_bytes()), "publicKey": {"content": key.pem_b64()}}}});
+        let req = wire::hashedrekord_raw(
+            alg,
+            &hex::encode(&digest),
+            &STANDARD.encode(sig.to_der().as_bytes()),
+            &key.pem_b64(),
+        )
+        .to_json();
         let b = body(&req).unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(b["spec"]["data"]["hash"]["algorithm"], alg);
         // The same signature claimed for a different digest of the same length fails.
@@ -116,10 +110,7 @@ fn dsse_signature_must_verify_with_a_listed_verifier() {
     let key = Key::new();
     let other = Key::new();
     let env = envelope(STATEMENT, &key);
-    let req = |v: &Key| {
-        json!({"apiVersion": "0.0.1", "kind": "dsse",
-               "spec": {"proposedContent": {"envelope": env, "verifiers": [v.pem_b64()]}}})
-    };
+    let req = |v: &Key| wire::dsse(&env, &[&v.pem()]).to_json();
     let b = body(&req(&key)).unwrap();
     assert_eq!(b["spec"]["signatures"][0]["verifier"], key.pem_b64());
     assert!(matches!(body(&req(&other)), Err(EntryError::Signature(_))));
@@ -136,11 +127,7 @@ fn hashedrekord_with_an_rsa_key() {
     let mut sig = vec![0u8; kp.public_modulus_len()];
     kp.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), artifact, &mut sig)
         .unwrap();
-    let req = |digest: &[u8]| {
-        json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
-            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
-            "signature": {"content": STANDARD.encode(&sig), "publicKey": {"content": STANDARD.encode(&pem)}}}})
-    };
+    let req = |digest: &[u8]| wire::hashedrekord(&hex::encode(digest), &sig, &pem).to_json();
     let b = body(&req(&Sha256::digest(artifact))).unwrap();
     assert_eq!(b["spec"]["signature"]["publicKey"]["content"], STANDARD.encode(&pem));
     assert!(matches!(body(&req(&Sha256::digest(b"other"))), Err(EntryError::Signature(_))));
