@@ -42,6 +42,7 @@
 pub mod freshness;
 pub mod verdict;
 pub mod watch;
+pub mod witnessed;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -114,6 +115,12 @@ const REKOR_STATE: &str = "rekor-checkpoint.json";
 /// The state file of the CT log.
 const CT_STATE: &str = "ct-sth.json";
 
+/// The checkpoint of the last verified Rekor state, parsed.
+fn load_verified(dir: &Path, target: &RekorTarget) -> Option<Checkpoint> {
+    let s = load_state(dir).ok()??;
+    sigstead_note::verify_checkpoint_v1(&s.checkpoint, None, &target.key_spki).ok()
+}
+
 /// Reads the last verified Rekor state (None before the first round).
 pub fn load_state(dir: &Path) -> anyhow::Result<Option<State>> {
     read_state(dir, REKOR_STATE)
@@ -137,14 +144,14 @@ fn save_state(dir: &Path, name: &str, state: &State) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn hash32(hex_str: &str, what: &str) -> Result<sigstead_merkle::Hash, Alert> {
+pub(crate) fn hash32(hex_str: &str, what: &str) -> Result<sigstead_merkle::Hash, Alert> {
     hex::decode(hex_str)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| Alert::Malformed(format!("{what} is not 32 bytes of hex")))
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> Result<T, Alert> {
+pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> Result<T, Alert> {
     let resp = http.get(url).send().await.map_err(|e| Alert::Unreachable(format!("{url}: {e}")))?;
     let status = resp.status();
     if !status.is_success() {
@@ -346,6 +353,9 @@ pub struct Follow {
     pub max_stale: Option<Duration>,
     /// One round, then return (an outage or staleness is then an error too).
     pub once: bool,
+    /// Witnesses whose cosignature the log's cosigned checkpoint must carry
+    /// (`--witness-key`); none: not checked.
+    pub witnesses: Vec<sigstead_note::cosignature::Cosigner>,
 }
 
 /// Follows the logs every `interval` until misbehaviour is proven (returned
@@ -357,6 +367,13 @@ pub async fn follow(http: reqwest::Client, f: Follow) -> Result<(), Alert> {
             f.rekor.url.clone(),
             check_once(&http, &f.rekor, &f.state_dir, now.as_secs(), f.max_stale, Some(&f.watch)).await,
         )];
+        if !f.witnesses.is_empty() && rounds[0].1.is_ok() {
+            if let Some(verified) = load_verified(&f.state_dir, &f.rekor) {
+                if let Err(alert) = witnessed::check_witnessed(&http, &f.rekor, &f.witnesses, &verified).await {
+                    rounds.push((format!("{} (witnessed)", f.rekor.url), Err(alert)));
+                }
+            }
+        }
         if let Some(ct) = &f.ct {
             let ms = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
             rounds.push((ct.url.clone(), check_ct_once(&http, ct, &f.state_dir, ms, f.max_stale).await));

@@ -39,6 +39,9 @@ pub enum Alert {
     /// The verifiers' TUF repository does not verify (expired, tampered, unreachable).
     #[error("tuf-refresh-failed: {0}")]
     TufRefreshFailed(String),
+    /// The log's cosigned checkpoint lacks a valid cosignature of a required witness.
+    #[error("witness-missing: no valid cosignature by {witness} on the log's cosigned checkpoint: {reason}")]
+    WitnessMissing { witness: String, reason: String },
 }
 
 impl Alert {
@@ -55,6 +58,7 @@ impl Alert {
             Self::Stale { .. } => "stale",
             Self::TufExpiring { .. } => "tuf-expiring",
             Self::TufRefreshFailed(_) => "tuf-refresh-failed",
+            Self::WitnessMissing { .. } => "witness-missing",
         }
     }
     /// True for proof of misbehaviour (as opposed to an outage or staleness):

@@ -135,6 +135,14 @@ pub async fn log_info(State(rekor): State<RekorLog>) -> Result<Response, RekorEr
     Ok(Json(rekor.info().await?).into_response())
 }
 
+/// `GET /api/v1/log/cosigned-checkpoint` (a Sigstead extension): the newest
+/// checkpoint with the cosignatures of the configured witnesses, as a signed
+/// note (`text/plain`); 404 until a witness has cosigned one.
+pub async fn cosigned_checkpoint(State(rekor): State<RekorLog>) -> Result<Response, RekorError> {
+    let note = rekor.cosigned_checkpoint().ok_or(RekorError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note.to_string()).into_response())
+}
+
 /// `GET /api/v1/log/publicKey`
 pub async fn public_key(
     State(rekor): State<RekorLog>,

@@ -39,6 +39,10 @@ pub struct RekorConfig {
     /// HTTP server settings.
     #[serde(default)]
     pub http: HttpConfig,
+    /// Witnesses (C2SP tlog-witness) asked to cosign each new checkpoint;
+    /// the cosigned checkpoint is served at `GET /api/v1/log/cosigned-checkpoint`.
+    #[serde(default)]
+    pub witnessing: sigstead_witness::client::WitnessingConfig,
 }
 
 fn default_database_url() -> DatabaseUrl {
@@ -109,6 +113,7 @@ impl RekorConfig {
         }
         self.origin_host()?;
         self.http.resolve(base)?;
+        self.witnessing.resolve(base)?;
         Ok(())
     }
 

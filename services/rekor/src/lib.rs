@@ -30,6 +30,7 @@ pub fn router(rekor: RekorLog) -> Router {
         .route("/api/v1/log", get(api::log_info))
         .route("/api/v1/log/publicKey", get(api::public_key))
         .route("/api/v1/log/proof", get(api::consistency_proof))
+        .route("/api/v1/log/cosigned-checkpoint", get(api::cosigned_checkpoint))
         .route("/api/v1/log/entries", post(api::create_entry).get(api::entry_by_index))
         .route("/api/v1/log/entries/retrieve", post(api::retrieve))
         .route("/api/v1/log/entries/retrieve/", post(api::retrieve))
@@ -130,6 +131,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = app(rekor.clone(), &config.http);
     let tls = config.http.tls()?;
+    if !config.witnessing.witnesses.is_empty() {
+        let http = config.witnessing.outbound_tls.http_client(Duration::from_secs(10))?;
+        let client = sigstead_witness::client::Witnessing::new(http, config.witnessing.witnesses.clone());
+        let every = Duration::from_millis(config.witnessing.every_ms);
+        tracing::info!(witnesses = config.witnessing.witnesses.len(), "asking witnesses to cosign each checkpoint");
+        tokio::spawn(rekor.clone().witness_forever(client, every));
+    }
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,

@@ -37,6 +37,8 @@ pub struct RekorLog {
     signer: Arc<dyn Signer>,
     log_id: [u8; 32],
     public_key_pem: String,
+    /// The newest checkpoint with its witnesses' cosignatures (`[witnessing]`).
+    cosigned: Arc<std::sync::RwLock<Option<Arc<str>>>>,
 }
 
 /// Most search results returned for one query key.
@@ -45,7 +47,13 @@ const SEARCH_LIMIT: u32 = 1000;
 impl RekorLog {
     pub fn new(log: Log, signer: Arc<dyn Signer>) -> Self {
         let spki = signer.public_key_der().to_vec();
-        Self { log, log_id: log_id(&spki), public_key_pem: sigstead_crypto::pem_encode("PUBLIC KEY", &spki), signer }
+        Self {
+            log,
+            log_id: log_id(&spki),
+            public_key_pem: sigstead_crypto::pem_encode("PUBLIC KEY", &spki),
+            signer,
+            cosigned: Arc::default(),
+        }
     }
 
     pub fn engine(&self) -> &Log {
@@ -149,6 +157,41 @@ impl RekorLog {
     pub async fn by_proposed_entry(&self, v: &serde_json::Value) -> Result<Option<(String, LogEntry)>, RekorError> {
         let entry = sigstead_rekor_types::canonicalize_value(v)?;
         self.by_leaf_hash(&entry.leaf_hash()).await
+    }
+
+    /// The newest checkpoint cosigned by the configured witnesses, if any.
+    pub fn cosigned_checkpoint(&self) -> Option<Arc<str>> {
+        self.cosigned.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Publishes a cosigned checkpoint (the witnessing task does).
+    pub fn set_cosigned_checkpoint(&self, note: String) {
+        *self.cosigned.write().unwrap_or_else(|p| p.into_inner()) = Some(note.into());
+    }
+
+    /// Keeps asking `peers` to cosign each new checkpoint, every `every`
+    /// (C2SP tlog-witness; see `sigstead_witness::client`), and publishes
+    /// the log's note with every valid cosignature. Runs until the process ends.
+    pub async fn witness_forever(self, mut client: sigstead_witness::client::Witnessing, every: std::time::Duration) {
+        let mut last = None;
+        loop {
+            let cp = self.log.checkpoint();
+            if last != Some(cp.tree_size) {
+                let log = self.log.clone();
+                let proofs = move |a: u64, b: u64| {
+                    let log = log.clone();
+                    Box::pin(
+                        async move { log.consistency_proof(TreeSize(a), TreeSize(b)).await.map_err(|e| e.to_string()) },
+                    ) as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
+                };
+                let outcomes = client.round(&cp.signed, cp.tree_size.0, &proofs).await;
+                if outcomes.iter().any(|o| matches!(o, sigstead_witness::client::Outcome::Cosigned(_))) {
+                    self.set_cosigned_checkpoint(sigstead_witness::client::cosigned_note(&cp.signed, &outcomes));
+                    last = Some(cp.tree_size);
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
     }
 
     /// Entry IDs under a search key.

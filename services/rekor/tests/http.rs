@@ -67,6 +67,7 @@ async fn start_with(http: Option<HttpConfig>) -> Rekor {
         batch: BatchConfig::default(),
         replication: Default::default(),
         http: http.clone().unwrap_or_default(),
+        witnessing: Default::default(),
     };
     config.resolve(dir.path()).unwrap();
     let url = config.database_url.to_config_string();

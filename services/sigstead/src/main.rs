@@ -11,6 +11,7 @@ mod rekor_cmd;
 mod tsa_cmd;
 mod tuf_cmd;
 mod up;
+mod witness_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -67,6 +68,11 @@ enum Command {
     Tsa {
         #[command(subcommand)]
         command: tsa_cmd::TsaCommand,
+    },
+    /// Operate a transparency-log witness (C2SP tlog-witness).
+    Witness {
+        #[command(subcommand)]
+        command: witness_cmd::WitnessCommand,
     },
     /// Operate the Rekor log.
     Rekor {
@@ -153,6 +159,11 @@ enum Command {
         /// Report `tuf-expiring` when a role has fewer days left.
         #[arg(long, requires = "tuf_url")]
         tuf_min_days: Option<f64>,
+        /// Require a cosignature by this witness (its vkey, from `sigstead
+        /// witness vkey`) on the log's cosigned checkpoint, consistent with
+        /// the verified one (repeatable).
+        #[arg(long = "witness-key")]
+        witness_keys: Vec<String>,
     },
     /// The offline verification kit for one site.
     Kit {
@@ -195,6 +206,11 @@ enum ServeCommand {
     },
     /// The log explorer web page (reads the Rekor log's database, read only).
     Explorer {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// A transparency-log witness (C2SP tlog-witness: POST /add-checkpoint).
+    Witness {
         #[arg(long)]
         config: PathBuf,
     },
@@ -292,7 +308,13 @@ fn main() -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
                 sigstead_explorer::run(cfg, listener, sigstead_server::shutdown_signal()).await
             }
+            Command::Serve { service: ServeCommand::Witness { config } } => {
+                let cfg = sigstead_witness::WitnessConfig::load(&config)?;
+                let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+                sigstead_witness::run(cfg, listener, sigstead_server::shutdown_signal()).await
+            }
             Command::Tsa { command } => tsa_cmd::run(command),
+            Command::Witness { command } => witness_cmd::run(command),
             Command::Tuf { command } => tuf_cmd::run(command),
             Command::Mirror { source, out, min_days } => tuf_cmd::mirror(&source, &out, min_days).await,
             Command::Migrate { database_url } => {
@@ -335,8 +357,16 @@ fn main() -> anyhow::Result<()> {
                 tuf_url,
                 tuf_root,
                 tuf_min_days,
+                witness_keys,
             } => {
                 use sigstead_monitor::watch::{IdentityRule, San, Watch};
+                let witnesses = witness_keys
+                    .iter()
+                    .map(|k| {
+                        sigstead_note::cosignature::Cosigner::from_vkey(k)
+                            .map_err(|e| anyhow::anyhow!("--witness-key: {e}"))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
                 let mut identities: Vec<IdentityRule> = watch_identities
                     .into_iter()
                     .map(|s| IdentityRule { san: San::Exact(s), issuer: watch_issuer.clone() })
@@ -375,6 +405,7 @@ fn main() -> anyhow::Result<()> {
                     interval: Duration::from_secs(interval_secs),
                     max_stale: max_stale_secs.map(Duration::from_secs),
                     once,
+                    witnesses,
                 };
                 sigstead_monitor::follow(http, follow).await.map_err(|a| anyhow::anyhow!("{a}"))
             }

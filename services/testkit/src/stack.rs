@@ -47,6 +47,7 @@ impl TestRekor {
             batch: Default::default(),
             replication: Default::default(),
             http: Default::default(),
+            witnessing: Default::default(),
         };
         config.resolve(dir.path()).expect("resolve");
         let store = Store::connect(&config.database_url.to_config_string()).await.expect("connect");

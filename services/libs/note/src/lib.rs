@@ -14,15 +14,20 @@
 //! C2SP key ID. The `signed_note` crate computes C2SP key IDs and supports
 //! Ed25519 only, so Rekor-v1 (ECDSA) notes are written here.
 
+pub mod cosignature;
+
 use base64::{engine::general_purpose::STANDARD, Engine};
 use sigstead_crypto::{log_id, CryptoError, PublicKey, Signer};
 use sigstead_merkle::Hash;
 
 /// The signature-line prefix: U+2014 EM DASH and a space.
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoteError {
+    /// A verifier key (vkey, cosigner key) that cannot be used.
+    #[error("verifier key: {0}")]
+    BadVerifierKey(String),
     #[error("note has no blank line separating text and signatures")]
     NoSeparator,
     #[error("checkpoint needs origin, tree size and root hash lines")]
