@@ -11,7 +11,6 @@ use sigstead_crypto::{EcdsaSigner, Signer};
 use sigstead_ct::{LogEntry, Sct};
 use sigstead_testkit::ca::test_ca as ca;
 use sigstead_testkit::http::{call, get, urlencode};
-use sigstead_tlog::LogStore as _;
 use std::sync::Arc;
 
 struct Fixture {
@@ -22,23 +21,9 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = sigstead_tlog::Store::connect(&format!("sqlite://{}/ct.db", dir.path().display())).await.unwrap();
-    store.migrate().await.unwrap();
     let ca = ca("trusted");
-    let ct_key = Arc::new(EcdsaSigner::generate_p256());
-    let root = ca.chain()[1].clone();
-    let log = sigstead_ctlog::open_with(
-        store,
-        "ct",
-        ct_key.clone(),
-        vec![root],
-        Default::default(),
-        sigstead_tlog::Faults::none(),
-    )
-    .await
-    .unwrap();
-    Fixture { app: sigstead_ctlog::router(log), ca, ct_key, _dir: dir }
+    let t = sigstead_testkit::stack::TestCtLog::start(vec![ca.chain()[1].clone()]).await;
+    Fixture { app: t.router(), ca, ct_key: t.key, _dir: t.dir }
 }
 
 fn leaf_request() -> LeafRequest {

@@ -11,7 +11,6 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sigstead_crypto::{EcdsaSigner, Signer};
 use sigstead_testkit::jwt::{assemble, jwks_json, TestKey};
-use sigstead_tlog::LogStore as _;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -24,6 +23,8 @@ struct Fx {
     ct_url: String,
     chain: Vec<Vec<u8>>,
     _dir: tempfile::TempDir,
+    /// Keeps the test kit's CT log (and its database directory) alive.
+    _ct: Option<sigstead_testkit::stack::TestCtLog>,
 }
 
 fn now() -> u64 {
@@ -73,20 +74,9 @@ async fn fixture_with(ct_url: Option<String>, ct_tls: Option<CtTls>, tail: &str)
         1,
     )
     .unwrap();
-    // CT log on a loopback socket.
-    let ct_key = Arc::new(EcdsaSigner::generate_p256());
-    let store = sigstead_tlog::Store::connect(&format!("sqlite://{}/ct.db", dir.path().display())).await.unwrap();
-    store.migrate().await.unwrap();
-    let ct = sigstead_ctlog::open_with(
-        store,
-        "ct",
-        ct_key.clone(),
-        vec![root.clone()],
-        Default::default(),
-        sigstead_tlog::Faults::none(),
-    )
-    .await
-    .unwrap();
+    // CT log on a loopback socket (the test kit's).
+    let test_ct = sigstead_testkit::stack::TestCtLog::start(vec![root.clone()]).await;
+    let (ct, ct_key) = (test_ct.ct.clone(), test_ct.key.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut outbound = String::new();
     let live_ct_url = match &ct_tls {
@@ -141,7 +131,15 @@ type = "email"
     );
     let config = sigstead_fulcio::FulcioConfig::parse(&cfg, dir.path()).unwrap();
     let f = sigstead_fulcio::open(&config).unwrap();
-    Fx { app: sigstead_fulcio::router(f), idp, ct_key, ct_url: live_ct_url, chain: vec![inter, root], _dir: dir }
+    Fx {
+        app: sigstead_fulcio::router(f),
+        idp,
+        ct_key,
+        ct_url: live_ct_url,
+        chain: vec![inter, root],
+        _dir: dir,
+        _ct: Some(test_ct),
+    }
 }
 
 async fn fixture() -> Fx {
@@ -456,6 +454,7 @@ async fn https_discovery_with_a_private_ca() {
             ct_url: base.ct_url.clone(),
             chain: base.chain.clone(),
             _dir: dir,
+            _ct: None,
         };
         let mut c = claims("ida@example.com");
         c["iss"] = json!(iss);

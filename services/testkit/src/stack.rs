@@ -1,7 +1,7 @@
-//! In-process services for tests: a real Rekor (the service crate's own
-//! `open_with` and `router`, on a temporary SQLite file or any store) that
-//! tests drive through `app()` or over loopback HTTP, instead of each test
-//! crate assembling one by hand.
+//! In-process services for tests: a real Rekor and a real CT log (the
+//! service crates' own `open_with` and `router`, on temporary SQLite files)
+//! that tests drive through `app()` or over loopback HTTP, instead of each
+//! test crate assembling them by hand.
 
 use sigstead_crypto::EcdsaSigner;
 use sigstead_rekor::{RekorConfig, RekorLog};
@@ -71,6 +71,42 @@ impl TestRekor {
         let app = sigstead_rekor::router(self.rekor.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         self.url = Some(url.clone());
+        url
+    }
+}
+
+/// An RFC 6962 CT log on its own temporary SQLite database, accepting
+/// chains to `roots` (what the CA's and the CT log's tests run against).
+#[derive(Debug)]
+pub struct TestCtLog {
+    pub ct: sigstead_ctlog::CtLog,
+    pub key: Arc<EcdsaSigner>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCtLog {
+    pub async fn start(roots: Vec<Vec<u8>>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&format!("sqlite://{}/ct.db", dir.path().display())).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let key = Arc::new(EcdsaSigner::generate_p256());
+        let ct = sigstead_ctlog::open_with(store, "ct", key.clone(), roots, Default::default(), Faults::none())
+            .await
+            .expect("open");
+        Self { ct, key, dir }
+    }
+
+    /// The CT API as `app()` tests drive it.
+    pub fn router(&self) -> axum::Router {
+        sigstead_ctlog::router(self.ct.clone())
+    }
+
+    /// Serves the CT API on a loopback port; returns its base URL.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let app = self.router();
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         url
     }
 }
