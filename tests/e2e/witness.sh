@@ -10,7 +10,8 @@
 #     whose signature is not the log's (403), an unknown origin (404), a
 #     consistency proof that does not verify (422);
 #   - after SIGKILL and a restart the witness still knows the size it cosigned;
-#   - `sigstead witness init` refuses to replace a key.
+#   - `sigstead witness init` refuses to replace a key;
+#   - the log's own monitor ([monitor] in rekor.toml) verifies the grown tree.
 # Prints PASS/FAIL lines and a closing `N passed, N failed`.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -65,6 +66,12 @@ refuses witness_init_keeps_its_key "refusing to replace a witness key" \
 ok witness_vkey_from_config bash -c "[ \"\$('$SIGSTEAD_BIN' witness vkey --config '$WORK/witness/witness.toml')\" = '$VKEY' ]"
 cat >>"$WORK/rekor/rekor.toml" <<TOML
 
+[monitor]
+url = "$URL"
+trusted_root = "$WORK/trust/trusted_root.json"
+state_dir = "$WORK/self-monitor"
+interval_secs = 1
+
 [witnessing]
 every_ms = 200
 [[witnessing.witnesses]]
@@ -85,6 +92,11 @@ if [ "$(cosigned_size)" = "$SIZE" ] && [ "$SIZE" -gt 1 ]; then
 else
     fail cosigned_checkpoint_catches_up "tree $SIZE, cosigned $(cosigned_size)"
 fi
+# The log's own monitor ([monitor]) has verified the grown tree too.
+self_size() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["tree_size"])' "$WORK/self-monitor/rekor-checkpoint.json" 2>/dev/null; }
+for _ in $(seq 50); do [ "$(self_size)" = "$SIZE" ] && break; sleep 0.1; done
+if [ "$(self_size)" = "$SIZE" ]; then pass embedded_monitor_verified_the_tree
+else fail embedded_monitor_verified_the_tree "self-monitor at $(self_size), tree $SIZE: $(grep -m2 -E 'alert|monitor' "$RUN/log/rekor.log")"; fi
 curl -s "$URL/api/v1/log/cosigned-checkpoint" >"$WORK/cosigned.txt"
 if grep -q "^— witness.e2e.test/w1 " "$WORK/cosigned.txt"; then pass cosignature_line_present; else fail cosignature_line_present "$(cat "$WORK/cosigned.txt")"; fi
 

@@ -39,6 +39,7 @@
 //! Not yet: witness cosignatures, Fulcio OID extensions other than the
 //! issuer as watch criteria (issue 12).
 
+pub mod embedded;
 pub mod freshness;
 pub mod verdict;
 pub mod watch;

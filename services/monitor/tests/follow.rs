@@ -146,3 +146,55 @@ async fn new_entries_naming_a_watched_identity_or_digest_are_reported() {
     assert_eq!(r.sightings[0].issuer.as_deref(), Some("https://idp.example"));
     assert_eq!(r.sightings[2].identities, ["bob@example.com"]);
 }
+
+/// `[monitor]` inside a log service: the embedded monitor, configured as
+/// `rekor.toml` does (trusted root by the public URL, fetched from the
+/// served one), keeps verifying the log as it grows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_monitor_follows_the_log_it_runs_in() {
+    use base64::Engine;
+    sigstead_server::install_crypto_provider();
+    let key = Arc::new(EcdsaSigner::generate_p256());
+    let log = serve(key.clone(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let root = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "tlogs": [{
+            "baseUrl": "https://rekor.monitor.test",
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {"rawBytes": b64(key.public_key_der()), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                          "validFor": {"start": "2020-01-01T00:00:00Z"}},
+            "logId": {"keyId": b64(&sigstead_crypto::log_id(key.public_key_der()))}
+        }],
+        "certificateAuthorities": [], "ctlogs": [], "timestampAuthorities": []
+    });
+    std::fs::write(dir.path().join("trusted_root.json"), root.to_string()).unwrap();
+    let text = format!(
+        "url = {:?}\ntrusted_root = \"trusted_root.json\"\nstate_dir = \"state\"\ninterval_secs = 1\n",
+        log.url()
+    );
+    let mut cfg: sigstead_monitor::embedded::EmbeddedMonitorConfig = toml::from_str(&text).unwrap();
+    cfg.resolve(dir.path()).unwrap();
+    let (http, follow) = cfg.follow("https://rekor.monitor.test").unwrap();
+    tokio::spawn(sigstead_monitor::embedded::run_forever(http, follow));
+    let state = dir.path().join("state");
+    let wait = |want: u64| {
+        let state = state.clone();
+        async move {
+            for _ in 0..60 {
+                if load_state(&state).ok().flatten().is_some_and(|s| s.tree_size == want) {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            false
+        }
+    };
+    assert!(wait(1).await, "the genesis checkpoint was verified");
+    grow(&log, &["e1", "e2", "e3"]).await;
+    assert!(wait(4).await, "the grown tree was verified (consistency proved from the last)");
+    // A wrong key in the trusted root is refused at start-up of the follow (no key for that URL).
+    let e = cfg.follow("https://elsewhere.test").unwrap_err();
+    assert!(e.to_string().contains("no current Rekor log"), "{e}");
+}

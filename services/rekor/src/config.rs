@@ -43,6 +43,10 @@ pub struct RekorConfig {
     /// the cosigned checkpoint is served at `GET /api/v1/log/cosigned-checkpoint`.
     #[serde(default)]
     pub witnessing: sigstead_witness::client::WitnessingConfig,
+    /// `[monitor]`: run `sigstead monitor`'s checks on this log from inside
+    /// the service (see `sigstead_monitor::embedded`). Absent: not run.
+    #[serde(default)]
+    pub monitor: Option<sigstead_monitor::embedded::EmbeddedMonitorConfig>,
 }
 
 fn default_database_url() -> DatabaseUrl {
@@ -114,6 +118,9 @@ impl RekorConfig {
         self.origin_host()?;
         self.http.resolve(base)?;
         self.witnessing.resolve(base)?;
+        if let Some(m) = &mut self.monitor {
+            m.resolve(base)?;
+        }
         Ok(())
     }
 

@@ -138,6 +138,15 @@ pub async fn serve(
         tracing::info!(witnesses = config.witnessing.witnesses.len(), "asking witnesses to cosign each checkpoint");
         tokio::spawn(rekor.clone().witness_forever(client, every));
     }
+    if let Some(m) = &config.monitor {
+        let (http, follow) = m.follow(&config.public_url)?;
+        tracing::info!(
+            url = follow.rekor.url,
+            every_secs = m.interval_secs,
+            "monitoring this log from inside the service"
+        );
+        tokio::spawn(sigstead_monitor::embedded::run_forever(http, follow));
+    }
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,

@@ -68,6 +68,7 @@ async fn start_with(http: Option<HttpConfig>) -> Rekor {
         replication: Default::default(),
         http: http.clone().unwrap_or_default(),
         witnessing: Default::default(),
+        monitor: None,
     };
     config.resolve(dir.path()).unwrap();
     let url = config.database_url.to_config_string();

@@ -48,6 +48,7 @@ impl TestRekor {
             replication: Default::default(),
             http: Default::default(),
             witnessing: Default::default(),
+            monitor: None,
         };
         config.resolve(dir.path()).expect("resolve");
         let store = Store::connect(&config.database_url.to_config_string()).await.expect("connect");
