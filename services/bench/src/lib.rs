@@ -1,5 +1,6 @@
-//! `sigstead bench rekor|fulcio`: load generators for the Rekor API and the
-//! CA (a library so that the binary only parses arguments and calls it).
+//! `sigstead bench rekor|fulcio|tsa|explorer|fill|reads|soak`: load generators for
+//! the Rekor API, the CA, the TSA and the explorer, and the log's scale
+//! benchmarks (a library so that the binary only parses arguments and calls it).
 //!
 //! Requests are signed before the clock starts (so the generator does not
 //! compete with the server for the CPU while measuring) and every request is
@@ -18,6 +19,8 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
 use clap::{Args, Subcommand};
 mod explorer;
+mod scale;
+mod soak;
 
 use sha2::{Digest, Sha256};
 use sigstead_crypto::Signer;
@@ -35,6 +38,15 @@ pub enum BenchCommand {
     Tsa(TsaBench),
     /// Search latency of the log explorer over a filled log.
     Explorer(explorer::ExplorerBench),
+    /// Build a large log fast: valid entries appended in-process, through the
+    /// service's canonicalisation and the engine's commit protocol.
+    Fill(scale::FillBench),
+    /// Latency of entry reads (by index and UUID, with inclusion proofs) and
+    /// consistency proofs over a filled log.
+    Reads(scale::ReadsBench),
+    /// A long open-loop run of Rekor appends at a fixed rate with the
+    /// server's memory sampled (requests signed as the run goes).
+    Soak(soak::SoakBench),
 }
 
 #[derive(Debug, Args)]
@@ -122,11 +134,16 @@ pub enum EntryShape {
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    // The HTTP clients' TLS (benchmarks may target https URLs).
+    sigstead_server::install_crypto_provider();
     match cmd {
         BenchCommand::Rekor(b) => rekor(b).await,
         BenchCommand::Fulcio(b) => fulcio(b).await,
         BenchCommand::Tsa(b) => tsa(b).await,
         BenchCommand::Explorer(b) => explorer::run(b).await,
+        BenchCommand::Fill(b) => scale::fill(b).await,
+        BenchCommand::Reads(b) => scale::reads(b).await,
+        BenchCommand::Soak(b) => soak::run(b).await,
     }
 }
 
