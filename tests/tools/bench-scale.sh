@@ -51,6 +51,12 @@ for target in "$@"; do
         echo '{}' >"$WORK/fill-$target.json"
     fi
     size="$(sql "SELECT tree_size FROM logs")"
+    # Storage at this size (before the append run adds to it): every table of the log with its indexes and TOAST; bodies as stored.
+    entries="$(sql "SELECT count(*) FROM entries")"
+    # The bodies' length, and their size as stored (after any TOAST compression).
+    body_bytes="$(sql "SELECT sum(octet_length(body)) || ' ' || sum(pg_column_size(body)) FROM entries")"
+    tables="$(sql "SELECT json_object_agg(relname, pg_total_relation_size(oid)) FROM pg_class
+                   WHERE relkind = 'r' AND relname IN ('entries', 'nodes', 'index_keys', 'checkpoints', 'log_queue', 'logs', 'log_leases')")"
     # Start-up: process start to /readyz 200, on a cold process (warm page cache).
     t0="$(date +%s%N)"
     "$BIN" serve rekor --config "$WORK/rekor/rekor.toml" >"$WORK/serve-$target.log" 2>&1 &
@@ -69,12 +75,6 @@ for target in "$@"; do
         >"$WORK/append-$target.json" 2>/dev/null
     hwm_kb="$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER/status")"
     kill -TERM "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
-    # Storage: every table of the log with its indexes and TOAST; bodies as stored.
-    entries="$(sql "SELECT count(*) FROM entries")"
-    # The bodies' length, and their size as stored (after any TOAST compression).
-    body_bytes="$(sql "SELECT sum(octet_length(body)) || ' ' || sum(pg_column_size(body)) FROM entries")"
-    tables="$(sql "SELECT json_object_agg(relname, pg_total_relation_size(oid)) FROM pg_class
-                   WHERE relkind = 'r' AND relname IN ('entries', 'nodes', 'index_keys', 'checkpoints', 'log_queue', 'logs', 'log_leases')")"
     python3 - "$target" "$size" "$startup_ms" "$rss_start_kb" "$rss_reads_kb" "$hwm_kb" "$entries" "${body_bytes% *}" "${body_bytes#* }" "$tables" \
         "$WORK/fill-$target.json" "$WORK/reads-$target.json" "$WORK/append-$target.json" <<'EOF' | tee -a "$WORK/scale.jsonl"
 import json, sys

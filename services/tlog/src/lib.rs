@@ -64,11 +64,13 @@
 //!    expiry the database recorded. Followers try to take the lease every
 //!    `takeover_poll` (200 ms). A graceful stop releases the lease at once.
 //! 2. **Fencing.** Step 3's transaction and step 5's write each first read
-//!    the lease row `FOR SHARE` and check that their holder and epoch still
-//!    hold it and that it has not expired by the database clock; otherwise
-//!    they write nothing ([`Error::Deposed`]). Because the takeover's update
-//!    needs that row, a new leader's epoch begins only after a running fenced
-//!    transaction of the old one has committed or rolled back. Together with
+//!    the lease row `FOR KEY SHARE` and check that their holder and epoch
+//!    still hold it and that it has not expired by the database clock;
+//!    otherwise they write nothing ([`Error::Deposed`]). A takeover locks
+//!    that row `FOR UPDATE` before it changes the holder, so a new leader's
+//!    epoch begins only after a running fenced transaction of the old one
+//!    has committed or rolled back. The leader's own renewals (updating only
+//!    `expires_at`) are not blocked by its running batch. Together with
 //!    step 3's compare-and-swap on `logs.tree_size`, a deposed leader can
 //!    neither fork the log nor commit after its successor started.
 //! 3. **Hand-over.** A follower does not sequence: it inserts its clients'

@@ -249,3 +249,81 @@ async fn replicas_without_a_sequencer_are_not_ready() {
         log.ready().await.expect("ready again");
     }
 }
+
+/// `slow-batch-renewal`: a batch that is slow to commit (held here behind a
+/// lock on the log's row, after it took the fence) does not stop its leader
+/// from renewing the lease, yet a takeover waits for it, so the batch
+/// commits in the old epoch, before the new one begins. (Before the fence
+/// was `FOR KEY SHARE`, such a batch blocked its own leader's renewals and
+/// the leader stepped down under a heavy load.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_batch_neither_blocks_renewal_nor_overlaps_a_takeover() {
+    let Some(db) = postgres("repl_slow_batch").await else { return };
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let row = store.create_log("test", sigstead_tlog::random_tree_id(), 0).await.unwrap();
+    let log_id = row.log_id;
+    let lease = store.try_acquire_lease(log_id, "leader", Duration::from_secs(30)).await.unwrap().expect("free");
+    let Store::Postgres(pool) = &store else { panic!("not postgres") };
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("SELECT tree_size FROM logs WHERE log_id = $1 FOR UPDATE")
+        .bind(log_id)
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let batch = Batch {
+        entries: vec![NewEntry {
+            leaf_index: LeafIndex(0),
+            leaf_hash: leaf_hash(b"slow"),
+            body: b"slow".to_vec(),
+            integrated_time: 0,
+            index_keys: vec![],
+            extra_data: None,
+        }],
+        nodes: vec![],
+        queue_results: vec![],
+    };
+    let integrating = tokio::spawn({
+        let (store, lease) = (store.clone(), lease.clone());
+        async move { store.integrate(log_id, TreeSize(0), &batch, Some(&lease)).await }
+    });
+    // Wait until the batch holds the fence and waits on the log's row.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if waiting == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the batch never reached the log's row");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let renewed =
+        tokio::time::timeout(Duration::from_secs(2), store.renew_lease(log_id, &lease, Duration::from_secs(30)))
+            .await
+            .expect("a renewal does not wait for its own leader's batch");
+    assert!(renewed.unwrap(), "renewed");
+    // The lease lapses (as after a long pause) and another replica takes over: it must wait for the batch.
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("UPDATE log_leases SET expires_at = clock_timestamp() - interval '1 second'").execute(pool),
+    )
+    .await
+    .expect("not blocked")
+    .unwrap();
+    let takeover = tokio::spawn({
+        let store = store.clone();
+        async move { store.try_acquire_lease(log_id, "usurper", Duration::from_secs(30)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!takeover.is_finished(), "a takeover must wait for the running batch of the old epoch");
+    blocker.commit().await.unwrap();
+    integrating.await.unwrap().expect("the batch commits in its own epoch");
+    let new = takeover.await.unwrap().unwrap().expect("taken once the batch ended");
+    assert_eq!(new.epoch, lease.epoch + 1);
+    assert_eq!(store.load_log("test").await.unwrap().unwrap().tree_size, TreeSize(1));
+}

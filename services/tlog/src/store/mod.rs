@@ -156,7 +156,7 @@ pub trait LogStore: Send + Sync {
     /// written ([`Error::Conflict`]).
     ///
     /// With `fence` (Postgres replication), the transaction first holds the
-    /// lease row `FOR SHARE` and checks that `fence` still holds it and that
+    /// lease row `FOR KEY SHARE` and checks that `fence` still holds it and that
     /// it has not expired by the database clock; otherwise nothing is written
     /// and the result is [`Error::Deposed`]. A takeover waits for a running
     /// transaction of the old holder, so every commit precedes the next epoch.

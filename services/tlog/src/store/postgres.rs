@@ -11,9 +11,12 @@
 //!   acknowledgement is lost (the connection drops during `COMMIT`) may have
 //!   happened: the caller sees an error, the sequencer recovers from the
 //!   stored tree size, never from what it believed it wrote;
-//! * fenced writes hold the lease row `FOR SHARE`, so a takeover
-//!   (`UPDATE log_leases`) waits for them: every commit of epoch N precedes
-//!   the first write of epoch N+1.
+//! * fenced writes hold the lease row `FOR KEY SHARE` and a takeover locks
+//!   it `FOR UPDATE` before changing the holder, so a takeover waits for
+//!   them: every commit of epoch N precedes the first write of epoch N+1.
+//!   The holder's renewals (a no-key update of `expires_at`) do not wait
+//!   for its own running batch: with `FOR SHARE`, a batch that took longer
+//!   than a renewal interval made its leader miss renewals and step down.
 
 use super::sql;
 use super::{
@@ -313,6 +316,22 @@ impl LogStore for PgPool {
     }
 
     async fn try_acquire_lease(&self, log_id: i16, holder: &str, lease: Duration) -> Result<Option<Lease>, Error> {
+        // A first look without a lock: a live lease is not taken (followers
+        // poll this; they must not queue behind the leader's transactions).
+        let live: Option<bool> =
+            sqlx::query_scalar("SELECT expires_at > clock_timestamp() FROM log_leases WHERE log_id = $1")
+                .bind(log_id)
+                .fetch_optional(self)
+                .await?;
+        if live == Some(true) {
+            return Ok(None);
+        }
+        let mut tx = self.begin().await?;
+        // FOR UPDATE conflicts with the fence's FOR KEY SHARE: this waits
+        // until every fenced transaction of the previous holder has ended, so
+        // its commits precede the new epoch (the upsert alone takes a weaker
+        // lock that would not wait).
+        sqlx::query("SELECT 1 FROM log_leases WHERE log_id = $1 FOR UPDATE").bind(log_id).execute(&mut *tx).await?;
         let epoch: Option<i64> = sqlx::query_scalar(
             "INSERT INTO log_leases (log_id, holder, epoch, expires_at) \
              VALUES ($1, $2, 1, clock_timestamp() + make_interval(secs => $3)) \
@@ -323,8 +342,9 @@ impl LogStore for PgPool {
         .bind(log_id)
         .bind(holder)
         .bind(lease.as_secs_f64())
-        .fetch_optional(self)
+        .fetch_optional(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(epoch.map(|epoch| Lease { holder: holder.to_owned(), epoch }))
     }
 
@@ -470,12 +490,15 @@ impl LogStore for PgPool {
     }
 }
 
-/// Holds the lease row `FOR SHARE` for the rest of `tx` and checks that
-/// `lease` is still the live holder by the database clock.
+/// Holds the lease row `FOR KEY SHARE` for the rest of `tx` and checks that
+/// `lease` is still the live holder by the database clock. `FOR KEY SHARE`
+/// lets the holder's own renewals (an update of `expires_at` only) proceed
+/// while a long batch commits, and blocks a takeover, which locks the row
+/// `FOR UPDATE` first.
 async fn hold_fence(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, log_id: i16, lease: &Lease) -> Result<(), Error> {
     let live: Option<i64> = sqlx::query_scalar(
         "SELECT epoch FROM log_leases WHERE log_id = $1 AND holder = $2 AND epoch = $3 \
-         AND expires_at > clock_timestamp() FOR SHARE",
+         AND expires_at > clock_timestamp() FOR KEY SHARE",
     )
     .bind(log_id)
     .bind(&lease.holder)
