@@ -80,7 +80,8 @@ for _ in $(seq 1200); do [ -s "$RUN/acks.jsonl" ] && break; kill -0 "$BENCH_PID"
 kills=0; slow=0; dbfaults=0; dbfail=0
 # The local Postgres cluster this shell may restart ("VERSION NAME"), if any.
 PG_CLUSTER=""
-if [ "$BACKEND" = postgres ] && [ "$(id -u)" = 0 ] && command -v pg_lsclusters >/dev/null \
+# CRASH_PG_RESTART=0 turns the restart off (a Postgres shared with a run that must not be interrupted).
+if [ "$BACKEND" = postgres ] && [ "${CRASH_PG_RESTART:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v pg_lsclusters >/dev/null \
     && [[ "$PG_URL" == *@127.0.0.1:5432* || "$PG_URL" == *@localhost:5432* ]]; then
     PG_CLUSTER="$(pg_lsclusters --no-header 2>/dev/null | awk '$3 == 5432 && $4 == "online" {print $1, $2; exit}')"
 fi
@@ -138,7 +139,7 @@ if [ "$BACKEND" = postgres ]; then
         [ "$KILLS" -lt 7 ] || [ "$restarted" -gt 0 ] && pass "postgres_server_restarted_${restarted}_times_under_load" \
             || fail postgres_server_restarted "no restart round completed"
     else
-        echo "NOTE: the Postgres server restart fault was skipped in $restarts_skipped rounds (needs root and a local cluster on 5432)"
+        echo "NOTE: the Postgres server restart fault was skipped in $restarts_skipped rounds (needs root and a local cluster on 5432, and CRASH_PG_RESTART not 0)"
     fi
 fi
 
