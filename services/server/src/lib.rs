@@ -227,7 +227,15 @@ pub fn init_tracing() {
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 
-/// The process-wide Prometheus recorder.
+/// How often the recorder's histogram samples are folded into their
+/// summaries when nobody scrapes `/metrics`.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The process-wide Prometheus recorder. A recorder built with
+/// `build_recorder` keeps every histogram sample until upkeep runs (a
+/// render does it too): without a scraper, memory grew by about 40 bytes
+/// per Rekor append in a soak run. A background thread runs the upkeep
+/// every [`METRICS_UPKEEP`].
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -236,6 +244,11 @@ pub fn metrics_handle() -> PrometheusHandle {
             let handle = recorder.handle();
             // Another recorder may already be installed (tests); metrics then go there.
             let _ = metrics::set_global_recorder(recorder);
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || loop {
+                std::thread::sleep(METRICS_UPKEEP);
+                upkeep.run_upkeep();
+            });
             handle
         })
         .clone()
