@@ -149,35 +149,9 @@ pub async fn run(b: ExplorerBench) -> anyhow::Result<()> {
             (lat, errors)
         }));
     }
-    let mut lat: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
-    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
-    for t in tasks {
-        let (l, e) = t.await?;
-        for (k, v) in l {
-            lat.entry(k).or_default().extend(v);
-        }
-        for (k, v) in e {
-            *errors.entry(k).or_default() += v;
-        }
-    }
     let secs = start.elapsed().as_secs_f64();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let mut by_kind = serde_json::Map::new();
-    let mut all: Vec<Duration> = Vec::new();
-    for (k, mut v) in lat {
-        v.sort_unstable();
-        by_kind.insert(
-            k.into(),
-            serde_json::json!({
-                "requests": v.len(),
-                "p50_ms": ms(crate::percentile(&v, 50.0)),
-                "p99_ms": ms(crate::percentile(&v, 99.0)),
-                "max_ms": ms(v.last().copied().unwrap_or_default()),
-            }),
-        );
-        all.extend(v);
-    }
-    all.sort_unstable();
+    let (by_kind, all, errors) = crate::summarise_by_kind(tasks).await?;
     #[allow(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
     let per_sec = all.len() as f64 / secs;
     let report = serde_json::json!({

@@ -376,6 +376,49 @@ impl RekorChecks {
     }
 }
 
+/// What one client task of a by-kind benchmark (explorer, reads) returns:
+/// latencies per request kind, and errors by message.
+type KindResults = (std::collections::BTreeMap<&'static str, Vec<Duration>>, std::collections::BTreeMap<String, usize>);
+
+/// Joins the client tasks of a by-kind benchmark: p50/p99/max per kind,
+/// every latency sorted, and the errors summed.
+async fn summarise_by_kind(
+    tasks: Vec<tokio::task::JoinHandle<KindResults>>,
+) -> anyhow::Result<(
+    serde_json::Map<String, serde_json::Value>,
+    Vec<Duration>,
+    std::collections::BTreeMap<String, usize>,
+)> {
+    let (mut lat, mut errors) = KindResults::default();
+    for t in tasks {
+        let (l, e) = t.await?;
+        for (k, v) in l {
+            lat.entry(k).or_default().extend(v);
+        }
+        for (k, v) in e {
+            *errors.entry(k).or_default() += v;
+        }
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut by_kind = serde_json::Map::new();
+    let mut all = Vec::new();
+    for (k, mut v) in lat {
+        v.sort_unstable();
+        by_kind.insert(
+            k.into(),
+            serde_json::json!({
+                "requests": v.len(),
+                "p50_ms": ms(percentile(&v, 50.0)),
+                "p99_ms": ms(percentile(&v, 99.0)),
+                "max_ms": ms(v.last().copied().unwrap_or_default()),
+            }),
+        );
+        all.extend(v);
+    }
+    all.sort_unstable();
+    Ok((by_kind, all, errors))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
